@@ -1,0 +1,58 @@
+"""mlgate: CI/CD for machine learning.
+
+The public API is small and loaded lazily, so ``import mlgate`` (and ``mlgate --help``) stay fast::
+
+    import mlgate
+    mv = mlgate.log_model(model, "fraud", sample_input=X[:5], data=["data/train.csv"])
+    reg = mlgate.Registry()
+    reg.set_alias("fraud", "production", mv.number, expect=None)
+    model = mlgate.load_model("fraud@production")
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "log_model": "mlgate.models",
+    "load_model": "mlgate.models",
+    "LoadedModel": "mlgate.models",
+    "Registry": "mlgate.registry.store",
+    "ModelVersion": "mlgate.registry.types",
+    "AliasEvent": "mlgate.registry.types",
+    "Settings": "mlgate.config",
+    "load_settings": "mlgate.config",
+    "parse_ref": "mlgate.refs",
+    "Flavor": "mlgate.flavors",
+    "MlgateError": "mlgate.errors",
+    "ConflictError": "mlgate.errors",
+    "NotFoundError": "mlgate.errors",
+    "IntegrityError": "mlgate.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from mlgate.config import Settings, load_settings
+    from mlgate.errors import ConflictError, IntegrityError, MlgateError, NotFoundError
+    from mlgate.flavors import Flavor
+    from mlgate.models import LoadedModel, load_model, log_model
+    from mlgate.refs import parse_ref
+    from mlgate.registry.store import Registry
+    from mlgate.registry.types import AliasEvent, ModelVersion
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlgate' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,54 @@
+"""The ``mlgate`` command: thin Typer commands over the library. Exit codes live here and only here.
+
+0 ok · 1 a check failed (or a compare-and-set lost) · 2 bad usage, config or input ·
+3 environment or infrastructure. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mlgate.cli import _common
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code."""
+    import click
+
+    from mlgate.cli.app import app
+    from mlgate.errors import MlgateError
+
+    args = sys.argv[1:] if argv is None else argv
+    _common.DEBUG = "--debug" in args
+    code = 0
+    try:
+        result = app(args=args, prog_name="mlgate", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except MlgateError as exc:
+        if _common.DEBUG:
+            _common.err_console().print_exception(show_locals=False)
+        _common.print_error(exc)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        _common.err_console().print("[red]aborted[/]")
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except KeyboardInterrupt:
+        _common.err_console().print("[red]interrupted[/]")
+        code = 130
+    except Exception as exc:  # a bug in mlgate or a library: still no traceback unless asked
+        if _common.DEBUG:
+            _common.err_console().print_exception(show_locals=False)
+        else:
+            _common.err_console().print(
+                f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}\n"
+                "  hint: run again with --debug for the traceback, and please report it"
+            )
+        code = 3
+    if argv is None:
+        sys.exit(code)
+    return code

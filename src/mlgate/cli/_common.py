@@ -1,0 +1,85 @@
+"""What every command shares: settings from the global options, consoles, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlgate.config import Settings
+    from mlgate.errors import MlgateError
+    from mlgate.registry.store import Registry
+
+DEBUG = False
+_consoles: dict[str, Console] = {}
+
+
+def console() -> Console:
+    """Rich console on standard output."""
+    if "out" not in _consoles:
+        from rich.console import Console
+
+        _consoles["out"] = Console(highlight=False)
+    return _consoles["out"]
+
+
+def err_console() -> Console:
+    """Rich console on standard error."""
+    if "err" not in _consoles:
+        from rich.console import Console
+
+        _consoles["err"] = Console(stderr=True, highlight=False)
+    return _consoles["err"]
+
+
+def print_error(exc: MlgateError) -> None:
+    """One clear message: what went wrong, then what to do."""
+    from rich.markup import escape
+
+    label = {1: "failed", 2: "error", 3: "error"}.get(exc.exit_code, "error")
+    err_console().print(f"[bold red]{label}:[/] {escape(exc.message)}")
+    if exc.hint:
+        err_console().print(f"  [yellow]hint:[/] {escape(exc.hint)}")
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """Settings resolved once per invocation from the global options."""
+    obj = ctx.find_root().obj
+    if obj.get("settings") is None:
+        from mlgate.config import load_settings
+
+        obj["settings"] = load_settings(registry=obj.get("registry"), artifacts=obj.get("artifacts"),
+                                        config=obj.get("config"))  # fmt: skip
+    return obj["settings"]
+
+
+def registry(ctx: typer.Context) -> Registry:
+    """The registry the global options and configuration point at."""
+    obj = ctx.find_root().obj
+    if obj.get("registry_obj") is None:
+        from mlgate.registry.store import Registry
+
+        obj["registry_obj"] = Registry(settings=settings(ctx))
+    return obj["registry_obj"]
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on standard output, nothing else on it."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def short_digest(digest: str) -> str:
+    """``blake3:1a2b3c4d5e6f`` for tables."""
+    algo, _, hexd = digest.partition(":")
+    return f"{algo}:{hexd[:12]}"
+
+
+def when(dt: Any) -> str:
+    """A timestamp for tables, in UTC to the second."""
+    return dt.strftime("%Y-%m-%d %H:%M:%S") if dt else ""

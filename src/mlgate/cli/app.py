@@ -1,0 +1,53 @@
+"""The Typer application: global options and the command tree. Heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from mlgate.cli import gc as gc_cmd
+from mlgate.cli import init as init_cmd
+from mlgate.cli import model as model_cmd
+from mlgate.cli import promote as promote_cmd
+from mlgate.cli import quickstart as quickstart_cmd
+
+app = typer.Typer(
+    name="mlgate",
+    help="CI/CD for machine learning: an immutable model registry, gates, pipelines and serving.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mlgate import __version__
+
+        typer.echo(f"mlgate {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    registry: str | None = typer.Option(
+        None, "--registry", envvar="MLGATE_REGISTRY", help="Registry database URL (sqlite:///… or postgresql://…)."
+    ),
+    artifacts: str | None = typer.Option(
+        None, "--artifacts", envvar="MLGATE_ARTIFACTS", help="Artifact store: a folder or s3://bucket/prefix."
+    ),
+    config: str | None = typer.Option(None, "--config", envvar="MLGATE_CONFIG", help="Path to mlgate.yaml."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Global options shared by every command."""
+    ctx.obj = {"registry": registry, "artifacts": artifacts, "config": config, "debug": debug}
+
+
+app.add_typer(model_cmd.app, name="model")
+app.command("promote")(promote_cmd.promote)
+app.command("rollback")(promote_cmd.rollback)
+app.command("gc")(gc_cmd.gc)
+app.command("init")(init_cmd.init)
+app.command("quickstart")(quickstart_cmd.quickstart)

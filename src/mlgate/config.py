@@ -1,0 +1,234 @@
+"""Settings: defaults → ``mlgate.yaml`` → ``MLGATE_*`` environment → arguments, resolved once.
+
+Only this module reads the environment. Errors in ``mlgate.yaml`` name the file, the line and the
+key path (``gates[2].max_drop``), so a user can jump straight to the mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import ConfigError
+
+CONFIG_NAME = "mlgate.yaml"
+STATE_DIR = ".mlgate"
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+
+# Sections later parts of mlgate read; listed so that a typo in a top-level key is caught here.
+KNOWN_KEYS = {
+    "project", "registry", "artifacts", "s3", "sqlite_busy_timeout", "model", "data", "stages",
+    "gates", "promote", "serve", "monitor", "executor", "waivers", "smoke",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the registry and the artifacts live, and the rest of ``mlgate.yaml`` for later stages."""
+
+    root: Path
+    registry: str
+    artifacts: str
+    config_path: Path | None = None
+    s3_endpoint_url: str | None = None
+    sqlite_busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S
+    project: str | None = None
+    actor: str = "unknown"
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
+
+    def line_of(self, *path: str | int) -> str:
+        """``mlgate.yaml:12`` for a key path, or just the file name when the line is unknown."""
+        name = str(self.config_path) if self.config_path else CONFIG_NAME
+        line = self.lines.get(tuple(path))
+        return f"{name}:{line}" if line else name
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``mlgate.yaml`` in ``start`` or one of its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _yaml_with_lines(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping of keys, got a {type(data).__name__}")
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(n: Any, prefix: tuple[str | int, ...]) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for key_node, value_node in n.value:
+                key = (*prefix, key_node.value)
+                lines[key] = key_node.start_mark.line + 1
+                walk(value_node, key)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                lines[(*prefix, i)] = item.start_mark.line + 1
+                walk(item, (*prefix, i))
+
+    walk(node, ())
+    return data, lines
+
+
+def load_settings(
+    *,
+    registry: str | None = None,
+    artifacts: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings once: arguments beat ``MLGATE_*`` variables, which beat ``mlgate.yaml``."""
+    env = os.environ if environ is None else environ
+    here = Path(cwd or os.getcwd()).resolve()
+    config_path: Path | None
+    if config is not None:
+        config_path = Path(config).resolve()
+        if not config_path.is_file():
+            raise ConfigError(f"config file {config_path} does not exist", hint="check the --config path")
+    elif env.get("MLGATE_CONFIG"):
+        config_path = Path(env["MLGATE_CONFIG"]).resolve()
+        if not config_path.is_file():
+            raise ConfigError(f"MLGATE_CONFIG points to {config_path}, which does not exist")
+    else:
+        config_path = find_config(here)
+    data: dict[str, Any] = {}
+    lines: dict[tuple[str | int, ...], int] = {}
+    if config_path is not None:
+        data, lines = _yaml_with_lines(config_path)
+        unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(
+                f"{config_path}:{lines.get((key,), 1)}: unknown key {key!r}",
+                hint=f"known keys are: {', '.join(sorted(KNOWN_KEYS))}",
+            )
+    root = config_path.parent if config_path else here
+
+    def pick(arg: str | None, env_key: str, yaml_key: str, default: str | None) -> str | None:
+        if arg is not None:
+            return arg
+        if env.get(env_key):
+            return env[env_key]
+        if yaml_key in data and data[yaml_key] is not None:
+            value = data[yaml_key]
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{config_path}:{lines.get((yaml_key,), 1)}: {yaml_key!r} must be a string "
+                    f"(a URL or a path), got {value!r}"
+                )
+            return value
+        return default
+
+    registry_url = pick(registry, "MLGATE_REGISTRY", "registry", None)
+    registry_url = normalize_registry_url(registry_url, root)
+    artifacts_loc = pick(artifacts, "MLGATE_ARTIFACTS", "artifacts", str(root / STATE_DIR / "artifacts"))
+    assert artifacts_loc is not None
+    if "://" not in artifacts_loc and not artifacts_loc.startswith("file:"):
+        artifacts_loc = str((root / artifacts_loc).resolve())
+    s3 = data.get("s3") or {}
+    if not isinstance(s3, dict):
+        raise ConfigError(f"{config_path}:{lines.get(('s3',), 1)}: 's3' must be a mapping")
+    endpoint = env.get("MLGATE_S3_ENDPOINT_URL") or s3.get("endpoint_url")
+    timeout_raw: Any = env.get("MLGATE_SQLITE_BUSY_TIMEOUT") or data.get(
+        "sqlite_busy_timeout", DEFAULT_BUSY_TIMEOUT_S
+    )
+    try:
+        busy = float(timeout_raw)
+        if busy < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"sqlite_busy_timeout must be a non-negative number of seconds, got {timeout_raw!r}"
+        ) from None
+    project = data.get("project")
+    actor = env.get("MLGATE_ACTOR") or env.get("GITHUB_ACTOR") or env.get("GITLAB_USER_LOGIN") or _user(env)
+    return Settings(
+        root=root,
+        registry=registry_url,
+        artifacts=artifacts_loc,
+        config_path=config_path,
+        s3_endpoint_url=endpoint,
+        sqlite_busy_timeout=busy,
+        project=str(project) if project is not None else None,
+        actor=actor,
+        raw=data,
+        lines=lines,
+    )
+
+
+def _user(env: Mapping[str, str]) -> str:
+    import getpass
+
+    try:
+        return env.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+SUPPORTED_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def normalize_registry_url(url: str | None, root: Path) -> str:
+    """Turn a registry location into a SQLAlchemy URL; relative SQLite paths resolve against ``root``."""
+    if url is None:
+        return f"sqlite:///{root / STATE_DIR / 'registry.db'}"
+    url = url.strip()
+    if not url:
+        raise ConfigError("the registry URL is empty", hint="use sqlite:///path/to/registry.db or postgresql://…")
+    if "://" not in url:
+        # a bare path means a SQLite file
+        return f"sqlite:///{(root / url).resolve()}"
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0].lower()
+    if base not in SUPPORTED_SCHEMES:
+        if base in ("http", "https"):
+            raise ConfigError(
+                f"registry URL {url!r}: a remote HTTP registry is not supported yet",
+                hint="use sqlite:///… or postgresql://user@host/db",
+            )
+        raise ConfigError(
+            f"registry URL {url!r} has the unsupported scheme {scheme!r}",
+            hint="use sqlite:///path/to/registry.db or postgresql://user@host:5432/db",
+        )
+    if base == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path or path == ":memory:":
+            raise ConfigError(
+                f"registry URL {url!r} names no database file",
+                hint="use sqlite:///.mlgate/registry.db (three slashes, then the path)",
+            )
+        p = Path(path)
+        if not p.is_absolute():
+            p = (root / p).resolve()
+        return f"sqlite:///{p}"
+    if base in ("postgresql", "postgres"):
+        if not rest or rest.startswith("/") and len(rest) == 1:
+            raise ConfigError(f"registry URL {url!r} names no host or database")
+        return f"postgresql+psycopg://{rest}"
+    return url

@@ -1,0 +1,134 @@
+"""log_model and load_model: a flavor, lineage and the registry composed into one call each."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import InputError, MlgateError
+from mlgate.flavors import Flavor, detect_flavor, get_flavor
+from mlgate.inputs import prepare
+from mlgate.registry.store import Registry
+from mlgate.registry.types import ModelVersion
+from mlgate.signature import infer_schema
+
+ARTIFACT_META = "mlgate-model.json"
+
+
+class LoadedModel:
+    """A verified, loaded version: ``.predict(data)`` on pandas, Polars, NumPy or records."""
+
+    def __init__(self, native: Any, flavor: Flavor, metadata: ModelVersion, path: Path) -> None:
+        self.native = native
+        self.flavor = flavor
+        self.metadata = metadata
+        self.path = path
+        self._fmt = flavor.input_format(metadata.flavor_config)
+
+    def __repr__(self) -> str:
+        return f"<LoadedModel {self.metadata.ref} ({self.metadata.semver}, {self.flavor.name})>"
+
+    def prepare(self, data: Any) -> Any:
+        """The input as the model takes it: columns by name in signature order, or a typed array."""
+        return prepare(data, self.metadata.signature, self._fmt)
+
+    def predict(self, data: Any) -> Any:
+        """Predictions for ``data``."""
+        return self.flavor.predict(self.native, self.prepare(data))
+
+    def predict_proba(self, data: Any) -> Any | None:
+        """Class probabilities, or None when the model does not give them."""
+        return self.flavor.predict_proba(self.native, self.prepare(data))
+
+
+def _default_registry(registry: Registry | None) -> Registry:
+    return registry if registry is not None else Registry()
+
+
+def log_model(
+    model: Any,
+    name: str,
+    *,
+    sample_input: Any,
+    data: Sequence[str | Path] | str | Path | None = None,
+    params: Mapping[str, Any] | str | Path | None = None,
+    tags: Mapping[str, str] | None = None,
+    version: str | None = None,
+    flavor: str | None = None,
+    description: str | None = None,
+    run_id: str | None = None,
+    registry: Registry | None = None,
+    **flavor_options: Any,
+) -> ModelVersion:
+    """Store ``model`` as the next version of ``name`` with its signature, lineage and environment.
+
+    The model is saved, loaded back and asked to predict on ``sample_input`` before anything is
+    registered: a model that cannot do that is refused with the reason.
+    """
+    reg = _default_registry(registry)
+    fl = get_flavor(flavor) if flavor else detect_flavor(model)
+    if sample_input is None:
+        raise InputError("sample_input is required: a few rows the model can predict on")
+    with tempfile.TemporaryDirectory(prefix="mlgate-log-") as tmp:
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        config = fl.save(model, folder, sample_input=sample_input, **flavor_options)
+        signature = {"inputs": infer_schema(sample_input)}
+        runs_code = fl.runs_code_for(config)
+        try:
+            native = fl.load(folder, config, allow_pickle=True)
+            shaped = prepare(sample_input, signature, fl.input_format(config))
+            output = fl.predict(native, shaped)
+        except MlgateError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"the {fl.name} model cannot predict on the sample input: {type(exc).__name__}: {exc}",
+                hint="pass a sample_input with the columns and types the model was trained on",
+            ) from exc
+        signature["outputs"] = infer_schema(output)
+        import json
+
+        (folder / ARTIFACT_META).write_text(
+            json.dumps({"format": 1, "flavor": fl.name, "config": config, "signature": signature},
+                       sort_keys=True, indent=1)  # fmt: skip
+        )
+        from mlgate.lineage import environment, lineage
+
+        return reg.register(
+            name,
+            folder,
+            flavor=fl.name,
+            signature=signature,
+            flavor_config=config,
+            lineage=lineage(root=reg.settings.root, data=data, params=params, run_id=run_id, user=reg.actor),
+            environment=environment(fl.packages),
+            version=version,
+            tags=dict(tags or {}),
+            description=description,
+            runs_code=runs_code,
+        )
+
+
+def load_model(
+    ref: str | ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False
+) -> LoadedModel:
+    """Load a version after verifying every file against its digest; nothing unverified is loaded."""
+    reg = _default_registry(registry)
+    mv = ref if isinstance(ref, ModelVersion) else reg.get(ref)
+    fl = get_flavor(mv.flavor)
+    path = reg.materialize(mv)
+    atexit.register(shutil.rmtree, path, True)
+    if mv.runs_code:
+        warnings.warn(f"{mv.ref} runs code stored in its artifact when loaded", RuntimeWarning, stacklevel=2)
+    try:
+        native = fl.load(path, mv.flavor_config, allow_pickle=allow_pickle)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return LoadedModel(native, fl, mv, path)

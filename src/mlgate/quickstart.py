@@ -1,0 +1,162 @@
+"""``mlgate quickstart``: a small real project, run through the whole registry loop in under a minute.
+
+It writes a project (data from scikit-learn's bundled breast-cancer set, a params file, a training
+script, ``mlgate.yaml``), commits it to git when git is available so lineage has a commit, then:
+train and register v1 → promote to production → train and register v2 → promote → roll back →
+load ``@production`` and predict → summary.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import EnvironmentProblem, UsageError
+
+TRAIN_PY = '''\
+"""Train a breast-cancer classifier and register it with mlgate (run: python train.py)."""
+
+import pandas as pd
+import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mlgate
+
+params = yaml.safe_load(open("params.yaml"))["train"]
+train = pd.read_csv("data/train.csv")
+X, y = train.drop(columns=["target"]), train["target"]
+model = make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"]))
+model.fit(X, y)
+mv = mlgate.log_model(
+    model,
+    "breast-cancer",
+    sample_input=X.head(5),
+    data=["data/train.csv"],
+    params="params.yaml",
+    tags={"trainer": "train.py"},
+)
+print(f"registered {mv.ref} {mv.semver} {mv.digest}")
+'''
+
+CONFIG = """\
+project: quickstart
+registry: sqlite:///.mlgate/registry.db
+artifacts: .mlgate/artifacts
+model: {name: breast-cancer, flavor: sklearn}
+data: {train: data/train.csv, eval: data/test.csv, target: target}
+"""
+
+
+@dataclass
+class QuickstartResult:
+    """What the quickstart did, for the summary and for tests."""
+
+    root: Path
+    versions: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
+    production: Any = None
+    accuracy: float = 0.0
+
+
+def write_project(root: Path, *, C: float) -> None:
+    """Write the project files: data, params, training script, config."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    frame = load_breast_cancer(as_frame=True).frame
+    train, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=frame["target"])
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    train.to_csv(root / "data" / "train.csv", index=False)
+    test.to_csv(root / "data" / "test.csv", index=False)
+    (root / "train.py").write_text(TRAIN_PY, encoding="utf-8")
+    (root / "mlgate.yaml").write_text(CONFIG, encoding="utf-8")
+    (root / ".gitignore").write_text(".mlgate/\n", encoding="utf-8")
+    set_params(root, C)
+
+
+def set_params(root: Path, C: float) -> None:
+    """Write params.yaml with the regularisation strength ``C``."""
+    (root / "params.yaml").write_text(f"train:\n  C: {C}\n  max_iter: 2000\n", encoding="utf-8")
+
+
+def _git(root: Path, *args: str) -> bool:
+    try:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def commit(root: Path, message: str) -> bool:
+    """Commit everything in the project (lineage then records a clean commit); False without git."""
+    env_args = ["-c", "user.name=mlgate quickstart", "-c", "user.email=quickstart@mlgate.invalid"]
+    return _git(root, "add", "-A") and _git(root, *env_args, "commit", "-q", "-m", message)
+
+
+def train(root: Path, env: dict[str, str] | None = None) -> str:
+    """Run the project's train.py as a user would, returning what it printed."""
+    proc = subprocess.run(
+        [sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        raise EnvironmentProblem(f"train.py failed in {root} (exit {proc.returncode}):\n{tail}")
+    return proc.stdout.strip()
+
+
+def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartResult:
+    """Build the project in ``directory`` (a new temporary folder by default) and run the loop."""
+    import os
+
+    from mlgate.config import load_settings
+    from mlgate.models import load_model
+    from mlgate.registry.store import Registry
+
+    root = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="mlgate-quickstart-"))
+    if root.exists() and any(root.iterdir()):
+        raise UsageError(f"{root} is not empty; quickstart needs a new or empty folder")
+    root.mkdir(parents=True, exist_ok=True)
+    say("step", f"project in {root}")
+    write_project(root, C=0.05)
+    has_git = _git(root, "init", "-q") and commit(root, "quickstart project")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
+    env["MLGATE_ACTOR"] = os.environ.get("MLGATE_ACTOR", "quickstart")
+
+    say("step", "train v1 (C=0.05) and register it with lineage", "python train.py")
+    say("out", train(root, env))
+    reg = Registry(settings=load_settings(config=root / "mlgate.yaml"))
+    result = QuickstartResult(root)
+    reg.set_alias("breast-cancer", "production", 1, expect=None, reason="first release")
+    say("step", "promote v1 to production", "mlgate promote breast-cancer:1 --to production --expect none")
+
+    set_params(root, 1.0)
+    if has_git:
+        commit(root, "stronger model: C=1.0")
+    say("step", "train v2 (C=1.0) and register it", "python train.py")
+    say("out", train(root, env))
+    reg.set_alias("breast-cancer", "production", 2, expect=1, reason="better validation accuracy")
+    say("step", "promote v2 to production (compare-and-set on v1)",
+        "mlgate promote breast-cancer:2 --to production --expect 1")  # fmt: skip
+
+    reg.rollback("breast-cancer", "production", reason="quickstart: practise a rollback")
+    say("step", "roll production back to v1", "mlgate rollback breast-cancer")
+
+    import pandas as pd
+
+    test = pd.read_csv(root / "data" / "test.csv")
+    model = load_model("breast-cancer@production", registry=reg)
+    predictions = model.predict(test.drop(columns=["target"]))
+    result.accuracy = float((predictions == test["target"].to_numpy()).mean())
+    say("step", f"load breast-cancer@production ({model.metadata.ref}, digest verified) and predict "
+        f"{len(test)} held-out rows: accuracy {result.accuracy:.3f}")  # fmt: skip
+    result.versions = reg.versions("breast-cancer")
+    result.events = reg.history("breast-cancer")
+    result.production = model.metadata
+    reg.close()
+    return result

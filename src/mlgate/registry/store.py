@@ -1,0 +1,793 @@
+"""The Registry: immutable versions, aliases moved by compare-and-set, histories, and garbage collection.
+
+It stores and verifies bytes and metadata; it imports neither flavors nor data code, so everything
+else can stand on it. Registration writes blobs first (idempotent), then makes the version visible
+in one transaction: a crash in between leaves only unreferenced blobs for :meth:`Registry.gc`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from mlgate import _failpoints
+from mlgate.config import Settings, load_settings
+from mlgate.errors import (
+    ConflictError,
+    IntegrityError,
+    MlgateError,
+    NotFoundError,
+    UsageError,
+)
+from mlgate.hashing import manifest, manifest_digest
+from mlgate.refs import SEMVER_RE, Ref, check_alias, check_name, parse_ref
+from mlgate.registry import db
+from mlgate.registry.blobs import BlobStore, open_blob_store
+from mlgate.registry.tables import alias_events, aliases, models, version_events, versions
+from mlgate.registry.types import (
+    RELEASE_ALIAS,
+    AliasEvent,
+    GcResult,
+    ModelSummary,
+    ModelVersion,
+    VersionEvent,
+)
+
+_UNSET: Any = object()
+VersionLike = int | str | ModelVersion
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _semver_tuple(text: str) -> tuple[int, int, int]:
+    m = SEMVER_RE.fullmatch(text)
+    if not m:
+        raise UsageError(f"{text!r} is not a semantic version MAJOR.MINOR.PATCH (for example 1.4.0)")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+class Registry:
+    """Models, versions and aliases in a database, their bytes in a blob store.
+
+    ``Registry()`` finds its settings like every command does: arguments, then ``MLGATE_REGISTRY`` /
+    ``MLGATE_ARTIFACTS``, then ``mlgate.yaml`` in this folder or a parent, then ``.mlgate/``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        artifacts: str | None = None,
+        settings: Settings | None = None,
+        actor: str | None = None,
+    ) -> None:
+        if settings is None or url is not None or artifacts is not None:
+            base = settings
+            settings = load_settings(
+                registry=url if url is not None else (base.registry if base else None),
+                artifacts=artifacts if artifacts is not None else (base.artifacts if base else None),
+                cwd=base.root if base else None,
+            )
+        self.settings = settings
+        self.url = settings.registry
+        self.actor = actor or settings.actor
+        self._engine: sa.Engine | None = None
+        self._blobs: BlobStore | None = None
+
+    def __repr__(self) -> str:
+        return f"Registry({db.describe_url(self.url)!r}, artifacts={self.settings.artifacts!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The database engine; the schema is migrated on first use."""
+        if self._engine is None:
+            engine = db.create_engine(self.url, busy_timeout=self.settings.sqlite_busy_timeout)
+            try:
+                db.ensure_schema(engine)
+            except MlgateError:
+                engine.dispose()
+                raise
+            except (sa.exc.SQLAlchemyError, OSError) as exc:
+                engine.dispose()
+                raise db.translate_db_error(exc, self.url) from exc
+            self._engine = engine
+        return self._engine
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The artifact store."""
+        if self._blobs is None:
+            self._blobs = open_blob_store(self.settings.artifacts, s3_endpoint_url=self.settings.s3_endpoint_url)
+        return self._blobs
+
+    def close(self) -> None:
+        """Release database connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise db.translate_db_error(exc, self.url) from exc
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect().execution_options(mlgate_write=True) as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise db.translate_db_error(exc, self.url) from exc
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _model_id(self, conn: sa.Connection, name: str) -> int:
+        mid = conn.execute(sa.select(models.c.id).where(models.c.name == name)).scalar()
+        if mid is None:
+            known = conn.execute(sa.select(models.c.name).order_by(models.c.name).limit(20)).scalars().all()
+            hint = f"registered models: {', '.join(known)}" if known else "no model is registered yet"
+            raise NotFoundError(f"model {name!r} is not registered", hint=hint)
+        return int(mid)
+
+    def _aliases_of(self, conn: sa.Connection, version_ids: list[int]) -> dict[int, tuple[str, ...]]:
+        if not version_ids:
+            return {}
+        rows = conn.execute(
+            sa.select(aliases.c.version_id, aliases.c.alias)
+            .where(aliases.c.version_id.in_(version_ids))
+            .order_by(aliases.c.alias)
+        ).all()
+        out: dict[int, list[str]] = {}
+        for vid, alias in rows:
+            out.setdefault(vid, []).append(alias)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _build(self, name: str, row: Any, alias_names: tuple[str, ...] = ()) -> ModelVersion:
+        return ModelVersion(
+            name=name,
+            number=row.number,
+            digest=row.digest,
+            flavor=row.flavor,
+            base_semver=row.semver,
+            rc=row.rc,
+            stable_semver=row.stable_semver,
+            status=row.status,
+            signature=row.signature,
+            manifest=row.manifest,
+            lineage=row.lineage,
+            environment=row.environment,
+            flavor_config=row.flavor_config,
+            size_bytes=row.size_bytes,
+            runs_code=bool(row.runs_code),
+            data_profile_digest=row.data_profile_digest,
+            description=row.description,
+            tags=dict(row.tags or {}),
+            created_by=row.created_by,
+            created_at=_utc(row.created_at),
+            aliases=alias_names,
+            id=row.id,
+        )
+
+    def _resolve_row(self, conn: sa.Connection, ref: Ref) -> Any:
+        mid = self._model_id(conn, ref.name)
+        q = sa.select(versions).where(versions.c.model_id == mid)
+        if ref.alias is not None:
+            row = conn.execute(
+                sa.select(versions)
+                .join(aliases, aliases.c.version_id == versions.c.id)
+                .where(aliases.c.model_id == mid, aliases.c.alias == ref.alias)
+            ).first()
+            if row is None:
+                held = conn.execute(sa.select(aliases.c.alias).where(aliases.c.model_id == mid)).scalars().all()
+                hint = f"aliases of {ref.name}: {', '.join(sorted(held))}" if held else (
+                    f"{ref.name} has no aliases yet; set one with: mlgate promote {ref.name}:N --to {ref.alias}"
+                )
+                raise NotFoundError(f"alias {ref.alias!r} of model {ref.name!r} does not exist", hint=hint)
+            return row
+        if ref.number is not None:
+            row = conn.execute(q.where(versions.c.number == ref.number)).first()
+        elif ref.semver is not None:
+            if "-rc." in ref.semver:
+                base, _, rc = ref.semver.partition("-rc.")
+                row = conn.execute(q.where(versions.c.semver == base, versions.c.rc == int(rc))).first()
+            else:
+                row = conn.execute(q.where(versions.c.stable_semver == ref.semver)).first()
+                if row is None:
+                    rcs = conn.execute(
+                        q.where(versions.c.semver == ref.semver).order_by(versions.c.rc)
+                    ).all()
+                    if rcs:
+                        names = ", ".join(f"{r.semver}-rc.{r.rc} ({ref.name}:{r.number})" for r in rcs)
+                        raise NotFoundError(
+                            f"{ref} has not been released; its candidates are {names}",
+                            hint=f"refer to a candidate, or promote one to {RELEASE_ALIAS}",
+                        )
+        else:
+            row = conn.execute(q.order_by(versions.c.number.desc()).limit(1)).first()
+        if row is None:
+            latest = conn.execute(sa.select(sa.func.max(versions.c.number)).where(versions.c.model_id == mid)).scalar()
+            hint = f"{ref.name} has versions 1 to {latest}" if latest else f"{ref.name} has no versions"
+            raise NotFoundError(f"version {ref} does not exist", hint=hint)
+        return row
+
+    def get(self, ref: str | Ref) -> ModelVersion:
+        """The version a reference names: ``fraud``, ``fraud:7``, ``fraud:1.4.0`` or ``fraud@production``."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        with self._read() as conn:
+            row = self._resolve_row(conn, parsed)
+            return self._build(parsed.name, row, self._aliases_of(conn, [row.id]).get(row.id, ()))
+
+    resolve = get
+
+    def resolve_digest(self, ref: str | Ref) -> tuple[int, str]:
+        """Just ``(number, digest)`` for a reference: the hot path of serving and alias watching."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        if parsed.alias is not None:
+            with self._read() as conn:
+                row = conn.execute(
+                    sa.select(versions.c.number, versions.c.digest)
+                    .select_from(models)
+                    .join(aliases, aliases.c.model_id == models.c.id)
+                    .join(versions, versions.c.id == aliases.c.version_id)
+                    .where(models.c.name == parsed.name, aliases.c.alias == parsed.alias)
+                ).first()
+                if row is not None:
+                    return int(row.number), str(row.digest)
+        mv = self.get(parsed)
+        return mv.number, mv.digest
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of a model, oldest first."""
+        check_name(name)
+        with self._read() as conn:
+            mid = self._model_id(conn, name)
+            rows = conn.execute(
+                sa.select(versions).where(versions.c.model_id == mid).order_by(versions.c.number)
+            ).all()
+            held = self._aliases_of(conn, [r.id for r in rows])
+            return [self._build(name, r, held.get(r.id, ())) for r in rows]
+
+    def models(self) -> list[ModelSummary]:
+        """Every registered model with its version count, latest version and aliases."""
+        with self._read() as conn:
+            out = []
+            for m in conn.execute(sa.select(models).order_by(models.c.name)).all():
+                latest = conn.execute(
+                    sa.select(versions).where(versions.c.model_id == m.id).order_by(versions.c.number.desc()).limit(1)
+                ).first()
+                count = conn.execute(
+                    sa.select(sa.func.count()).select_from(versions).where(versions.c.model_id == m.id)
+                ).scalar()
+                alias_map = {
+                    a: n
+                    for a, n in conn.execute(
+                        sa.select(aliases.c.alias, versions.c.number)
+                        .join(versions, versions.c.id == aliases.c.version_id)
+                        .where(aliases.c.model_id == m.id)
+                        .order_by(aliases.c.alias)
+                    ).all()
+                }
+                held = self._aliases_of(conn, [latest.id]) if latest else {}
+                out.append(
+                    ModelSummary(
+                        m.name,
+                        int(count or 0),
+                        self._build(m.name, latest, held.get(latest.id, ())) if latest else None,
+                        alias_map,
+                    )
+                )
+            return out
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """``{alias: version number}`` for one model."""
+        check_name(name)
+        with self._read() as conn:
+            mid = self._model_id(conn, name)
+            rows = conn.execute(
+                sa.select(aliases.c.alias, versions.c.number)
+                .join(versions, versions.c.id == aliases.c.version_id)
+                .where(aliases.c.model_id == mid)
+                .order_by(aliases.c.alias)
+            ).all()
+            return {a: int(n) for a, n in rows}
+
+    # -- registering ------------------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        source: str | Path,
+        *,
+        flavor: str,
+        signature: dict[str, Any],
+        flavor_config: dict[str, Any] | None = None,
+        lineage: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        version: str | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        runs_code: bool = False,
+        data_profile_digest: str | None = None,
+    ) -> ModelVersion:
+        """Store the files under ``source`` as the next version of ``name`` and return it.
+
+        Blobs go first and may be written twice without harm; the version becomes visible in one
+        transaction that takes its number from the model's row under a write lock.
+        """
+        check_name(name)
+        src = Path(source)
+        if not src.exists():
+            raise NotFoundError(f"model files {src} do not exist")
+        if version is not None:
+            _semver_tuple(version)
+        tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        entries = manifest(src)
+        if not entries:
+            raise UsageError(f"{src} holds no files to register")
+        digest = manifest_digest(entries)
+        root = src if src.is_dir() else src.parent
+        for rel, info in entries.items():
+            self.blobs.put_file(info["digest"], root / rel)
+        _failpoints.hit("register.after_blobs")
+        size = sum(int(i["size"]) for i in entries.values())
+        now = _now()
+        with self._write() as conn:
+            mid = self._ensure_model(conn, name, now)
+            number = conn.execute(
+                sa.update(models)
+                .where(models.c.id == mid)
+                .values(last_number=models.c.last_number + 1)
+                .returning(models.c.last_number)
+            ).scalar_one()
+            base = version or self._next_semver(conn, mid, signature)
+            if version is not None:
+                taken = conn.execute(
+                    sa.select(versions.c.number).where(versions.c.model_id == mid, versions.c.stable_semver == version)
+                ).scalar()
+                if taken is not None:
+                    raise UsageError(
+                        f"{name} {version} is already released as {name}:{taken}",
+                        hint="give a higher version, or leave --version out to bump it automatically",
+                    )
+            rc = 1 + int(
+                conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(versions.c.rc), 0)).where(
+                        versions.c.model_id == mid, versions.c.semver == base
+                    )
+                ).scalar_one()
+            )
+            conn.execute(
+                sa.insert(versions).values(
+                    model_id=mid,
+                    number=number,
+                    digest=digest,
+                    flavor=flavor,
+                    semver=base,
+                    rc=rc,
+                    stable_semver=None,
+                    status="candidate",
+                    signature=signature,
+                    manifest=entries,
+                    lineage=lineage or {},
+                    environment=environment or {},
+                    flavor_config=flavor_config or {},
+                    size_bytes=size,
+                    runs_code=runs_code,
+                    data_profile_digest=data_profile_digest,
+                    description=description,
+                    tags=tags,
+                    created_by=self.actor,
+                    created_at=now,
+                )
+            )
+            _failpoints.hit("register.before_commit")
+        return self.get(Ref(name, number=int(number)))
+
+    def _ensure_model(self, conn: sa.Connection, name: str, now: datetime) -> int:
+        mid = conn.execute(sa.select(models.c.id).where(models.c.name == name)).scalar()
+        if mid is not None:
+            return int(mid)
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        conn.execute(
+            insert(models).values(name=name, last_number=0, created_at=now).on_conflict_do_nothing(
+                index_elements=["name"]
+            )
+        )
+        return int(conn.execute(sa.select(models.c.id).where(models.c.name == name)).scalar_one())
+
+    def _next_semver(self, conn: sa.Connection, mid: int, signature: dict[str, Any]) -> str:
+        from mlgate.signature import incompatibilities
+
+        stable = conn.execute(
+            sa.select(versions.c.stable_semver, versions.c.signature)
+            .where(versions.c.model_id == mid, versions.c.stable_semver.is_not(None))
+            .order_by(versions.c.id.desc())
+        ).all()
+        if not stable:
+            return "1.0.0"
+        newest = max(stable, key=lambda r: _semver_tuple(r.stable_semver))
+        major, minor, _ = _semver_tuple(newest.stable_semver)
+        if incompatibilities(newest.signature, signature):
+            return f"{major + 1}.0.0"
+        return f"{major}.{minor + 1}.0"
+
+    # -- mutable metadata -------------------------------------------------------------------------
+
+    def _version_id(self, conn: sa.Connection, ref: str | Ref) -> tuple[int, str, Any]:
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        row = self._resolve_row(conn, parsed)
+        return int(row.id), f"{parsed.name}:{row.number}", row
+
+    def set_tag(self, ref: str, key: str, value: str | None) -> ModelVersion:
+        """Set (or, with ``value=None``, remove) one tag; the change is recorded."""
+        if not key or len(key) > 256:
+            raise UsageError(f"tag key {key!r} must be 1 to 256 characters")
+        with self._write() as conn:
+            vid, _, row = self._version_id(conn, ref)
+            tags = dict(row.tags or {})
+            old = tags.get(key)
+            if value is None:
+                if key not in tags:
+                    raise NotFoundError(f"{ref} has no tag {key!r}")
+                tags.pop(key)
+            else:
+                tags[key] = str(value)
+            if old != value:
+                conn.execute(sa.update(versions).where(versions.c.id == vid).values(tags=tags))
+                self._record(conn, vid, "tag", key, old, value)
+        return self.get(ref)
+
+    def set_description(self, ref: str, text: str | None) -> ModelVersion:
+        """Replace a version's description; the change is recorded."""
+        with self._write() as conn:
+            vid, _, row = self._version_id(conn, ref)
+            if row.description != text:
+                conn.execute(sa.update(versions).where(versions.c.id == vid).values(description=text))
+                self._record(conn, vid, "description", None, row.description, text)
+        return self.get(ref)
+
+    def _record(self, conn: sa.Connection, vid: int, field: str, key: str | None, old: Any, new: Any) -> None:
+        conn.execute(
+            sa.insert(version_events).values(
+                version_id=vid, field=field, key=key, old=old, new=new, actor=self.actor, created_at=_now()
+            )
+        )
+
+    def version_history(self, ref: str) -> list[VersionEvent]:
+        """Every recorded change of a version's tags, description and status, oldest first."""
+        with self._read() as conn:
+            vid, label, _ = self._version_id(conn, ref)
+            rows = conn.execute(
+                sa.select(version_events).where(version_events.c.version_id == vid).order_by(version_events.c.id)
+            ).all()
+        return [VersionEvent(label, r.field, r.key, r.old, r.new, r.actor, _utc(r.created_at)) for r in rows]
+
+    # -- aliases ----------------------------------------------------------------------------------
+
+    def _number_to_vid(self, conn: sa.Connection, name: str, mid: int, version: VersionLike) -> tuple[int, int]:
+        if isinstance(version, ModelVersion):
+            version = version.number
+        if isinstance(version, bool):
+            raise UsageError(f"version must be a number or a reference, got {version!r}")
+        if isinstance(version, int):
+            ref = Ref(name, number=version)
+        else:
+            text = str(version)
+            ref = Ref(name, number=int(text)) if text.isdigit() else parse_ref(text)
+            if ref.name != name:
+                raise UsageError(f"{text!r} refers to model {ref.name!r}, not {name!r}")
+        row = self._resolve_row(conn, ref)
+        return int(row.id), int(row.number)
+
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: VersionLike,
+        *,
+        expect: VersionLike | None = _UNSET,
+        reason: str | None = None,
+        forced: bool = False,
+        gate_report: str | None = None,
+        kind: str = "set",
+    ) -> AliasEvent:
+        """Point ``alias`` at ``version``; with ``expect``, only if it still points at that one.
+
+        ``expect=None`` means "only if the alias does not exist yet". A lost race raises
+        ConflictError (exit 1) naming the version that holds the alias now.
+        """
+        check_name(name)
+        check_alias(alias)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._set_alias_once(name, alias, version, expect, reason, forced, gate_report, kind)
+            except _Retry:
+                if attempts >= 20:
+                    raise ConflictError(
+                        f"alias {name}@{alias} kept changing while it was being moved; try again"
+                    ) from None
+                time.sleep(0.01 * attempts)
+
+    def _set_alias_once(
+        self,
+        name: str,
+        alias: str,
+        version: VersionLike,
+        expect: Any,
+        reason: str | None,
+        forced: bool,
+        gate_report: str | None,
+        kind: str,
+    ) -> AliasEvent:
+        now = _now()
+        try:
+            with self._write() as conn:
+                mid = self._model_id(conn, name)
+                to_vid, to_number = self._number_to_vid(conn, name, mid, version)
+                cur = conn.execute(
+                    sa.select(aliases.c.version_id, versions.c.number)
+                    .join(versions, versions.c.id == aliases.c.version_id)
+                    .where(aliases.c.model_id == mid, aliases.c.alias == alias)
+                ).first()
+                cur_vid, cur_number = (int(cur[0]), int(cur[1])) if cur else (None, None)
+                if expect is not _UNSET:
+                    expected = None if expect is None else self._number_to_vid(conn, name, mid, expect)[1]
+                    if expected != cur_number:
+                        held = f"{name}:{cur_number}" if cur_number else "nothing"
+                        want = f"{name}:{expected}" if expected else "nothing"
+                        raise ConflictError(
+                            f"{name}@{alias} now points to {held}, not {want} as expected; someone moved it "
+                            "first",
+                            hint=f"check `mlgate model history {name} --alias {alias}`, then retry with "
+                            f"--expect {cur_number if cur_number else 'none'}",
+                        )
+                if cur_vid == to_vid:
+                    return AliasEvent(name, alias, cur_number, to_number, self.actor, reason, kind, forced,
+                                      gate_report, now, changed=False)  # fmt: skip
+                if cur_vid is None:
+                    conn.execute(
+                        sa.insert(aliases).values(model_id=mid, alias=alias, version_id=to_vid, updated_at=now)
+                    )
+                else:
+                    moved = conn.execute(
+                        sa.update(aliases)
+                        .where(aliases.c.model_id == mid, aliases.c.alias == alias, aliases.c.version_id == cur_vid)
+                        .values(version_id=to_vid, updated_at=now)
+                    ).rowcount
+                    if moved != 1:
+                        if expect is not _UNSET:
+                            raise ConflictError(f"{name}@{alias} was moved by someone else at the same time")
+                        raise _Retry
+                conn.execute(
+                    sa.insert(alias_events).values(
+                        model_id=mid, alias=alias, from_version_id=cur_vid, to_version_id=to_vid,
+                        actor=self.actor, reason=reason, kind=kind, forced=forced, gate_report=gate_report,
+                        created_at=now,
+                    )
+                )  # fmt: skip
+                if alias == RELEASE_ALIAS:
+                    self._release(conn, mid, to_vid)
+        except sa.exc.IntegrityError as exc:
+            # two first-time inserts of the same alias raced; the loser learns who won
+            if expect is not _UNSET:
+                raise ConflictError(f"{name}@{alias} was created by someone else at the same time") from exc
+            raise _Retry from exc
+        return AliasEvent(name, alias, cur_number, to_number, self.actor, reason, kind, forced, gate_report, now)
+
+    def _release(self, conn: sa.Connection, mid: int, vid: int) -> None:
+        """Give a candidate its stable semantic version the first time it reaches production."""
+        row = conn.execute(sa.select(versions).where(versions.c.id == vid)).one()
+        if row.stable_semver is not None:
+            return
+        taken = {
+            _semver_tuple(s)
+            for s in conn.execute(
+                sa.select(versions.c.stable_semver).where(
+                    versions.c.model_id == mid, versions.c.stable_semver.is_not(None)
+                )
+            ).scalars()
+        }
+        major, minor, patch = _semver_tuple(row.semver)
+        while (major, minor, patch) in taken:  # another candidate of this release shipped first
+            patch += 1
+        stable = f"{major}.{minor}.{patch}"
+        conn.execute(sa.update(versions).where(versions.c.id == vid).values(stable_semver=stable, status="stable"))
+        self._record(conn, vid, "status", None, f"candidate {row.semver}-rc.{row.rc}", f"stable {stable}")
+
+    def delete_alias(self, name: str, alias: str, *, expect: VersionLike | None = _UNSET, reason: str | None = None) -> AliasEvent:
+        """Remove an alias; recorded like a move to nothing."""
+        check_alias(alias)
+        now = _now()
+        with self._write() as conn:
+            mid = self._model_id(conn, name)
+            cur = conn.execute(
+                sa.select(aliases.c.version_id, versions.c.number)
+                .join(versions, versions.c.id == aliases.c.version_id)
+                .where(aliases.c.model_id == mid, aliases.c.alias == alias)
+            ).first()
+            if cur is None:
+                raise NotFoundError(f"alias {alias!r} of model {name!r} does not exist")
+            if expect is not _UNSET and expect is not None:
+                expected = self._number_to_vid(conn, name, mid, expect)[1]
+                if expected != cur[1]:
+                    raise ConflictError(f"{name}@{alias} now points to {name}:{cur[1]}, not {name}:{expected}")
+            conn.execute(sa.delete(aliases).where(aliases.c.model_id == mid, aliases.c.alias == alias))
+            conn.execute(
+                sa.insert(alias_events).values(
+                    model_id=mid, alias=alias, from_version_id=cur[0], to_version_id=None, actor=self.actor,
+                    reason=reason, kind="delete", forced=False, created_at=now,
+                )
+            )  # fmt: skip
+        return AliasEvent(name, alias, int(cur[1]), None, self.actor, reason, "delete", False, None, now)
+
+    def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        """Every alias move of a model (or of one alias), oldest first."""
+        check_name(name)
+        fv, tv = versions.alias("fv"), versions.alias("tv")
+        with self._read() as conn:
+            mid = self._model_id(conn, name)
+            q = (
+                sa.select(alias_events, fv.c.number.label("from_number"), tv.c.number.label("to_number"))
+                .outerjoin(fv, fv.c.id == alias_events.c.from_version_id)
+                .outerjoin(tv, tv.c.id == alias_events.c.to_version_id)
+                .where(alias_events.c.model_id == mid)
+                .order_by(alias_events.c.id)
+            )
+            if alias is not None:
+                q = q.where(alias_events.c.alias == check_alias(alias))
+            rows = conn.execute(q).all()
+        return [
+            AliasEvent(name, r.alias, r.from_number, r.to_number, r.actor, r.reason, r.kind, bool(r.forced),
+                       r.gate_report, _utc(r.created_at))  # fmt: skip
+            for r in rows
+        ]
+
+    def rollback(self, name: str, alias: str = RELEASE_ALIAS, *, reason: str | None = None) -> AliasEvent:
+        """Move ``alias`` back to the version that held it before the current one.
+
+        Rollbacks undo moves like a stack: rolling back twice after promoting 1 → 2 → 3 returns to 1.
+        """
+        events = self.history(name, alias)
+        stack: list[int] = []
+        for ev in events:
+            if ev.kind == "rollback":
+                if stack:
+                    stack.pop()
+            elif ev.kind == "delete":
+                stack.clear()
+            elif ev.to_number is not None:
+                stack.append(ev.to_number)
+        if not stack:
+            raise NotFoundError(f"alias {name}@{alias} does not exist, so there is nothing to roll back")
+        if len(stack) < 2:
+            raise UsageError(
+                f"{name}@{alias} has had no other holder before {name}:{stack[-1]}, so there is nothing to "
+                "roll back to",
+                hint=f"see `mlgate model history {name} --alias {alias}`",
+            )
+        return self.set_alias(
+            name, alias, stack[-2], expect=stack[-1], reason=reason or f"rollback from {name}:{stack[-1]}",
+            kind="rollback",
+        )  # fmt: skip
+
+    def alias_at(self, name: str, alias: str, when: datetime) -> ModelVersion | None:
+        """The version that held ``alias`` at time ``when`` (None if it did not exist then)."""
+        when = _utc(when)
+        with self._read() as conn:
+            mid = self._model_id(conn, name)
+            vid = conn.execute(
+                sa.select(alias_events.c.to_version_id)
+                .where(alias_events.c.model_id == mid, alias_events.c.alias == check_alias(alias),
+                       alias_events.c.created_at <= when)  # fmt: skip
+                .order_by(alias_events.c.created_at.desc(), alias_events.c.id.desc())
+                .limit(1)
+            ).scalar()
+            if vid is None:
+                return None
+            row = conn.execute(sa.select(versions).where(versions.c.id == vid)).one()
+        return self._build(name, row)
+
+    # -- bytes ------------------------------------------------------------------------------------
+
+    def materialize(self, mv: ModelVersion, dest: str | Path | None = None) -> Path:
+        """Copy a version's files into ``dest`` (a new temporary folder by default), verifying each one.
+
+        Any mismatch or missing blob raises IntegrityError naming the version and the file, and the
+        partial copy is removed, so nothing unverified is ever loaded.
+        """
+        if manifest_digest(mv.manifest) != mv.digest:
+            raise IntegrityError(
+                f"{mv.ref}: the stored manifest does not match the version digest {mv.digest}; the registry "
+                "database has been altered",
+                hint="restore the registry from a backup; do not load this version",
+            )
+        target = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=f"mlgate-{mv.name}-{mv.number}-"))
+        try:
+            for rel, info in mv.manifest.items():
+                out = target / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    got = self.blobs.fetch(info["digest"], out)
+                except NotFoundError:
+                    raise IntegrityError(
+                        f"{mv.ref}: file {rel!r} is missing from the artifact store {self.blobs.location} "
+                        f"(blob {info['digest']})",
+                        hint="restore the artifact store from a backup; nothing was loaded",
+                    ) from None
+                if got != info["digest"]:
+                    raise IntegrityError(
+                        f"{mv.ref}: file {rel!r} is corrupt: its digest is {got}, the version recorded "
+                        f"{info['digest']}",
+                        hint="the stored bytes changed after registration; restore the artifact store "
+                        "from a backup; nothing was loaded",
+                    )
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        return target
+
+    def verify(self, ref: str | Ref) -> ModelVersion:
+        """Check every file of a version against its digest without loading it."""
+        mv = self.get(ref)
+        tmp = self.materialize(mv)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return mv
+
+    def gc(self, *, delete: bool = False, min_age_s: float = 3600.0) -> GcResult:
+        """Find blobs that no version references; delete those older than ``min_age_s`` if asked.
+
+        The age guard protects a registration that has written its blobs but not yet committed.
+        """
+        with self._read() as conn:
+            referenced: set[str] = set()
+            for (entries,) in conn.execute(sa.select(versions.c.manifest)):
+                referenced.update(i["digest"] for i in entries.values())
+            referenced.update(d for (d,) in conn.execute(sa.select(versions.c.data_profile_digest)) if d)
+        now = time.time()
+        orphans, deleted, young = [], [], []
+        for info in self.blobs.list():
+            if info.digest in referenced:
+                continue
+            age = now - info.mtime
+            orphans.append((info.digest, info.size, age))
+            if delete:
+                if age >= min_age_s:
+                    self.blobs.delete(info.digest)
+                    deleted.append(info.digest)
+                else:
+                    young.append(info.digest)
+        return GcResult(orphans, deleted, young, len(referenced))
+
+
+class _Retry(Exception):
+    """Internal: an unconditional alias move raced and should run again."""

@@ -1,0 +1,89 @@
+"""The registry's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+TS = sa.DateTime(timezone=True)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    # next sequence number, bumped under the row's write lock so numbers never repeat
+    sa.Column("last_number", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("semver", sa.String(64), nullable=False),  # the release this version is a candidate for
+    sa.Column("rc", sa.Integer, nullable=False),  # its candidate number within that release
+    sa.Column("stable_semver", sa.String(64), nullable=True),  # set once promoted to production
+    sa.Column("status", sa.String(16), nullable=False, server_default="candidate"),
+    sa.Column("signature", JSON, nullable=False),
+    sa.Column("manifest", JSON, nullable=False),
+    sa.Column("lineage", JSON, nullable=False),
+    sa.Column("environment", JSON, nullable=False),
+    sa.Column("flavor_config", JSON, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("runs_code", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("data_profile_digest", sa.String(80), nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("model_id", "number", name="uq_version_number"),
+)
+sa.Index("ix_versions_digest", versions.c.digest)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("from_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=True),
+    sa.Column("to_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="set"),  # set, rollback, delete
+    sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("gate_report", sa.String(80), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+sa.Index("ix_alias_events_lookup", alias_events.c.model_id, alias_events.c.alias, alias_events.c.created_at)
+
+version_events = sa.Table(
+    "version_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("field", sa.String(32), nullable=False),  # tag, description, status
+    sa.Column("key", sa.String(256), nullable=True),
+    sa.Column("old", sa.Text, nullable=True),
+    sa.Column("new", sa.Text, nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+sa.Index("ix_version_events_version", version_events.c.version_id)
