@@ -13,7 +13,12 @@ from mlgate.cli import _common
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
-    import click
+    import typer
+
+    try:  # recent Typer vendors Click
+        from typer._click import exceptions as click_exc
+    except ImportError:  # pragma: no cover - older Typer over Click
+        import click.exceptions as click_exc
 
     from mlgate.cli.app import app
     from mlgate.errors import MlgateError
@@ -29,14 +34,14 @@ def main(argv: list[str] | None = None) -> int:
             _common.err_console().print_exception(show_locals=False)
         _common.print_error(exc)
         code = exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         _common.err_console().print("[red]aborted[/]")
         code = 130
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         exc.show()
-        code = 2
+        code = 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2
     except KeyboardInterrupt:
         _common.err_console().print("[red]interrupted[/]")
         code = 130

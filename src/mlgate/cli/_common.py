@@ -16,25 +16,20 @@ if TYPE_CHECKING:
     from mlgate.registry.store import Registry
 
 DEBUG = False
-_consoles: dict[str, Console] = {}
 
 
 def console() -> Console:
-    """Rich console on standard output."""
-    if "out" not in _consoles:
-        from rich.console import Console
+    """Rich console on standard output (made per call: it then follows any redirection of stdout)."""
+    from rich.console import Console
 
-        _consoles["out"] = Console(highlight=False)
-    return _consoles["out"]
+    return Console(highlight=False)
 
 
 def err_console() -> Console:
     """Rich console on standard error."""
-    if "err" not in _consoles:
-        from rich.console import Console
+    from rich.console import Console
 
-        _consoles["err"] = Console(stderr=True, highlight=False)
-    return _consoles["err"]
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(exc: MlgateError) -> None:

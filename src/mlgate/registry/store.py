@@ -11,6 +11,7 @@ import contextlib
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,8 @@ class Registry:
                 engine.dispose()
                 raise db.translate_db_error(exc, self.url) from exc
             self._engine = engine
+            # a Registry dropped without close() still returns its connections cleanly
+            weakref.finalize(self, engine.dispose)
         return self._engine
 
     @property
