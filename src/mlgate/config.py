@@ -155,6 +155,9 @@ def load_settings(
     if not isinstance(s3, dict):
         raise ConfigError(f"{config_path}:{lines.get(('s3',), 1)}: 's3' must be a mapping")
     endpoint = env.get("MLGATE_S3_ENDPOINT_URL") or s3.get("endpoint_url")
+    if endpoint is not None and not isinstance(endpoint, str):
+        line = lines.get(("s3", "endpoint_url"), 1)
+        raise ConfigError(f"{config_path}:{line}: 's3.endpoint_url' must be a URL string, got {endpoint!r}")
     timeout_raw: Any = env.get("MLGATE_SQLITE_BUSY_TIMEOUT") or data.get(
         "sqlite_busy_timeout", DEFAULT_BUSY_TIMEOUT_S
     )
