@@ -68,8 +68,7 @@ def main(argv: list[str]) -> int:
         return 0
     if task == "lint":
         return run(str(BIN / "ruff"), "check", ".") or run(str(BIN / "ruff"), "format", "--check", ".")
-    code = run(str(PY), "-m", "pytest", *(rest or ["-q"]))
-    return code
+    return run(str(PY), "-m", "pytest", *(rest or ["-q"]))
 
 
 if __name__ == "__main__":

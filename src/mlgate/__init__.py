@@ -33,7 +33,23 @@ _EXPORTS = {
     "IntegrityError": "mlgate.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AliasEvent",
+    "ConflictError",
+    "Flavor",
+    "IntegrityError",
+    "LoadedModel",
+    "MlgateError",
+    "ModelVersion",
+    "NotFoundError",
+    "Registry",
+    "Settings",
+    "__version__",
+    "load_model",
+    "load_settings",
+    "log_model",
+    "parse_ref",
+]
 
 if TYPE_CHECKING:
     from mlgate.config import Settings, load_settings

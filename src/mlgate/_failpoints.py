@@ -11,9 +11,7 @@ import os
 import time
 from pathlib import Path
 
-_ACTIVE = dict(
-    item.split("=", 1) for item in os.environ.get("MLGATE_FAILPOINTS", "").split(",") if "=" in item
-)
+_ACTIVE = dict(item.split("=", 1) for item in os.environ.get("MLGATE_FAILPOINTS", "").split(",") if "=" in item)
 _MARKER = os.environ.get("MLGATE_FAILPOINT_MARKER")
 
 

@@ -20,9 +20,22 @@ DEFAULT_BUSY_TIMEOUT_S = 30.0
 
 # Sections later parts of mlgate read; listed so that a typo in a top-level key is caught here.
 KNOWN_KEYS = {
-    "project", "registry", "artifacts", "s3", "sqlite_busy_timeout", "model", "data", "stages",
-    "gates", "promote", "serve", "monitor", "executor", "waivers", "smoke",
-}  # fmt: skip
+    "project",
+    "registry",
+    "artifacts",
+    "s3",
+    "sqlite_busy_timeout",
+    "model",
+    "data",
+    "stages",
+    "gates",
+    "promote",
+    "serve",
+    "monitor",
+    "executor",
+    "waivers",
+    "smoke",
+}
 
 
 @dataclass(frozen=True)
@@ -158,9 +171,7 @@ def load_settings(
     if endpoint is not None and not isinstance(endpoint, str):
         line = lines.get(("s3", "endpoint_url"), 1)
         raise ConfigError(f"{config_path}:{line}: 's3.endpoint_url' must be a URL string, got {endpoint!r}")
-    timeout_raw: Any = env.get("MLGATE_SQLITE_BUSY_TIMEOUT") or data.get(
-        "sqlite_busy_timeout", DEFAULT_BUSY_TIMEOUT_S
-    )
+    timeout_raw: Any = env.get("MLGATE_SQLITE_BUSY_TIMEOUT") or data.get("sqlite_busy_timeout", DEFAULT_BUSY_TIMEOUT_S)
     try:
         busy = float(timeout_raw)
         if busy < 0:
@@ -231,7 +242,7 @@ def normalize_registry_url(url: str | None, root: Path) -> str:
             p = (root / p).resolve()
         return f"sqlite:///{p}"
     if base in ("postgresql", "postgres"):
-        if not rest or rest.startswith("/") and len(rest) == 1:
+        if not rest or (rest.startswith("/") and len(rest) == 1):
             raise ConfigError(f"registry URL {url!r} names no host or database")
         return f"postgresql+psycopg://{rest}"
     return url

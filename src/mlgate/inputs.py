@@ -43,8 +43,7 @@ def prepare(data: Any, signature: dict[str, Any], fmt: str) -> Any:
                 arr = arr.reshape(1, -1)
             if arr.ndim != 2 or arr.shape[1] != len(names):
                 raise InputError(
-                    f"expected a table with the {len(names)} columns {_short(names)}, got an array of shape "
-                    f"{arr.shape}"
+                    f"expected a table with the {len(names)} columns {_short(names)}, got an array of shape {arr.shape}"
                 )
             import pandas as pd
 

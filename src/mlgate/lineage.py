@@ -18,9 +18,7 @@ from mlgate.hashing import digest_bytes, digest_json, digest_path
 
 def _git(root: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, timeout=10, check=True
-        ).stdout
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=10, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return out.decode("utf-8", "replace")

@@ -12,7 +12,9 @@ from mlgate.errors import InputError, NotFoundError, UsageError
 _SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
-def read_model_file(path: str | Path, *, flavor: str | None = None, allow_pickle: bool = False) -> tuple[Any, str | None]:
+def read_model_file(
+    path: str | Path, *, flavor: str | None = None, allow_pickle: bool = False
+) -> tuple[Any, str | None]:
     """The model object stored in ``path`` and the flavor it implies (None: detect from the object)."""
     p = Path(path)
     if not p.exists():

@@ -95,8 +95,11 @@ def log_model(
         import json
 
         (folder / ARTIFACT_META).write_text(
-            json.dumps({"format": 1, "flavor": fl.name, "config": config, "signature": signature},
-                       sort_keys=True, indent=1)  # fmt: skip
+            json.dumps(
+                {"format": 1, "flavor": fl.name, "config": config, "signature": signature},
+                sort_keys=True,
+                indent=1,
+            )
         )
         from mlgate.lineage import environment, lineage
 
@@ -115,9 +118,7 @@ def log_model(
         )
 
 
-def load_model(
-    ref: str | ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False
-) -> LoadedModel:
+def load_model(ref: str | ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False) -> LoadedModel:
     """Load a version after verifying every file against its digest; nothing unverified is loaded."""
     reg = _default_registry(registry)
     mv = ref if isinstance(ref, ModelVersion) else reg.get(ref)

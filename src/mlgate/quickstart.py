@@ -101,9 +101,7 @@ def commit(root: Path, message: str) -> bool:
 
 def train(root: Path, env: dict[str, str] | None = None) -> str:
     """Run the project's train.py as a user would, returning what it printed."""
-    proc = subprocess.run(
-        [sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env
-    )
+    proc = subprocess.run([sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
         raise EnvironmentProblem(f"train.py failed in {root} (exit {proc.returncode}):\n{tail}")
@@ -141,8 +139,11 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     say("step", "train v2 (C=1.0) and register it", "python train.py")
     say("out", train(root, env))
     reg.set_alias("breast-cancer", "production", 2, expect=1, reason="better validation accuracy")
-    say("step", "promote v2 to production (compare-and-set on v1)",
-        "mlgate promote breast-cancer:2 --to production --expect 1")  # fmt: skip
+    say(
+        "step",
+        "promote v2 to production (compare-and-set on v1)",
+        "mlgate promote breast-cancer:2 --to production --expect 1",
+    )
 
     reg.rollback("breast-cancer", "production", reason="quickstart: practise a rollback")
     say("step", "roll production back to v1", "mlgate rollback breast-cancer")
@@ -153,8 +154,11 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     model = load_model("breast-cancer@production", registry=reg)
     predictions = model.predict(test.drop(columns=["target"]))
     result.accuracy = float((predictions == test["target"].to_numpy()).mean())
-    say("step", f"load breast-cancer@production ({model.metadata.ref}, digest verified) and predict "
-        f"{len(test)} held-out rows: accuracy {result.accuracy:.3f}")  # fmt: skip
+    say(
+        "step",
+        f"load breast-cancer@production ({model.metadata.ref}, digest verified) and predict "
+        f"{len(test)} held-out rows: accuracy {result.accuracy:.3f}",
+    )
     result.versions = reg.versions("breast-cancer")
     result.events = reg.history("breast-cancer")
     result.production = model.metadata

@@ -17,9 +17,17 @@ from mlgate.errors import InputError
 
 # dtype kinds that can stand in for each other without breaking a caller
 _KIND = {
-    "b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex", "M": "datetime",
-    "m": "timedelta", "O": "object", "U": "string", "S": "bytes",
-}  # fmt: skip
+    "b": "bool",
+    "i": "int",
+    "u": "int",
+    "f": "float",
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "O": "object",
+    "U": "string",
+    "S": "bytes",
+}
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -58,16 +66,18 @@ def infer_schema(data: Any) -> dict[str, Any]:
     if mod.startswith("polars"):
         return {
             "type": "columns",
-            "columns": [
-                {"name": c, "dtype": _polars_dtype(t)} for c, t in zip(data.columns, data.dtypes, strict=True)
-            ],
+            "columns": [{"name": c, "dtype": _polars_dtype(t)} for c, t in zip(data.columns, data.dtypes, strict=True)],
         }
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
         import pandas as pd
 
         return infer_schema(pd.DataFrame.from_records(data))
     if mod.startswith("torch"):
-        return {"type": "tensor", "dtype": str(data.dtype).replace("torch.", ""), "shape": [-1, *data.shape[1:]]}
+        return {
+            "type": "tensor",
+            "dtype": str(data.dtype).replace("torch.", ""),
+            "shape": [-1, *data.shape[1:]],
+        }
     if isinstance(data, dict) and data and all(hasattr(v, "shape") for v in data.values()):
         return {"type": "tensors", "tensors": {k: infer_schema(v) for k, v in data.items()}}
     arr = np.asarray(data)
@@ -79,10 +89,21 @@ def infer_schema(data: Any) -> dict[str, Any]:
 def _polars_dtype(dtype: Any) -> str:
     name = str(dtype)
     mapping = {
-        "Float64": "float64", "Float32": "float32", "Int64": "int64", "Int32": "int32", "Int16": "int16",
-        "Int8": "int8", "UInt64": "uint64", "UInt32": "uint32", "UInt16": "uint16", "UInt8": "uint8",
-        "Boolean": "bool", "String": "string", "Utf8": "string", "Categorical": "category",
-    }  # fmt: skip
+        "Float64": "float64",
+        "Float32": "float32",
+        "Int64": "int64",
+        "Int32": "int32",
+        "Int16": "int16",
+        "Int8": "int8",
+        "UInt64": "uint64",
+        "UInt32": "uint32",
+        "UInt16": "uint16",
+        "UInt8": "uint8",
+        "Boolean": "bool",
+        "String": "string",
+        "Utf8": "string",
+        "Categorical": "category",
+    }
     return mapping.get(name, name.lower())
 
 

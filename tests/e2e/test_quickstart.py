@@ -6,17 +6,20 @@ import os
 import subprocess
 import sys
 
-from mlgate.registry.store import Registry
 from mlgate.config import load_settings
+from mlgate.registry.store import Registry
 
 
 def test_quickstart_runs_the_whole_loop(tmp_path):
     target = tmp_path / "qs"
     env = dict(os.environ, COLUMNS="200")
     proc = subprocess.run(
-        [sys.executable, "-m", "mlgate", "quickstart", str(target)], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "mlgate", "quickstart", str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=300,
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert "breast-cancer@production is breast-cancer:1 (1.0.0)" in proc.stdout
     with Registry(settings=load_settings(config=target / "mlgate.yaml")) as reg:
@@ -34,7 +37,10 @@ def test_quickstart_runs_the_whole_loop(tmp_path):
 def test_quickstart_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     proc = subprocess.run(
-        [sys.executable, "-m", "mlgate", "quickstart", str(tmp_path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mlgate", "quickstart", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2 and "is not empty" in proc.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"

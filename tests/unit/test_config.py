@@ -72,4 +72,3 @@ def test_line_of_key_paths(tmp_path):
 def test_explicit_config_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(config=tmp_path / "nope.yaml", environ={})
-

@@ -22,7 +22,12 @@ def test_import_is_lazy():
 def test_cli_help_does_not_import_heavy_modules():
     code = (
         "import sys\nfrom mlgate.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('sqlalchemy','sklearn','pandas','numpy','mlgate.registry.store') if m in sys.modules))"
+        "heavy = ('sqlalchemy', 'sklearn', 'pandas', 'numpy', 'mlgate.registry.store')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_all_matches_the_lazy_table():
+    assert set(mlgate.__all__) - {"__version__"} == set(mlgate._EXPORTS)

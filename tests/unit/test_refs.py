@@ -28,11 +28,26 @@ def test_every_valid_reference_round_trips(ref):
 
 
 @pytest.mark.parametrize(
-    "text", ["fraud@", "@prod", ":x", "fraud:", "a b", " fraud", "fraud:0", "fraud:1.2", "fraud:v1", "fr@u@d",
-             "fraud:1@prod", "", "-fraud", "fraud@9x"],  # fmt: skip
+    "text",
+    [
+        "fraud@",
+        "@prod",
+        ":x",
+        "fraud:",
+        "a b",
+        " fraud",
+        "fraud:0",
+        "fraud:1.2",
+        "fraud:v1",
+        "fr@u@d",
+        "fraud:1@prod",
+        "",
+        "-fraud",
+        "fraud@9x",
+    ],
 )
 def test_malformed_references(text):
-    with pytest.raises(ReferenceSyntaxError, match="reference|name|alias|version numbers"):
+    with pytest.raises(ReferenceSyntaxError, match=r"reference|name|alias|version numbers"):
         parse_ref(text)
 
 

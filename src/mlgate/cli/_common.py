@@ -48,8 +48,9 @@ def settings(ctx: typer.Context) -> Settings:
     if obj.get("settings") is None:
         from mlgate.config import load_settings
 
-        obj["settings"] = load_settings(registry=obj.get("registry"), artifacts=obj.get("artifacts"),
-                                        config=obj.get("config"))  # fmt: skip
+        obj["settings"] = load_settings(
+            registry=obj.get("registry"), artifacts=obj.get("artifacts"), config=obj.get("config")
+        )
     return obj["settings"]
 
 

@@ -32,7 +32,10 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     registry: str | None = typer.Option(
-        None, "--registry", envvar="MLGATE_REGISTRY", help="Registry database URL (sqlite:///… or postgresql://…)."
+        None,
+        "--registry",
+        envvar="MLGATE_REGISTRY",
+        help="Registry database URL (sqlite:///… or postgresql://…).",
     ),
     artifacts: str | None = typer.Option(
         None, "--artifacts", envvar="MLGATE_ARTIFACTS", help="Artifact store: a folder or s3://bucket/prefix."

@@ -36,9 +36,18 @@ def register(
     obj, implied = read_model_file(path, flavor=flavor, allow_pickle=allow_pickle)
     sample_input = sample_from(obj, sample, data)
     mv = log_model(
-        obj, name, sample_input=sample_input, data=data or None, params=params, tags=tags, version=version,
-        flavor=flavor or implied, description=description, run_id=run_id, registry=registry(ctx),
-    )  # fmt: skip
+        obj,
+        name,
+        sample_input=sample_input,
+        data=data or None,
+        params=params,
+        tags=tags,
+        version=version,
+        flavor=flavor or implied,
+        description=description,
+        run_id=run_id,
+        registry=registry(ctx),
+    )
     if as_json:
         print_json(mv.to_dict())
         return
@@ -100,9 +109,16 @@ def list_(
         table.add_column(col)
     for v in versions:
         table.add_row(
-            str(v.number), v.semver, v.status + (" ⚠ runs code" if v.runs_code else ""), v.flavor,
-            short_digest(v.digest), _size(v.size_bytes), ", ".join(v.aliases), when(v.created_at), v.created_by,
-        )  # fmt: skip
+            str(v.number),
+            v.semver,
+            v.status + (" ⚠ runs code" if v.runs_code else ""),
+            v.flavor,
+            short_digest(v.digest),
+            _size(v.size_bytes),
+            ", ".join(v.aliases),
+            when(v.created_at),
+            v.created_by,
+        )
     console().print(table)
 
 
@@ -133,7 +149,10 @@ def show(
         ("created", f"{when(mv.created_at)} by {mv.created_by}"),
         ("inputs", _schema(mv.signature.get("inputs", {}))),
         ("outputs", _schema(mv.signature.get("outputs", {}))),
-        ("git", f"{git.get('commit', '-')[:12]}{' (dirty)' if git.get('dirty') else ''}" if git else "not a git repo"),
+        (
+            "git",
+            f"{git.get('commit', '-')[:12]}{' (dirty)' if git.get('dirty') else ''}" if git else "not a git repo",
+        ),
         ("data", "\n".join(f"{k}  {short_digest(v)}" for k, v in mv.lineage.get("data", {}).items()) or "-"),
         ("params", ", ".join(f"{k}={v}" for k, v in (mv.lineage.get("params") or {}).items()) or "-"),
         ("run", mv.lineage.get("run_id") or "-"),
@@ -195,8 +214,15 @@ def history(
         t.add_column(col)
     for e in events:
         kind = e.kind + (" (forced)" if e.forced else "")
-        t.add_row(when(e.created_at), e.alias, str(e.from_number or "-"), str(e.to_number or "-"), kind, e.actor,
-                  e.reason or "")  # fmt: skip
+        t.add_row(
+            when(e.created_at),
+            e.alias,
+            str(e.from_number or "-"),
+            str(e.to_number or "-"),
+            kind,
+            e.actor,
+            e.reason or "",
+        )
     console().print(t if events else f"no alias of {name} has been set yet")
 
 
@@ -262,4 +288,3 @@ def verify(
     """Re-read every file of a version and check it against its digest."""
     mv = registry(ctx).verify(ref)
     console().print(f"[green]ok[/] {mv.ref}: {len(mv.manifest)} file(s) match {short_digest(mv.digest)}")
-

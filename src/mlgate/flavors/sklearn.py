@@ -32,7 +32,11 @@ class SklearnFlavor(Flavor):
             import joblib
 
             joblib.dump(obj, path / "model.joblib")
-            return {"serialization": "pickle", "file": "model.joblib", "feature_names": hasattr(obj, "feature_names_in_")}
+            return {
+                "serialization": "pickle",
+                "file": "model.joblib",
+                "feature_names": hasattr(obj, "feature_names_in_"),
+            }
         if serialization != "skops":
             raise UsageError(f"serialization must be 'skops' or 'pickle', got {serialization!r}")
         import skops.io as sio
@@ -43,8 +47,7 @@ class SklearnFlavor(Flavor):
         except Exception as exc:
             raise UnsupportedModelError(
                 f"skops cannot store this {type(obj).__name__}: {exc}",
-                hint="pass serialization='pickle' (CLI: --allow-pickle) if you accept that loading it "
-                "will run code",
+                hint="pass serialization='pickle' (CLI: --allow-pickle) if you accept that loading it will run code",
             ) from exc
         trusted = sorted(sio.get_untrusted_types(file=target))
         return {
@@ -59,8 +62,7 @@ class SklearnFlavor(Flavor):
             if not allow_pickle:
                 raise UsageError(
                     "this version is stored as a pickle, and loading a pickle runs arbitrary code",
-                    hint="load it with allow_pickle=True (CLI: --allow-pickle) only if you trust who "
-                    "registered it",
+                    hint="load it with allow_pickle=True (CLI: --allow-pickle) only if you trust who registered it",
                 )
             import joblib
 

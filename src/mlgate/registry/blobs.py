@@ -136,10 +136,7 @@ class LocalBlobStore(BlobStore):
                 yield BlobInfo(digest_of_key(entry.name), st.st_size, st.st_mtime)
 
     def delete(self, digest: str) -> None:
-        try:
-            self._path(digest).unlink()
-        except FileNotFoundError:
-            pass
+        self._path(digest).unlink(missing_ok=True)
 
     def stale_temp_files(self, older_than_s: float) -> list[Path]:
         """Temporary files left by writers that died mid-copy."""

@@ -97,8 +97,7 @@ def ensure_schema(engine: sa.Engine) -> None:
             return
         if current is not None and not _is_known_revision(current):
             raise EnvironmentProblem(
-                f"the registry database is at schema revision {current!r}, newer than this mlgate "
-                f"knows ({HEAD!r})",
+                f"the registry database is at schema revision {current!r}, newer than this mlgate knows ({HEAD!r})",
                 hint="upgrade mlgate to the version that wrote this registry",
             )
         from alembic import command
@@ -167,8 +166,7 @@ def translate_db_error(exc: BaseException, url: str) -> EnvironmentProblem:
     where = describe_url(url)
     if "database is locked" in text or "database table is locked" in text:
         return EnvironmentProblem(
-            f"the SQLite registry {where} is locked by another process and stayed locked past the "
-            "busy timeout",
+            f"the SQLite registry {where} is locked by another process and stayed locked past the busy timeout",
             hint="wait for the other mlgate command to finish, or raise sqlite_busy_timeout "
             "(MLGATE_SQLITE_BUSY_TIMEOUT, seconds)",
         )
@@ -178,4 +176,3 @@ def translate_db_error(exc: BaseException, url: str) -> EnvironmentProblem:
         hint="check that the database server is running and the URL is right (MLGATE_REGISTRY or "
         "'registry:' in mlgate.yaml)",
     )
-

@@ -36,9 +36,7 @@ def parse_s3_location(location: str) -> tuple[str, str]:
         raise ConfigError(f"{location!r} is not an s3://bucket/prefix location")
     bucket, _, prefix = location[len("s3://") :].partition("/")
     if not bucket:
-        raise ConfigError(
-            f"artifact store {location!r} names no bucket", hint="use s3://bucket or s3://bucket/prefix"
-        )
+        raise ConfigError(f"artifact store {location!r} names no bucket", hint="use s3://bucket or s3://bucket/prefix")
     return bucket, prefix.strip("/")
 
 
@@ -122,8 +120,7 @@ class S3BlobStore(BlobStore):
         if code == "NoSuchBucket":
             return EnvironmentProblem(
                 f"the bucket {self.bucket!r} of {where} does not exist (while {doing})",
-                hint=f"create the bucket, or fix the bucket name in 'artifacts' / MLGATE_ARTIFACTS; "
-                f"{_ENDPOINT_HINT}",
+                hint=f"create the bucket, or fix the bucket name in 'artifacts' / MLGATE_ARTIFACTS; {_ENDPOINT_HINT}",
             )
         if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
             return EnvironmentProblem(
@@ -133,8 +130,7 @@ class S3BlobStore(BlobStore):
         if isinstance(exc, PermissionError) or code in _DENIED:
             return EnvironmentProblem(
                 f"access to {where} was denied (while {doing}): {exc}",
-                hint="check the credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE) and the bucket policy; "
-                f"{_ENDPOINT_HINT}",
+                hint=f"check the credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE) and the bucket policy; {_ENDPOINT_HINT}",
             )
         if isinstance(exc, bex.ConnectionError | bex.HTTPClientError | TimeoutError | ConnectionError):
             endpoint = self.endpoint_url or "the default AWS endpoint"

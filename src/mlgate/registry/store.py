@@ -207,8 +207,10 @@ class Registry:
             ).first()
             if row is None:
                 held = conn.execute(sa.select(aliases.c.alias).where(aliases.c.model_id == mid)).scalars().all()
-                hint = f"aliases of {ref.name}: {', '.join(sorted(held))}" if held else (
-                    f"{ref.name} has no aliases yet; set one with: mlgate promote {ref.name}:N --to {ref.alias}"
+                hint = (
+                    f"aliases of {ref.name}: {', '.join(sorted(held))}"
+                    if held
+                    else (f"{ref.name} has no aliases yet; set one with: mlgate promote {ref.name}:N --to {ref.alias}")
                 )
                 raise NotFoundError(f"alias {ref.alias!r} of model {ref.name!r} does not exist", hint=hint)
             return row
@@ -221,9 +223,7 @@ class Registry:
             else:
                 row = conn.execute(q.where(versions.c.stable_semver == ref.semver)).first()
                 if row is None:
-                    rcs = conn.execute(
-                        q.where(versions.c.semver == ref.semver).order_by(versions.c.rc)
-                    ).all()
+                    rcs = conn.execute(q.where(versions.c.semver == ref.semver).order_by(versions.c.rc)).all()
                     if rcs:
                         names = ", ".join(f"{r.semver}-rc.{r.rc} ({ref.name}:{r.number})" for r in rcs)
                         raise NotFoundError(
@@ -269,9 +269,7 @@ class Registry:
         check_name(name)
         with self._read() as conn:
             mid = self._model_id(conn, name)
-            rows = conn.execute(
-                sa.select(versions).where(versions.c.model_id == mid).order_by(versions.c.number)
-            ).all()
+            rows = conn.execute(sa.select(versions).where(versions.c.model_id == mid).order_by(versions.c.number)).all()
             held = self._aliases_of(conn, [r.id for r in rows])
             return [self._build(name, r, held.get(r.id, ())) for r in rows]
 
@@ -286,15 +284,14 @@ class Registry:
                 count = conn.execute(
                     sa.select(sa.func.count()).select_from(versions).where(versions.c.model_id == m.id)
                 ).scalar()
-                alias_map = {
-                    a: n
-                    for a, n in conn.execute(
+                alias_map = dict(
+                    conn.execute(
                         sa.select(aliases.c.alias, versions.c.number)
                         .join(versions, versions.c.id == aliases.c.version_id)
                         .where(aliases.c.model_id == m.id)
                         .order_by(aliases.c.alias)
                     ).all()
-                }
+                )
                 held = self._aliases_of(conn, [latest.id]) if latest else {}
                 out.append(
                     ModelSummary(
@@ -420,9 +417,9 @@ class Registry:
         else:
             from sqlalchemy.dialects.sqlite import insert
         conn.execute(
-            insert(models).values(name=name, last_number=0, created_at=now).on_conflict_do_nothing(
-                index_elements=["name"]
-            )
+            insert(models)
+            .values(name=name, last_number=0, created_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
         )
         return int(conn.execute(sa.select(models.c.id).where(models.c.name == name)).scalar_one())
 
@@ -569,14 +566,24 @@ class Registry:
                         held = f"{name}:{cur_number}" if cur_number else "nothing"
                         want = f"{name}:{expected}" if expected else "nothing"
                         raise ConflictError(
-                            f"{name}@{alias} now points to {held}, not {want} as expected; someone moved it "
-                            "first",
+                            f"{name}@{alias} now points to {held}, not {want} as expected; someone moved it first",
                             hint=f"check `mlgate model history {name} --alias {alias}`, then retry with "
                             f"--expect {cur_number if cur_number else 'none'}",
                         )
                 if cur_vid == to_vid:
-                    return AliasEvent(name, alias, cur_number, to_number, self.actor, reason, kind, forced,
-                                      gate_report, now, changed=False)  # fmt: skip
+                    return AliasEvent(
+                        name,
+                        alias,
+                        cur_number,
+                        to_number,
+                        self.actor,
+                        reason,
+                        kind,
+                        forced,
+                        gate_report,
+                        now,
+                        changed=False,
+                    )
                 if cur_vid is None:
                     conn.execute(
                         sa.insert(aliases).values(model_id=mid, alias=alias, version_id=to_vid, updated_at=now)
@@ -584,7 +591,11 @@ class Registry:
                 else:
                     moved = conn.execute(
                         sa.update(aliases)
-                        .where(aliases.c.model_id == mid, aliases.c.alias == alias, aliases.c.version_id == cur_vid)
+                        .where(
+                            aliases.c.model_id == mid,
+                            aliases.c.alias == alias,
+                            aliases.c.version_id == cur_vid,
+                        )
                         .values(version_id=to_vid, updated_at=now)
                     ).rowcount
                     if moved != 1:
@@ -593,11 +604,18 @@ class Registry:
                         raise _Retry
                 conn.execute(
                     sa.insert(alias_events).values(
-                        model_id=mid, alias=alias, from_version_id=cur_vid, to_version_id=to_vid,
-                        actor=self.actor, reason=reason, kind=kind, forced=forced, gate_report=gate_report,
+                        model_id=mid,
+                        alias=alias,
+                        from_version_id=cur_vid,
+                        to_version_id=to_vid,
+                        actor=self.actor,
+                        reason=reason,
+                        kind=kind,
+                        forced=forced,
+                        gate_report=gate_report,
                         created_at=now,
                     )
-                )  # fmt: skip
+                )
                 if alias == RELEASE_ALIAS:
                     self._release(conn, mid, to_vid)
         except sa.exc.IntegrityError as exc:
@@ -627,7 +645,9 @@ class Registry:
         conn.execute(sa.update(versions).where(versions.c.id == vid).values(stable_semver=stable, status="stable"))
         self._record(conn, vid, "status", None, f"candidate {row.semver}-rc.{row.rc}", f"stable {stable}")
 
-    def delete_alias(self, name: str, alias: str, *, expect: VersionLike | None = _UNSET, reason: str | None = None) -> AliasEvent:
+    def delete_alias(
+        self, name: str, alias: str, *, expect: VersionLike | None = _UNSET, reason: str | None = None
+    ) -> AliasEvent:
         """Remove an alias; recorded like a move to nothing."""
         check_alias(alias)
         now = _now()
@@ -647,10 +667,17 @@ class Registry:
             conn.execute(sa.delete(aliases).where(aliases.c.model_id == mid, aliases.c.alias == alias))
             conn.execute(
                 sa.insert(alias_events).values(
-                    model_id=mid, alias=alias, from_version_id=cur[0], to_version_id=None, actor=self.actor,
-                    reason=reason, kind="delete", forced=False, created_at=now,
+                    model_id=mid,
+                    alias=alias,
+                    from_version_id=cur[0],
+                    to_version_id=None,
+                    actor=self.actor,
+                    reason=reason,
+                    kind="delete",
+                    forced=False,
+                    created_at=now,
                 )
-            )  # fmt: skip
+            )
         return AliasEvent(name, alias, int(cur[1]), None, self.actor, reason, "delete", False, None, now)
 
     def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
@@ -670,8 +697,18 @@ class Registry:
                 q = q.where(alias_events.c.alias == check_alias(alias))
             rows = conn.execute(q).all()
         return [
-            AliasEvent(name, r.alias, r.from_number, r.to_number, r.actor, r.reason, r.kind, bool(r.forced),
-                       r.gate_report, _utc(r.created_at))  # fmt: skip
+            AliasEvent(
+                name,
+                r.alias,
+                r.from_number,
+                r.to_number,
+                r.actor,
+                r.reason,
+                r.kind,
+                bool(r.forced),
+                r.gate_report,
+                _utc(r.created_at),
+            )
             for r in rows
         ]
 
@@ -699,9 +736,13 @@ class Registry:
                 hint=f"see `mlgate model history {name} --alias {alias}`",
             )
         return self.set_alias(
-            name, alias, stack[-2], expect=stack[-1], reason=reason or f"rollback from {name}:{stack[-1]}",
+            name,
+            alias,
+            stack[-2],
+            expect=stack[-1],
+            reason=reason or f"rollback from {name}:{stack[-1]}",
             kind="rollback",
-        )  # fmt: skip
+        )
 
     def alias_at(self, name: str, alias: str, when: datetime) -> ModelVersion | None:
         """The version that held ``alias`` at time ``when`` (None if it did not exist then)."""
@@ -710,8 +751,11 @@ class Registry:
             mid = self._model_id(conn, name)
             vid = conn.execute(
                 sa.select(alias_events.c.to_version_id)
-                .where(alias_events.c.model_id == mid, alias_events.c.alias == check_alias(alias),
-                       alias_events.c.created_at <= when)  # fmt: skip
+                .where(
+                    alias_events.c.model_id == mid,
+                    alias_events.c.alias == check_alias(alias),
+                    alias_events.c.created_at <= when,
+                )
                 .order_by(alias_events.c.created_at.desc(), alias_events.c.id.desc())
                 .limit(1)
             ).scalar()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 
@@ -21,7 +19,7 @@ def test_register_show_list_json(cli, model_file, tmp_path):
     assert (mv["name"], mv["number"], mv["semver"], mv["flavor"]) == ("bc", 1, "1.0.0-rc.1", "sklearn")
     assert mv["lineage"]["params"] == {"train": {"C": 0.5}}
     assert mv["tags"] == {"team": "risk"}
-    assert list(mv["lineage"]["data"].values())[0].startswith("blake3:")
+    assert next(iter(mv["lineage"]["data"].values())).startswith("blake3:")
     assert mv["environment"]["packages"]["scikit-learn"]
     shown = cli("model", "show", "bc:1", "--json").json()
     assert shown["digest"] == mv["digest"]
@@ -46,8 +44,10 @@ def test_promote_history_rollback(cli, model_file):
     assert rb.code == 0 and "bc:2 → bc:1" in rb.out
     events = cli("model", "history", "bc", "--json").json()
     assert [(e["from_number"], e["to_number"], e["kind"]) for e in events] == [
-        (None, 1, "set"), (1, 2, "set"), (2, 1, "rollback"),
-    ]  # fmt: skip
+        (None, 1, "set"),
+        (1, 2, "set"),
+        (2, 1, "rollback"),
+    ]
     assert events[1]["reason"] == "better"
     at = cli("model", "history", "bc", "--alias", "production", "--at", events[1]["created_at"], "--json")
     assert at.json()["version"]["number"] == 2
@@ -186,4 +186,3 @@ def test_unreachable_registry_is_exit_3(cli, monkeypatch):
     monkeypatch.setenv("MLGATE_REGISTRY", "postgresql://postgres@127.0.0.1:1/nothing")
     r = cli("model", "list")
     assert r.code == 3 and "cannot use the registry database" in r.err and "Traceback" not in r.err
-

@@ -106,9 +106,7 @@ def test_delete_is_idempotent(store: BlobStore, tmp_path: Path) -> None:
         store.fetch(digest, tmp_path / "out")
 
 
-def test_corrupted_blob_fetches_with_a_different_digest(
-    store: BlobStore, overwrite: Overwrite, tmp_path: Path
-) -> None:
+def test_corrupted_blob_fetches_with_a_different_digest(store: BlobStore, overwrite: Overwrite, tmp_path: Path) -> None:
     src, digest = _file(tmp_path, b"the original bytes")
     store.put_file(digest, src)
     overwrite(digest, b"the tampered bytes")
@@ -202,8 +200,7 @@ def test_s3_missing_bucket_is_an_environment_problem(s3_server: str, tmp_path: P
     store = open_blob_store("s3://mlgate-no-such-bucket/artifacts", s3_endpoint_url=s3_server)
     digest = digest_bytes(b"x")
     missing = re.escape(
-        "the bucket 'mlgate-no-such-bucket' of the artifact store s3://mlgate-no-such-bucket/artifacts "
-        "does not exist"
+        "the bucket 'mlgate-no-such-bucket' of the artifact store s3://mlgate-no-such-bucket/artifacts does not exist"
     )
     with pytest.raises(EnvironmentProblem, match=missing):
         store.put_bytes(digest, b"x")

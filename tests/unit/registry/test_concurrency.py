@@ -99,12 +99,19 @@ def test_two_promotions_with_the_same_expect_exactly_one_wins(registry_url, tmp_
     loser = ({2, 3} - set(winners)).pop()
     assert results[loser].startswith("conflict: fraud@production")
     assert reg.get("fraud@production").number == winners[0]
-    assert [(e.from_number, e.to_number) for e in reg.history("fraud", "production")] == [(None, 1), (1, winners[0])]
+    assert [(e.from_number, e.to_number) for e in reg.history("fraud", "production")] == [
+        (None, 1),
+        (1, winners[0]),
+    ]
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mlgate", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "mlgate", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -191,7 +198,11 @@ def test_locked_sqlite_database_is_a_clear_environment_error(tmp_path, monkeypat
 @pytest.mark.parametrize(
     ("url", "exc_name", "match"),
     [
-        ("postgresql://postgres@127.0.0.1:1/nowhere", "EnvironmentProblem", "cannot use the registry database"),
+        (
+            "postgresql://postgres@127.0.0.1:1/nowhere",
+            "EnvironmentProblem",
+            "cannot use the registry database",
+        ),
         ("mysql://root@localhost/x", "ConfigError", "unsupported scheme 'mysql'"),
         ("postgresql://", "ConfigError", "names no host or database"),
         ("sqlite://", "ConfigError", "names no database file"),
@@ -210,9 +221,14 @@ def test_sigterm_free_registry_survives_killed_reader(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     reg = _seed(url, str(tmp_path / "a"), tmp_path, 1)
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time\nfrom mlgate.registry.store import Registry\n"
-         "r=Registry(sys.argv[1], artifacts=sys.argv[2])\nwhile True: r.get('fraud@production')",
-         url, str(tmp_path / "a")]  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys,time\nfrom mlgate.registry.store import Registry\n"
+            "r=Registry(sys.argv[1], artifacts=sys.argv[2])\nwhile True: r.get('fraud@production')",
+            url,
+            str(tmp_path / "a"),
+        ]
     )
     time.sleep(1.5)
     os.kill(proc.pid, signal.SIGKILL)

@@ -18,9 +18,7 @@ from mlgate.registry.store import Registry
 
 
 @pytest.fixture
-def s3_registry(
-    s3_location: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Registry]:
+def s3_registry(s3_location: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
     """A registry whose S3 endpoint comes from MLGATE_S3_ENDPOINT_URL, as a user would set it."""
     location, endpoint = s3_location
     monkeypatch.setenv("MLGATE_S3_ENDPOINT_URL", endpoint)

@@ -11,10 +11,14 @@ import pytest
 from mlgate.errors import ConflictError, IntegrityError, NotFoundError, ReferenceSyntaxError, UsageError
 from mlgate.hashing import digest_path
 
-SIG = {"inputs": {"type": "columns", "columns": [{"name": "a", "dtype": "float64"}]},
-       "outputs": {"type": "tensor", "dtype": "int64", "shape": [-1]}}  # fmt: skip
-SIG_B = {"inputs": {"type": "columns", "columns": [{"name": "b", "dtype": "float64"}]},
-         "outputs": {"type": "tensor", "dtype": "int64", "shape": [-1]}}  # fmt: skip
+SIG = {
+    "inputs": {"type": "columns", "columns": [{"name": "a", "dtype": "float64"}]},
+    "outputs": {"type": "tensor", "dtype": "int64", "shape": [-1]},
+}
+SIG_B = {
+    "inputs": {"type": "columns", "columns": [{"name": "b", "dtype": "float64"}]},
+    "outputs": {"type": "tensor", "dtype": "int64", "shape": [-1]},
+}
 
 
 def make_files(tmp_path: Path, content: str, name: str = "m") -> Path:
@@ -210,7 +214,12 @@ def test_immutable_fields_survive_metadata_changes(registry, tmp_path):
     registry.set_tag("fraud:1", "k", "v")
     registry.set_alias("fraud", "production", 1)
     after = registry.get("fraud:1")
-    assert (after.digest, after.manifest, after.signature, after.number) == (v.digest, v.manifest, v.signature, 1)
+    assert (after.digest, after.manifest, after.signature, after.number) == (
+        v.digest,
+        v.manifest,
+        v.signature,
+        1,
+    )
 
 
 def test_materialize_verifies_every_file(registry, tmp_path):

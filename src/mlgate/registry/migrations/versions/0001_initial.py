@@ -7,8 +7,8 @@ Revises:
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(128), nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("kind", sa.String(16), nullable=False, server_default="set"),  # set, rollback, delete
-    sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("gate_report", sa.String(80), nullable=True),
         sa.Column("created_at", TS, nullable=False),
     )
