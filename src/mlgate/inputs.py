@@ -56,11 +56,11 @@ def prepare(data: Any, signature: dict[str, Any], fmt: str) -> Any:
             )
         frame = frame[names]
         if fmt == "numpy":
-            return frame.to_numpy()
+            return np.array(frame.to_numpy())  # pandas 3 hands out read-only views
         return frame
     if spec.get("type") == "tensor":
         frame = to_pandas(data)
-        arr = frame.to_numpy() if frame is not None else data
+        arr = np.array(frame.to_numpy()) if frame is not None else data
         if type(arr).__module__.startswith("torch"):
             return arr
         arr = np.asarray(arr)

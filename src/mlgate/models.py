@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import InputError, MlgateError
+from mlgate.errors import InputError, MlgateError, UnsupportedModelError
 from mlgate.flavors import Flavor, detect_flavor, get_flavor
 from mlgate.inputs import prepare
 from mlgate.registry.store import Registry
@@ -77,7 +77,14 @@ def log_model(
     with tempfile.TemporaryDirectory(prefix="mlgate-log-") as tmp:
         folder = Path(tmp) / "model"
         folder.mkdir()
-        config = fl.save(model, folder, sample_input=sample_input, **flavor_options)
+        try:
+            config = fl.save(model, folder, sample_input=sample_input, **flavor_options)
+        except MlgateError:
+            raise
+        except Exception as exc:
+            raise UnsupportedModelError(
+                f"the {fl.name} flavor cannot save this {type(model).__qualname__}: {type(exc).__name__}: {exc}"
+            ) from exc
         signature = {"inputs": infer_schema(sample_input)}
         runs_code = fl.runs_code_for(config)
         try:
@@ -125,11 +132,11 @@ def load_model(ref: str | ModelVersion, *, registry: Registry | None = None, all
     fl = get_flavor(mv.flavor)
     path = reg.materialize(mv)
     atexit.register(shutil.rmtree, path, True)
-    if mv.runs_code:
-        warnings.warn(f"{mv.ref} runs code stored in its artifact when loaded", RuntimeWarning, stacklevel=2)
     try:
         native = fl.load(path, mv.flavor_config, allow_pickle=allow_pickle)
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
+    if mv.runs_code:
+        warnings.warn(f"{mv.ref} ran code stored in its artifact when it was loaded", RuntimeWarning, stacklevel=2)
     return LoadedModel(native, fl, mv, path)
