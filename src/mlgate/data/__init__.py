@@ -1,0 +1,1 @@
+"""Data CI: readers, profiles, schemas, validation and drift, on Polars."""
