@@ -197,26 +197,28 @@ class Registry:
         )
 
     def _resolve_row(self, conn: sa.Connection, ref: Ref) -> Any:
+        # the common cases take one joined query; the model lookup runs only to explain a miss
+        if ref.alias is not None or ref.number is not None:
+            q = sa.select(versions).join(models, models.c.id == versions.c.model_id).where(models.c.name == ref.name)
+            if ref.alias is not None:
+                q = q.join(aliases, aliases.c.version_id == versions.c.id).where(aliases.c.alias == ref.alias)
+            else:
+                q = q.where(versions.c.number == ref.number)
+            row = conn.execute(q).first()
+            if row is not None:
+                return row
         mid = self._model_id(conn, ref.name)
         q = sa.select(versions).where(versions.c.model_id == mid)
         if ref.alias is not None:
-            row = conn.execute(
-                sa.select(versions)
-                .join(aliases, aliases.c.version_id == versions.c.id)
-                .where(aliases.c.model_id == mid, aliases.c.alias == ref.alias)
-            ).first()
-            if row is None:
-                held = conn.execute(sa.select(aliases.c.alias).where(aliases.c.model_id == mid)).scalars().all()
-                hint = (
-                    f"aliases of {ref.name}: {', '.join(sorted(held))}"
-                    if held
-                    else (f"{ref.name} has no aliases yet; set one with: mlgate promote {ref.name}:N --to {ref.alias}")
-                )
-                raise NotFoundError(f"alias {ref.alias!r} of model {ref.name!r} does not exist", hint=hint)
-            return row
-        if ref.number is not None:
-            row = conn.execute(q.where(versions.c.number == ref.number)).first()
-        elif ref.semver is not None:
+            held = conn.execute(sa.select(aliases.c.alias).where(aliases.c.model_id == mid)).scalars().all()
+            hint = (
+                f"aliases of {ref.name}: {', '.join(sorted(held))}"
+                if held
+                else f"{ref.name} has no aliases yet; set one with: mlgate promote {ref.name}:N --to {ref.alias}"
+            )
+            raise NotFoundError(f"alias {ref.alias!r} of model {ref.name!r} does not exist", hint=hint)
+        row = None
+        if ref.semver is not None:
             if "-rc." in ref.semver:
                 base, _, rc = ref.semver.partition("-rc.")
                 row = conn.execute(q.where(versions.c.semver == base, versions.c.rc == int(rc))).first()
@@ -230,7 +232,7 @@ class Registry:
                             f"{ref} has not been released; its candidates are {names}",
                             hint=f"refer to a candidate, or promote one to {RELEASE_ALIAS}",
                         )
-        else:
+        elif ref.number is None:
             row = conn.execute(q.order_by(versions.c.number.desc()).limit(1)).first()
         if row is None:
             latest = conn.execute(sa.select(sa.func.max(versions.c.number)).where(versions.c.model_id == mid)).scalar()
