@@ -74,10 +74,15 @@ def scan(data: Any, *, format: str | None = None) -> Any:
     if isinstance(data, pl.DataFrame):
         return data.lazy()
     mod = type(data).__module__
-    if mod.startswith("pandas"):
-        return pl.from_pandas(data).lazy()
-    if mod.startswith("pyarrow"):
-        return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
+    if mod.startswith(("pandas", "pyarrow")):
+        try:
+            frame = pl.from_pandas(data) if mod.startswith("pandas") else pl.from_arrow(data)
+        except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowTypeError
+            raise InputError(
+                f"cannot convert the {type(data).__name__} to a table: {str(exc).splitlines()[0]}",
+                hint="a column probably mixes types (numbers and text); give it one type",
+            ) from exc
+        return frame.lazy()  # type: ignore[union-attr]
     if not isinstance(data, str | Path):
         raise UsageError(f"cannot read data from a {type(data).__name__}; give a path or a DataFrame")
     src = resolve(data, format=format)
@@ -95,18 +100,21 @@ def scan(data: Any, *, format: str | None = None) -> Any:
     return pl.scan_csv(files, separator=separator, infer_schema_length=10000, encoding="utf8")
 
 
-def collect(lf: Any, *, streaming: bool = True) -> Any:
+def collect(lf: Any, *, streaming: bool = True, label: str | None = None) -> Any:
     """Collect a LazyFrame, translating Polars' read errors into messages that name the problem."""
     import polars as pl
 
+    where = f"{label}: " if label else ""
     try:
         return lf.collect(engine="streaming") if streaming else lf.collect()
     except pl.exceptions.ComputeError as exc:
         text = str(exc).strip().splitlines()[0]
         if "utf-8" in text.lower() or "utf8" in text.lower():
-            raise InputError(f"data is not valid UTF-8 text: {text}", hint="re-encode the file as UTF-8") from exc
-        raise InputError(f"cannot read the data: {text}") from exc
+            raise InputError(
+                f"{where}data is not valid UTF-8 text: {text}", hint="re-encode the file as UTF-8"
+            ) from exc
+        raise InputError(f"{where}cannot read the data: {text}") from exc
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"cannot read the data: {str(exc).strip().splitlines()[0]}") from exc
+        raise InputError(f"{where}cannot read the data: {str(exc).strip().splitlines()[0]}") from exc
     except OSError as exc:
-        raise InputError(f"cannot read the data: {exc}") from exc
+        raise InputError(f"{where}cannot read the data: {exc}") from exc

@@ -75,3 +75,9 @@ def test_pandas_round_trip_keeps_dtypes():
     frame = pd.DataFrame({"i": [1, 2], "f": [0.1, 0.2], "s": ["a", "b"]})
     out = collect(scan(frame))
     assert dict(zip(out.columns, map(str, out.dtypes), strict=True)) == {"i": "Int64", "f": "Float64", "s": "String"}
+
+
+def test_pandas_column_mixing_types_is_an_input_error():
+    frame = pd.DataFrame({"mixed": [1, "x", 2.5]})
+    with pytest.raises(InputError, match="mixes types"):
+        scan(frame)

@@ -1,0 +1,86 @@
+"""``mlgate data schema infer`` and ``mlgate data validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlgate.cli._common import console, print_json
+
+schema_app = typer.Typer(help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True)
+
+
+@schema_app.command("infer")
+def schema_infer(
+    data: str = typer.Argument(..., help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines)."),
+    output: Path = typer.Option(Path("mlgate.schema.yaml"), "--output", "-o", help="Where to write the schema."),
+    slack: float = typer.Option(0.0, "--slack", help="Widen every range by this fraction of (max − min)."),
+    target: str | None = typer.Option(None, "--target", help="The label column (its classes become categories)."),
+    max_categories: int = typer.Option(50, "--max-categories", help="Text columns with this few values or fewer."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing schema file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the schema as JSON as well."),
+) -> None:
+    """Infer a schema from data and write it as YAML for people to edit."""
+    from mlgate.data.schema import infer_schema
+    from mlgate.errors import UsageError
+
+    if output.exists() and not force:
+        raise UsageError(f"{output} already exists", hint="pass --force to overwrite it, or -o to write elsewhere")
+    schema = infer_schema(data, slack=slack, max_categories=max_categories, target=target)
+    schema.save(output)
+    if as_json:
+        print_json(schema.to_dict())
+        return
+    rows = f"rows ≥ {schema.rows_min:,}" if schema.rows_min is not None else "no row bounds"
+    console().print(f"[green]wrote[/] {output}: {len(schema.columns)} columns, {rows}; edit it to tighten the rules")
+
+
+def validate(
+    data: str = typer.Argument(..., help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines)."),
+    schema: Path = typer.Option(Path("mlgate.schema.yaml"), "--schema", "-s", help="The schema file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+) -> None:
+    """Check data against a schema; list every violation. Exit 1 when any rule fails."""
+    from mlgate.data.validate import validate as run_validation
+
+    report = run_validation(data, schema)
+    if markdown is not None:
+        with markdown.open("a", encoding="utf-8") as fh:
+            fh.write(report.to_markdown())
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _render(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render(report) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console()
+    summary = f"{escape(report.source)}: {report.rows:,} rows, {report.columns} columns, {len(report.checks)} checks"
+    if report.ok:
+        out.print(f"[green]✅ passed[/] {summary}")
+        return
+    table = Table(title=f"❌ {len(report.violations)} violation(s)", title_justify="left")
+    for col in ("column", "rule", "rows"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("examples (row: value)", overflow="fold")
+    table.add_column("what", overflow="fold", ratio=1)
+    for v in report.violations:
+        examples = ", ".join(f"{e.row}: {'null' if e.value is None else e.value!r}" for e in v.examples)
+        table.add_row(
+            escape(v.column or "(dataset)"),
+            v.rule,
+            "" if v.rows is None else f"{v.rows:,}",
+            escape(examples),
+            escape(v.message),
+        )
+    out.print(table)
+    out.print(f"[red]failed[/] {summary}" + (f"\nrow numbers: {escape(report.row_note)}" if report.row_note else ""))
