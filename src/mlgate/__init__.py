@@ -31,6 +31,12 @@ _EXPORTS = {
     "ConflictError": "mlgate.errors",
     "NotFoundError": "mlgate.errors",
     "IntegrityError": "mlgate.errors",
+    "training_profile": "mlgate.models",
+    "profile": "mlgate.data.profile",
+    "Profile": "mlgate.data.profile",
+    "infer_schema": "mlgate.data.schema",
+    "validate": "mlgate.data.validate",
+    "drift": "mlgate.data.drift",
 }
 
 __all__ = [
@@ -42,20 +48,30 @@ __all__ = [
     "MlgateError",
     "ModelVersion",
     "NotFoundError",
+    "Profile",
     "Registry",
     "Settings",
     "__version__",
+    "drift",
+    "infer_schema",
     "load_model",
     "load_settings",
     "log_model",
     "parse_ref",
+    "profile",
+    "training_profile",
+    "validate",
 ]
 
 if TYPE_CHECKING:
     from mlgate.config import Settings, load_settings
+    from mlgate.data.drift import drift
+    from mlgate.data.profile import Profile, profile
+    from mlgate.data.schema import infer_schema
+    from mlgate.data.validate import validate
     from mlgate.errors import ConflictError, IntegrityError, MlgateError, NotFoundError
     from mlgate.flavors import Flavor
-    from mlgate.models import LoadedModel, load_model, log_model
+    from mlgate.models import LoadedModel, load_model, log_model, training_profile
     from mlgate.refs import parse_ref
     from mlgate.registry.store import Registry
     from mlgate.registry.types import AliasEvent, ModelVersion

@@ -110,6 +110,7 @@ def log_model(
         )
         from mlgate.lineage import environment, lineage
 
+        profile_digest = _store_training_profile(reg, data)
         return reg.register(
             name,
             folder,
@@ -122,7 +123,40 @@ def log_model(
             tags=dict(tags or {}),
             description=description,
             runs_code=runs_code,
+            data_profile_digest=profile_digest,
         )
+
+
+def _store_training_profile(reg: Registry, data: Sequence[str | Path] | str | Path | None) -> str | None:
+    """Profile the first tabular training dataset and store it: drift then needs no reference file."""
+    if data is None:
+        return None
+    from mlgate.data.io import FORMATS
+
+    items = [data] if isinstance(data, str | Path) else list(data)
+    for item in items:
+        path = Path(item)
+        path = path if path.is_absolute() else reg.settings.root / path
+        tabular = path.is_file() and path.suffix.lower() in FORMATS
+        tabular = tabular or (path.is_dir() and any(p.suffix.lower() in FORMATS for p in path.rglob("*")))
+        if tabular:
+            from mlgate.data.profile import profile
+
+            prof = profile(path)
+            return reg.put_blob(prof.to_json().encode())
+    return None
+
+
+def training_profile(ref: str | ModelVersion, *, registry: Registry | None = None) -> Any:
+    """The profile of a version's training data, stored at registration (None if none was given)."""
+    reg = _default_registry(registry)
+    mv = ref if isinstance(ref, ModelVersion) else reg.get(ref)
+    if mv.data_profile_digest is None:
+        return None
+    from mlgate.data.profile import Profile
+
+    text = reg.read_blob(mv.data_profile_digest, what=f"the training-data profile of {mv.ref}")
+    return Profile.from_json(text.decode())
 
 
 def load_model(ref: str | ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False) -> LoadedModel:

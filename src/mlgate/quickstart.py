@@ -62,6 +62,20 @@ class QuickstartResult:
     events: list[Any] = field(default_factory=list)
     production: Any = None
     accuracy: float = 0.0
+    validation: Any = None
+    drift: Any = None
+
+
+def shifted_batch(root: Path) -> Path:
+    """A new batch whose size features read 30% high, as after a scanner recalibration."""
+    import pandas as pd
+
+    batch = pd.read_csv(root / "data" / "test.csv").drop(columns=["target"])
+    for col in ("mean radius", "mean perimeter", "mean area", "worst radius", "worst perimeter", "worst area"):
+        batch[col] = batch[col] * 1.3
+    path = root / "data" / "batch-shifted.csv"
+    batch.to_csv(path, index=False)
+    return path
 
 
 def write_project(root: Path, *, C: float) -> None:
@@ -122,16 +136,52 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     root.mkdir(parents=True, exist_ok=True)
     say("step", f"project in {root}")
     write_project(root, C=0.05)
+    result = QuickstartResult(root)
     has_git = _git(root, "init", "-q") and commit(root, "quickstart project")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
     env["MLGATE_ACTOR"] = os.environ.get("MLGATE_ACTOR", "quickstart")
 
+    from mlgate.data.schema import infer_schema
+    from mlgate.data.validate import validate
+
+    schema = infer_schema(root / "data" / "train.csv", slack=0.1, target="target")
+    schema.save(root / "mlgate.schema.yaml")
+    report = validate(root / "data" / "test.csv", schema)
+    result.validation = report
+    say(
+        "step",
+        f"infer a schema from data/train.csv and validate data/test.csv against it: "
+        f"{len(report.checks)} checks, {len(report.violations)} violation(s)"
+        + (
+            " — held-out rows outside the training ranges: "
+            + ", ".join(f"{v.column} {v.rule}" + (f" ({v.rows} rows)" if v.rows else "") for v in report.violations[:3])
+            + (" …" if len(report.violations) > 3 else "")
+            if report.violations
+            else ""
+        ),
+        "mlgate data schema infer data/train.csv -o mlgate.schema.yaml --slack 0.1 --target target && "
+        "mlgate data validate data/test.csv",
+    )
+
     say("step", "train v1 (C=0.05) and register it with lineage", "python train.py")
     say("out", train(root, env))
     reg = Registry(settings=load_settings(config=root / "mlgate.yaml"))
-    result = QuickstartResult(root)
     reg.set_alias("breast-cancer", "production", 1, expect=None, reason="first release")
     say("step", "promote v1 to production", "mlgate promote breast-cancer:1 --to production --expect none")
+
+    from mlgate.data.drift import drift
+    from mlgate.models import training_profile
+
+    batch = shifted_batch(root)
+    result.drift = drift(training_profile("breast-cancer@production", registry=reg), batch)
+    top = ", ".join(f"{c.column} ({c.statistic:.2f})" for c in result.drift.columns if c.drifted)
+    say(
+        "step",
+        f"drift of a new batch against the training profile stored with breast-cancer@production: "
+        f"{sum(c.drifted for c in result.drift.columns)} of {len(result.drift.columns)} columns drifted "
+        f"[{top}]; dataset drift: {'yes' if result.drift.dataset_drift else 'no'}",
+        "mlgate data drift breast-cancer@production data/batch-shifted.csv",
+    )
 
     set_params(root, 1.0)
     if has_git:

@@ -22,6 +22,9 @@ def test_quickstart_runs_the_whole_loop(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "breast-cancer@production is breast-cancer:1 (1.0.0)" in proc.stdout
+    assert "validate data/test.csv against it" in proc.stdout
+    assert "mean radius" in proc.stdout.split("drift of a new batch")[1].split("▶")[0], "the shifted column is named"
+    assert (target / "mlgate.schema.yaml").is_file()
     with Registry(settings=load_settings(config=target / "mlgate.yaml")) as reg:
         versions = reg.versions("breast-cancer")
         assert [v.semver for v in versions] == ["1.0.0", "1.1.0"]

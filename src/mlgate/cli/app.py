@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mlgate.cli import data as data_cmd
 from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
 from mlgate.cli import model as model_cmd
@@ -49,6 +50,7 @@ def root(
 
 
 app.add_typer(model_cmd.app, name="model")
+app.add_typer(data_cmd.app, name="data")
 app.command("promote")(promote_cmd.promote)
 app.command("rollback")(promote_cmd.rollback)
 app.command("gc")(gc_cmd.gc)

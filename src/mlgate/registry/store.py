@@ -28,7 +28,7 @@ from mlgate.errors import (
     NotFoundError,
     UsageError,
 )
-from mlgate.hashing import manifest, manifest_digest
+from mlgate.hashing import digest_bytes, manifest, manifest_digest
 from mlgate.refs import SEMVER_RE, Ref, check_alias, check_name, parse_ref
 from mlgate.registry import db
 from mlgate.registry.blobs import BlobStore, open_blob_store
@@ -804,6 +804,26 @@ class Registry:
             shutil.rmtree(target, ignore_errors=True)
             raise
         return target
+
+    def put_blob(self, data: bytes) -> str:
+        """Store small bytes (a profile, a report) content-addressed; returns their digest."""
+        digest = digest_bytes(data)
+        self.blobs.put_bytes(digest, data)
+        return digest
+
+    def read_blob(self, digest: str, *, what: str = "blob") -> bytes:
+        """Read and verify small bytes stored with :meth:`put_blob`."""
+        with tempfile.TemporaryDirectory(prefix="mlgate-blob-") as tmp:
+            out = Path(tmp) / "blob"
+            try:
+                got = self.blobs.fetch(digest, out)
+            except NotFoundError:
+                raise IntegrityError(
+                    f"{what} {digest} is missing from the artifact store {self.blobs.location}"
+                ) from None
+            if got != digest:
+                raise IntegrityError(f"{what} {digest} is corrupt: its bytes hash to {got}")
+            return out.read_bytes()
 
     def verify(self, ref: str | Ref) -> ModelVersion:
         """Check every file of a version against its digest without loading it."""

@@ -1,0 +1,112 @@
+"""``mlgate data drift REFERENCE CURRENT``: per-column drift tests and the dataset verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from mlgate.cli._common import console, print_json
+
+if TYPE_CHECKING:
+    from mlgate.data.drift import DriftReport
+
+METHOD_NAMES = "auto|ks|chi2|wasserstein|jensenshannon|psi"
+
+
+def drift(
+    reference: str = typer.Argument(
+        ..., metavar="REFERENCE", help="Reference data (file, folder, glob) or its profile JSON file."
+    ),
+    current: str = typer.Argument(
+        ..., metavar="CURRENT", help="Current data (file, folder, glob) or its profile JSON file."
+    ),
+    share: float = typer.Option(0.5, "--share", help="Dataset drift when at least this share of columns drifted."),
+    method: str = typer.Option("auto", "--method", help=f"Test for every column it fits: {METHOD_NAMES}."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Threshold for every column (p-value or distance)."
+    ),
+    column_threshold: list[str] = typer.Option(
+        [], "--column-threshold", help="COLUMN=VALUE, repeatable: one column's threshold."
+    ),
+    column_method: list[str] = typer.Option([], "--column-method", help="COLUMN=METHOD, repeatable."),
+    ignore: list[str] = typer.Option([], "--ignore", help="A column to leave out, repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+) -> None:
+    """Compare current data with a reference, column by column. Exit 1 on dataset drift."""
+    from mlgate.data.drift import ColumnDriftConfig, DriftConfig
+    from mlgate.data.drift import drift as run_drift
+
+    thresholds = {k: _number(k, v) for k, v in _pairs(column_threshold, "--column-threshold", "COLUMN=VALUE")}
+    methods = dict(_pairs(column_method, "--column-method", "COLUMN=METHOD"))
+    columns = {
+        name: ColumnDriftConfig(method=methods.get(name), threshold=thresholds.get(name))
+        for name in {*thresholds, *methods}
+    }
+    config = DriftConfig(method=method, threshold=threshold, share=share, columns=columns, ignore=ignore)
+    report = run_drift(reference, current, config=config)
+    if markdown is not None:
+        with markdown.open("a", encoding="utf-8") as fh:
+            fh.write(report.to_markdown())
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _render(report)
+    if report.dataset_drift:
+        raise typer.Exit(1)
+
+
+def _pairs(items: list[str], flag: str, form: str) -> list[tuple[str, str]]:
+    from mlgate.errors import UsageError
+
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"{flag} {item!r} must look like {form}")
+        out.append((key, value))
+    return out
+
+
+def _number(column: str, text: str) -> float:
+    from mlgate.errors import UsageError
+
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--column-threshold for {column!r} must be a number, got {text!r}") from None
+
+
+def _render(report: DriftReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mlgate.data.drift import fmt
+
+    out = console()
+    table = Table(
+        title=f"drift: reference {report.rows_ref:,} rows, current {report.rows_cur:,} rows ({report.engine})",
+        title_justify="left",
+    )
+    for col in ("column", "method", "statistic", "threshold", "p-value", "verdict"):
+        table.add_column(col, justify="right" if col in ("statistic", "threshold", "p-value") else "left")
+    for c in report.columns:
+        if c.drifted:
+            verdict = "[red]drift[/]"
+        elif c.tested:
+            verdict = "[green]ok[/]"
+        else:
+            verdict = "[dim]skipped[/]"
+        if c.reason:
+            verdict += f" {escape(c.reason)}"
+        table.add_row(escape(c.column), c.method, fmt(c.statistic), fmt(c.threshold), fmt(c.p_value), verdict)
+    out.print(table)
+    for label, names in (("only in reference", report.only_in_reference), ("only in current", report.only_in_current)):
+        if names:
+            out.print(f"[yellow]{label}[/] (not tested): {escape(', '.join(names))}")
+    colour = "red" if report.dataset_drift else "green"
+    out.print(f"[{colour}]{escape(report.summary())}[/]")
