@@ -830,6 +830,8 @@ class Registry:
         mv = self.get(ref)
         tmp = self.materialize(mv)
         shutil.rmtree(tmp, ignore_errors=True)
+        if mv.data_profile_digest:
+            self.read_blob(mv.data_profile_digest, what=f"{mv.ref}: the training-data profile")
         return mv
 
     def gc(self, *, delete: bool = False, min_age_s: float = 3600.0) -> GcResult:

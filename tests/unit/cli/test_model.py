@@ -75,7 +75,8 @@ def test_verify_and_gc(cli, model_file, tmp_path):
     assert cli("gc", "--yes", "--min-age", "0s").code == 0
     assert not orphan.exists()
     assert cli("model", "verify", "bc:1").code == 0
-    victim = next(p for p in blobs if p.stat().st_size > 1000)
+    digest = cli("model", "show", "bc:1", "--json", "--full").json()["manifest"]["model.skops"]["digest"]
+    victim = next(p for p in blobs if p.name == digest.removeprefix("blake3:"))
     victim.chmod(0o644)
     victim.write_bytes(b"corrupt")
     bad = cli("model", "verify", "bc:1")
@@ -186,3 +187,14 @@ def test_unreachable_registry_is_exit_3(cli, monkeypatch):
     monkeypatch.setenv("MLGATE_REGISTRY", "postgresql://postgres@127.0.0.1:1/nothing")
     r = cli("model", "list")
     assert r.code == 3 and "cannot use the registry database" in r.err and "Traceback" not in r.err
+
+
+def test_verify_checks_the_training_profile_too(cli, model_file, tmp_path):
+    register(cli, model_file)
+    digest = cli("model", "show", "bc:1", "--json").json()["data_profile_digest"]
+    assert digest is not None
+    blob = tmp_path / "artifacts" / "blobs" / digest[7:9] / digest[7:]
+    blob.chmod(0o644)
+    blob.write_text("{}")
+    bad = cli("model", "verify", "bc:1")
+    assert bad.code == 3 and "training-data profile" in bad.err and "is corrupt" in bad.err
