@@ -67,7 +67,7 @@ def test_verify_and_gc(cli, model_file, tmp_path):
     assert "match" in cli("model", "verify", "bc:1").out
     blobs = [p for p in (tmp_path / "artifacts" / "blobs").rglob("*") if p.is_file()]
     orphan = tmp_path / "artifacts" / "blobs" / "00" / ("0" * 64)
-    orphan.parent.mkdir()
+    orphan.parent.mkdir(exist_ok=True)
     orphan.write_bytes(b"orphan")
     listed = cli("gc", "--json").json()
     assert [o["digest"] for o in listed["orphans"]] == ["blake3:" + "0" * 64] and listed["deleted"] == []
