@@ -70,6 +70,17 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def emit_report(report: Any, *, markdown: Any, as_json: bool, render: Any) -> None:
+    """Append a report's Markdown to a file (CI summaries), then print it as JSON or as Rich tables."""
+    if markdown is not None:
+        with markdown.open("a", encoding="utf-8") as fh:
+            fh.write(report.to_markdown())
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        render(report)
+
+
 def short_digest(digest: str) -> str:
     """``blake3:1a2b3c4d5e6f`` for tables."""
     algo, _, hexd = digest.partition(":")

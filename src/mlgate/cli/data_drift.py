@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mlgate.cli._common import console, print_json
+from mlgate.cli._common import console, emit_report
 
 if TYPE_CHECKING:
     from mlgate.data.drift import DriftReport
@@ -49,13 +49,7 @@ def drift(
     }
     config = DriftConfig(method=method, threshold=threshold, share=share, columns=columns, ignore=ignore)
     report = run_drift(reference, current, config=config)
-    if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as fh:
-            fh.write(report.to_markdown())
-    if as_json:
-        print_json(report.to_dict())
-    else:
-        _render(report)
+    emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.dataset_drift:
         raise typer.Exit(1)
 

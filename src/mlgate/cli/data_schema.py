@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mlgate.cli._common import console, print_json
+from mlgate.cli._common import console, emit_report, print_json
 
 schema_app = typer.Typer(help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True)
 
@@ -48,13 +48,7 @@ def validate(
     from mlgate.data.validate import validate as run_validation
 
     report = run_validation(data, schema)
-    if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as fh:
-            fh.write(report.to_markdown())
-    if as_json:
-        print_json(report.to_dict())
-    else:
-        _render(report)
+    emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if not report.ok:
         raise typer.Exit(1)
 
