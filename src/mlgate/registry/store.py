@@ -604,20 +604,7 @@ class Registry:
                         if expect is not _UNSET:
                             raise ConflictError(f"{name}@{alias} was moved by someone else at the same time")
                         raise _Retry
-                conn.execute(
-                    sa.insert(alias_events).values(
-                        model_id=mid,
-                        alias=alias,
-                        from_version_id=cur_vid,
-                        to_version_id=to_vid,
-                        actor=self.actor,
-                        reason=reason,
-                        kind=kind,
-                        forced=forced,
-                        gate_report=gate_report,
-                        created_at=now,
-                    )
-                )
+                self._append_event(conn, mid, alias, cur_vid, to_vid, reason, kind, now, forced, gate_report)
                 if alias == RELEASE_ALIAS:
                     self._release(conn, mid, to_vid)
         except sa.exc.IntegrityError as exc:
@@ -647,6 +634,34 @@ class Registry:
         conn.execute(sa.update(versions).where(versions.c.id == vid).values(stable_semver=stable, status="stable"))
         self._record(conn, vid, "status", None, f"candidate {row.semver}-rc.{row.rc}", f"stable {stable}")
 
+    def _append_event(
+        self,
+        conn: sa.Connection,
+        mid: int,
+        alias: str,
+        from_vid: int | None,
+        to_vid: int | None,
+        reason: str | None,
+        kind: str,
+        now: datetime,
+        forced: bool = False,
+        gate_report: str | None = None,
+    ) -> None:
+        conn.execute(
+            sa.insert(alias_events).values(
+                model_id=mid,
+                alias=alias,
+                from_version_id=from_vid,
+                to_version_id=to_vid,
+                actor=self.actor,
+                reason=reason,
+                kind=kind,
+                forced=forced,
+                gate_report=gate_report,
+                created_at=now,
+            )
+        )
+
     def delete_alias(
         self, name: str, alias: str, *, expect: VersionLike | None = _UNSET, reason: str | None = None
     ) -> AliasEvent:
@@ -667,19 +682,7 @@ class Registry:
                 if expected != cur[1]:
                     raise ConflictError(f"{name}@{alias} now points to {name}:{cur[1]}, not {name}:{expected}")
             conn.execute(sa.delete(aliases).where(aliases.c.model_id == mid, aliases.c.alias == alias))
-            conn.execute(
-                sa.insert(alias_events).values(
-                    model_id=mid,
-                    alias=alias,
-                    from_version_id=cur[0],
-                    to_version_id=None,
-                    actor=self.actor,
-                    reason=reason,
-                    kind="delete",
-                    forced=False,
-                    created_at=now,
-                )
-            )
+            self._append_event(conn, mid, alias, cur[0], None, reason, "delete", now)
         return AliasEvent(name, alias, int(cur[1]), None, self.actor, reason, "delete", False, None, now)
 
     def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:

@@ -1,7 +1,6 @@
 """``mlgate data schema infer`` and ``mlgate data validate`` through the real entry point ``main()``.
 
-The commands live in ``cli/data_schema.py``; here they are mounted under ``data`` on a fresh root app
-(with the real global options), so the exit codes come from ``main()``'s one mapping.
+The exit codes come from ``main()``'s one mapping, through the real command tree.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-import typer
 
 from mlgate.cli import main
 from tests.unit.cli.conftest import Result
@@ -21,16 +19,6 @@ from tests.unit.cli.conftest import Result
 
 @pytest.fixture
 def data_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    from mlgate.cli import app as app_module
-    from mlgate.cli.data_schema import schema_app, validate
-
-    root = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    root.callback()(app_module.root)
-    data = typer.Typer(no_args_is_help=True)
-    data.add_typer(schema_app, name="schema")
-    data.command("validate")(validate)
-    root.add_typer(data, name="data")
-    monkeypatch.setattr(app_module, "app", root)
     monkeypatch.setenv("COLUMNS", "200")
 
     def run(*args: str) -> Result:
