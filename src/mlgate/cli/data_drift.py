@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mlgate.cli._common import console, emit_report
+from mlgate.cli._common import console, emit_report, registry
 
 if TYPE_CHECKING:
     from mlgate.data.drift import DriftReport
@@ -16,8 +16,11 @@ METHOD_NAMES = "auto|ks|chi2|wasserstein|jensenshannon|psi"
 
 
 def drift(
+    ctx: typer.Context,
     reference: str = typer.Argument(
-        ..., metavar="REFERENCE", help="Reference data (file, folder, glob) or its profile JSON file."
+        ...,
+        metavar="REFERENCE",
+        help="Reference data (file, folder, glob), its profile JSON, or a model (fraud@production).",
     ),
     current: str = typer.Argument(
         ..., metavar="CURRENT", help="Current data (file, folder, glob) or its profile JSON file."
@@ -48,7 +51,7 @@ def drift(
         for name in {*thresholds, *methods}
     }
     config = DriftConfig(method=method, threshold=threshold, share=share, columns=columns, ignore=ignore)
-    report = run_drift(reference, current, config=config)
+    report = run_drift(reference, current, config=config, registry=registry(ctx))
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.dataset_drift:
         raise typer.Exit(1)

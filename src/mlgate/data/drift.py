@@ -639,12 +639,12 @@ class _Side:
     head: Any = None  # the first SMALL_SAMPLE + 1 rows, read once to tell small references
 
 
-def resolve_source(source: Any) -> Any:
+def resolve_source(source: Any, *, registry: Any = None) -> Any:
     """What a reference or current argument stands for: a Profile, or data :func:`mlgate.data.io.scan` reads.
 
-    A ``.json`` file whose ``format`` starts with ``mlgate.profile/`` is loaded as a profile. This is the
-    seam where model references (``fraud@production`` → the version's stored training profile) will
-    be resolved; today they are refused with a message saying so.
+    A ``.json`` file whose ``format`` starts with ``mlgate.profile/`` is loaded as a profile, and a model
+    reference (``fraud@production``) that names no file resolves to the version's stored training
+    profile, looked up in ``registry`` (default: the registry the settings point at).
     """
     from mlgate.data.profile import Profile
 
@@ -666,7 +666,7 @@ def resolve_source(source: Any) -> Any:
     if not path.exists() and _looks_like_model_ref(str(source)):
         from mlgate.models import training_profile
 
-        prof = training_profile(str(source))
+        prof = training_profile(str(source), registry=registry)
         if prof is None:
             raise UsageError(
                 f"{source} was registered without training data, so it carries no reference profile",
@@ -688,11 +688,11 @@ def _looks_like_model_ref(text: str) -> bool:
     return True
 
 
-def _side(source: Any, label: str) -> _Side:
+def _side(source: Any, label: str, registry: Any = None) -> _Side:
     from mlgate.data.io import scan
     from mlgate.data.profile import Profile
 
-    resolved = resolve_source(source)
+    resolved = resolve_source(source, registry=registry)
     if isinstance(resolved, Profile):
         if resolved.rows == 0:
             raise InputError(f"the {label} profile covers no rows")
@@ -711,7 +711,7 @@ def _no_rows(label: str, source: Any) -> InputError:
 # --- entry point -------------------------------------------------------------------------------------
 
 
-def drift(reference: Any, current: Any, *, config: DriftConfig | None = None) -> DriftReport:
+def drift(reference: Any, current: Any, *, config: DriftConfig | None = None, registry: Any = None) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column (see the module docstring for the rules).
 
     Each side is a dataset (path, folder, glob, or a pandas/Polars/PyArrow object), a profile JSON file,
@@ -723,7 +723,7 @@ def drift(reference: Any, current: Any, *, config: DriftConfig | None = None) ->
     from mlgate.data.profile import profile
 
     config = config or DriftConfig()
-    ref, cur = _side(reference, "reference"), _side(current, "current")
+    ref, cur = _side(reference, "reference", registry), _side(current, "current", registry)
     ref_schema = _schema(ref)
     cur_schema = _schema(cur)
     _check_names(config, ref_schema, cur_schema)

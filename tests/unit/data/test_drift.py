@@ -11,7 +11,6 @@ import datasketches
 import numpy as np
 import polars as pl
 import pytest
-import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -413,16 +412,8 @@ def test_large_current_side_goes_through_sketches(monkeypatch: pytest.MonkeyPatc
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``mlgate data drift …`` through the real entry point (exit codes are mapped there)."""
-    import mlgate.cli.app
     from mlgate.cli import main
-    from mlgate.cli.data_drift import drift as command
 
-    data_app = typer.Typer()
-    data_app.command("drift")(command)
-    data_app.command("noop")(lambda: None)  # a group of one command would swallow the name "drift"
-    root = typer.Typer()
-    root.add_typer(data_app, name="data")
-    monkeypatch.setattr(mlgate.cli.app, "app", root)
     monkeypatch.setenv("COLUMNS", "200")
 
     def run(*args: str) -> tuple[int, str, str]:

@@ -1,0 +1,32 @@
+"""``mlgate data drift MODEL@ALIAS CURRENT`` reads the reference from the registry the flags name."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def test_drift_against_a_models_training_profile(cli, model_file, monkeypatch, tmp_path):
+    path, data = model_file
+    assert cli("model", "register", str(path), "--name", "bc", "--data", str(data)).code == 0
+    assert cli("promote", "bc:1", "--to", "production").code == 0
+    url, artifacts = monkeypatch_env_out(monkeypatch)
+    flags = ["--registry", url, "--artifacts", artifacts]
+    same = cli(*flags, "data", "drift", "bc@production", str(data), "--json")
+    assert same.code == 0, same.err
+    assert same.json()["dataset_drift"] is False
+    shifted = pd.read_csv(data)
+    shifted.iloc[:, :20] *= 1.5
+    batch = tmp_path / "batch.csv"
+    shifted.to_csv(batch, index=False)
+    drifted = cli(*flags, "data", "drift", "bc@production", str(batch))
+    assert drifted.code == 1 and "mean radius" in drifted.out
+
+
+def monkeypatch_env_out(monkeypatch):  # type: ignore[no-untyped-def]
+    """Take the registry out of the environment so only the flags can name it."""
+    import os
+
+    url, artifacts = os.environ["MLGATE_REGISTRY"], os.environ["MLGATE_ARTIFACTS"]
+    monkeypatch.delenv("MLGATE_REGISTRY")
+    monkeypatch.delenv("MLGATE_ARTIFACTS")
+    return url, artifacts
