@@ -23,7 +23,7 @@ PY = BIN / "python"
 # torch is pinned to the CPU build this project tests against.
 PROFILES = {
     "core": ["-e", "."],
-    "test": ["-e", ".[dev,torch,bench]", "torch==2.13.0"],
+    "test": ["-e", ".[dev,torch,ray,bench]", "torch==2.13.0"],
 }
 
 

@@ -35,6 +35,7 @@ KNOWN_KEYS = {
     "executor",
     "waivers",
     "smoke",
+    "ray_address",
 }
 
 
@@ -50,6 +51,7 @@ class Settings:
     sqlite_busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S
     project: str | None = None
     actor: str = "unknown"
+    ray_address: str | None = None  # a Ray cluster for --engine/--executor ray; None starts a local Ray
     raw: Mapping[str, Any] = field(default_factory=dict)
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
 
@@ -191,9 +193,17 @@ def load_settings(
         sqlite_busy_timeout=busy,
         project=str(project) if project is not None else None,
         actor=actor,
+        ray_address=env.get("RAY_ADDRESS") or _optional_str(data, "ray_address", config_path, lines),
         raw=data,
         lines=lines,
     )
+
+
+def _optional_str(data: Mapping[str, Any], key: str, path: Path | None, lines: Mapping[Any, int]) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}:{lines.get((key,), 1)}: {key!r} must be a string, got {value!r}")
+    return value
 
 
 def _user(env: Mapping[str, str]) -> str:

@@ -72,3 +72,12 @@ def test_line_of_key_paths(tmp_path):
 def test_explicit_config_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(config=tmp_path / "nope.yaml", environ={})
+
+
+def test_ray_address_from_environment_or_file(tmp_path):
+    (tmp_path / "mlgate.yaml").write_text("ray_address: ray://head:10001\n")
+    assert load_settings(cwd=tmp_path, environ={}).ray_address == "ray://head:10001"
+    assert load_settings(cwd=tmp_path, environ={"RAY_ADDRESS": "auto"}).ray_address == "auto"
+    (tmp_path / "mlgate.yaml").write_text("ray_address: 5\n")
+    with pytest.raises(ConfigError, match="'ray_address' must be a string"):
+        load_settings(cwd=tmp_path, environ={})

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mlgate.cli._common import console, print_json
+from mlgate.cli._common import console, print_json, settings
 
 if TYPE_CHECKING:
     from mlgate.data.profile import ColumnProfile, Profile
@@ -19,6 +19,7 @@ TOP_VALUES = 3
 
 @app.command("profile")
 def profile(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="A data file, folder or glob (parquet, csv, tsv, ipc, jsonl)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the profile JSON to this file."),
     format: str | None = typer.Option(
@@ -26,12 +27,18 @@ def profile(
     ),
     column: list[str] = typer.Option([], "--column", "-c", help="Profile only this column (repeatable)."),
     batch_rows: int = typer.Option(250_000, "--batch-rows", help="Rows per batch while sketching."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local, or ray: profile partitions in parallel on Ray (RAY_ADDRESS) and merge them."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON instead of a table."),
 ) -> None:
     """Profile a dataset in one streaming run: exact statistics plus mergeable sketches."""
     from mlgate.data.profile import profile as make_profile
 
-    prof = make_profile(data, columns=column or None, format=format, batch_rows=batch_rows)
+    address = settings(ctx).ray_address if engine == "ray" else None
+    prof = make_profile(
+        data, columns=column or None, format=format, batch_rows=batch_rows, engine=engine, ray_address=address
+    )
     if output is not None:
         prof.save(output)
     if as_json:

@@ -286,6 +286,7 @@ def profile(
     batch_rows: int = 250_000,
     format: str | None = None,
     allow_empty: bool = False,
+    ray_address: str | None = None,
 ) -> Profile:
     """Profile ``data`` (anything :func:`mlgate.data.io.scan` reads, ``format`` as it takes it).
 
@@ -296,8 +297,14 @@ def profile(
 
     from mlgate.data.io import scan
 
+    if engine == "ray":
+        from mlgate.data.ray_engine import profile_ray
+
+        return profile_ray(
+            data, columns=columns, batch_rows=batch_rows, format=format, allow_empty=allow_empty, address=ray_address
+        )
     if engine != "local":
-        raise UsageError(f"engine {engine!r} is not available yet", hint="use engine='local'")
+        raise UsageError(f"unknown engine {engine!r}", hint="use engine='local' or engine='ray'")
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
     label = str(data) if isinstance(data, str | Path) else None

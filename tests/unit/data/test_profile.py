@@ -277,8 +277,8 @@ def test_columns_engine_and_usage_errors():
     assert list(profile(df, columns=["c", "a"]).columns) == ["c", "a"]
     with pytest.raises(InputError, match="column 'nope' is not in the data"):
         profile(df, columns=["nope"])
-    with pytest.raises(UsageError, match="engine 'ray' is not available yet"):
-        profile(df, engine="ray")
+    with pytest.raises(UsageError, match="unknown engine 'spark'"):
+        profile(df, engine="spark")
     with pytest.raises(UsageError, match="batch_rows must be at least 1"):
         profile(df, batch_rows=0)
 
