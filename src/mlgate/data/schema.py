@@ -510,11 +510,21 @@ def _infer(lf: Any, label: str, slack: float, max_categories: int, target: str |
         if kind in NUMERIC_KINDS:
             exprs += [c.min().alias(f"lo{i}"), c.max().alias(f"hi{i}")]
         if kind in ("integer", "string"):
-            exprs.append(c.drop_nulls().n_unique().alias(f"u{i}"))
+            # an exact n_unique does not stream (it holds every value); screen with HyperLogLog first
+            exprs.append(c.drop_nulls().approx_n_unique().alias(f"u{i}"))
     stats = collect(lf.select(exprs)).row(0, named=True)
     rows = int(stats["__len"])
     if rows == 0:
         raise InputError(f"{label} has no rows; there is nothing to infer a schema from")
+    exact = [
+        i
+        for i, name in enumerate(names)
+        if stats.get(f"u{i}") is not None
+        and (stats[f"u{i}"] <= 2 * max_categories + 10 or stats[f"u{i}"] >= 0.9 * (rows - stats[f"n{i}"]))
+    ]
+    if exact:
+        counts = collect(lf.select([pl.col(names[i]).drop_nulls().n_unique().alias(f"u{i}") for i in exact]))
+        stats.update(counts.row(0, named=True))
 
     want_values = [
         name
