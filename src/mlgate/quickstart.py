@@ -1,9 +1,10 @@
 """``mlgate quickstart``: a small real project, run through the whole registry loop in under a minute.
 
 It writes a project (data from scikit-learn's bundled breast-cancer set, a params file, a training
-script, ``mlgate.yaml``), commits it to git when git is available so lineage has a commit, then:
-train and register v1 → promote to production → train and register v2 → promote → roll back →
-load ``@production`` and predict → summary.
+script, ``mlgate.yaml`` with gates), commits it to git when git is available so lineage has a commit,
+then: validate the data → train and register v1 → gate (first model) and promote → drift of a new
+batch → v2 → gate against v1 and promote → v3, trained on labels with a hidden fault on one slice →
+gate blocks it, naming the slice → roll back → load ``@production`` and predict → summary.
 """
 
 from __future__ import annotations
@@ -49,7 +50,13 @@ project: quickstart
 registry: sqlite:///.mlgate/registry.db
 artifacts: .mlgate/artifacts
 model: {name: breast-cancer, flavor: sklearn}
-data: {train: data/train.csv, eval: data/test.csv, target: target}
+data: {train: data/train.csv, eval: data/test.csv, target: target, positive: 0}  # 0: malignant
+gates:
+  - {metric: roc_auc, min: 0.95}
+  - {metric: accuracy, vs: production, max_drop: 0.05}
+  - {metric: recall, vs: production, slices: [mean texture, mean radius, mean smoothness], max_drop: 0.05, min_rows: 30}
+  - {metric: recall, vs: production, slice: '"mean texture" >= 23', max_drop: 0.05, min_rows: 20, name: rough tumours}
+  - {latency_p99_ms: 50}
 """
 
 
@@ -64,6 +71,7 @@ class QuickstartResult:
     accuracy: float = 0.0
     validation: Any = None
     drift: Any = None
+    gates: list[Any] = field(default_factory=list)
 
 
 def shifted_batch(root: Path) -> Path:
@@ -94,6 +102,20 @@ def write_project(root: Path, *, C: float) -> None:
     set_params(root, C)
 
 
+def relabel(root: Path, *, column: str = "mean texture", above: float = 23.0, fraction: float = 0.15) -> int:
+    """Flip a share of the malignant labels on one slice of data/train.csv, as a faulty labelling batch would."""
+    import numpy as np
+    import pandas as pd
+
+    path = root / "data" / "train.csv"
+    train = pd.read_csv(path)
+    idx = np.flatnonzero(((train[column] >= above) & (train["target"] == 0)).to_numpy())
+    flip = np.random.default_rng(0).choice(idx, size=int(len(idx) * fraction), replace=False)
+    train.loc[flip, "target"] = 1
+    train.to_csv(path, index=False)
+    return len(flip)
+
+
 def set_params(root: Path, C: float) -> None:
     """Write params.yaml with the regularisation strength ``C``."""
     (root / "params.yaml").write_text(f"train:\n  C: {C}\n  max_iter: 2000\n", encoding="utf-8")
@@ -120,6 +142,42 @@ def train(root: Path, env: dict[str, str] | None = None) -> str:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
         raise EnvironmentProblem(f"train.py failed in {root} (exit {proc.returncode}):\n{tail}")
     return proc.stdout.strip()
+
+
+def _gate_and_promote(
+    root: Path, reg: Any, settings: Any, result: QuickstartResult, say: Any, number: int, reason: str
+) -> None:
+    """Gate v``number`` against production; promote it when it passes (the gate report travels with the move)."""
+    from mlgate.gates.evaluate import gate
+    from mlgate.promotion import promote
+    from mlgate.report import write
+
+    ref = f"breast-cancer:{number}"
+    res = gate(ref, config=settings, registry=reg)
+    result.gates.append(res)
+    paths = write(res.report, root / "reports" / f"v{number}")
+    s = res.report["summary"]
+    counts = f"{s['passed']} passed, {s['failed'] + s['errors']} failed, {s['skipped']} skipped"
+    if res.passed:
+        event = promote(ref, "production", settings=settings, registry=reg, reason=reason)
+        before = f"v{event.from_number}" if event.from_number else "nothing"
+        say(
+            "step",
+            f"gate v{number} against production ({counts}) → passed; promoted: production {before} → v{number}",
+            f"mlgate gate {ref} && mlgate promote {ref} --to production",
+        )
+    else:
+        say("step", f"gate v{number} against production ({counts}) → BLOCKED; production stays as it is",
+            f"mlgate gate {ref}")  # fmt: skip
+        for c in res.checks:
+            if c.blocking:
+                say("out", f"✘ {c.name}: {c.message}")
+            elif c.kind == "change" and c.status == "pass":
+                say(
+                    "out",
+                    f"✔ {c.name}: overall {c.metric} {c.delta:+.4f}, within the allowed drop — the aggregate hides it",
+                )
+    say("out", f"report: {paths['md'].relative_to(root)} (+ {paths['html'].name} and plots)")
 
 
 def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartResult:
@@ -154,7 +212,10 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
         f"{len(report.checks)} checks, {len(report.violations)} violation(s)"
         + (
             " — held-out rows outside the training ranges: "
-            + ", ".join(f"{v.column} {v.rule}" + (f" ({v.rows} rows)" if v.rows else "") for v in report.violations[:3])
+            + ", ".join(
+                f"{v.column or 'table'} {v.rule}" + (f" ({v.rows} rows)" if v.rows else "")
+                for v in report.violations[:3]
+            )
             + (" …" if len(report.violations) > 3 else "")
             if report.violations
             else ""
@@ -165,9 +226,9 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
 
     say("step", "train v1 (C=0.05) and register it with lineage", "python train.py")
     say("out", train(root, env))
-    reg = Registry(settings=load_settings(config=root / "mlgate.yaml"))
-    reg.set_alias("breast-cancer", "production", 1, expect=None, reason="first release")
-    say("step", "promote v1 to production", "mlgate promote breast-cancer:1 --to production --expect none")
+    settings = load_settings(config=root / "mlgate.yaml")
+    reg = Registry(settings=settings)
+    _gate_and_promote(root, reg, settings, result, say, 1, "first release")
 
     from mlgate.data.drift import drift
     from mlgate.models import training_profile
@@ -188,12 +249,19 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
         commit(root, "stronger model: C=1.0")
     say("step", "train v2 (C=1.0) and register it", "python train.py")
     say("out", train(root, env))
-    reg.set_alias("breast-cancer", "production", 2, expect=1, reason="better validation accuracy")
+    _gate_and_promote(root, reg, settings, result, say, 2, "better on every gate")
+
+    flipped = relabel(root)
+    if has_git:
+        commit(root, "new labels from the annotation vendor")
     say(
         "step",
-        "promote v2 to production (compare-and-set on v1)",
-        "mlgate promote breast-cancer:2 --to production --expect 1",
+        f"train v3 on a new labelling batch that, unknown to anyone, marked {flipped} malignant rough-texture "
+        "tumours as benign",
+        "python train.py",
     )
+    say("out", train(root, env))
+    _gate_and_promote(root, reg, settings, result, say, 3, "new labels")
 
     reg.rollback("breast-cancer", "production", reason="quickstart: practise a rollback")
     say("step", "roll production back to v1", "mlgate rollback breast-cancer")

@@ -25,11 +25,19 @@ def test_quickstart_runs_the_whole_loop(tmp_path):
     assert "validate data/test.csv against it" in proc.stdout
     assert "mean radius" in proc.stdout.split("drift of a new batch")[1].split("▶")[0], "the shifted column is named"
     assert (target / "mlgate.schema.yaml").is_file()
+    gate_v3 = proc.stdout.split("gate v3 against production")[1].split("▶")[0]
+    assert "BLOCKED" in gate_v3 and "rough tumours" in gate_v3 and "recall 0.8261 vs 1" in gate_v3
+    assert "the aggregate hides it" in gate_v3, "the overall change passes: the regression is hidden in the slice"
+    assert (target / "reports" / "v3" / "report.md").is_file() and (target / "reports" / "v3" / "roc.png").is_file()
     with Registry(settings=load_settings(config=target / "mlgate.yaml")) as reg:
         versions = reg.versions("breast-cancer")
-        assert [v.semver for v in versions] == ["1.0.0", "1.1.0"]
+        assert [v.semver for v in versions] == ["1.0.0", "1.1.0", "1.2.0-rc.1"]
         assert reg.get("breast-cancer@production").number == 1
         assert [e.kind for e in reg.history("breast-cancer")] == ["set", "set", "rollback"]
+        events = reg.history("breast-cancer")
+        assert events[0].gate_report and events[1].gate_report, "every promotion carries its gate report"
+        reports = reg.gate_reports("breast-cancer:3")
+        assert len(reports) == 1 and not reports[0].passed
         lineage = versions[1].lineage
         assert lineage["params"] == {"train": {"C": 1.0, "max_iter": 2000}}
         assert "data/train.csv" in lineage["data"]

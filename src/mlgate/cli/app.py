@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlgate.cli import data as data_cmd
+from mlgate.cli import gate as gate_cmd
 from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
 from mlgate.cli import model as model_cmd
@@ -51,6 +52,8 @@ def root(
 
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(data_cmd.app, name="data")
+app.command("gate")(gate_cmd.gate)
+app.command("report")(gate_cmd.report)
 app.command("promote")(promote_cmd.promote)
 app.command("rollback")(promote_cmd.rollback)
 app.command("gc")(gc_cmd.gc)

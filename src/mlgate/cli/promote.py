@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlgate.cli._common import console, print_json, registry
+from mlgate.cli._common import console, print_json, registry, settings
 
 
 def promote(
@@ -15,18 +15,25 @@ def promote(
         None, "--expect", help="Only move if the alias now holds this version ('none': only if it is unset)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why; recorded on the alias event."),
+    gate: bool = typer.Option(False, "--gate", help="Run the gate against the alias's holder first."),
+    force: bool = typer.Option(
+        False, "--force", help="Move a protected alias without a passing gate (needs --reason)."
+    ),
+    data: str | None = typer.Option(None, "--data", help="Evaluation data the gate report was made on."),
     as_json: bool = typer.Option(False, "--json", help="Print the alias event as JSON."),
 ) -> None:
-    """Point an alias at a version (compare-and-set with --expect); the move is recorded."""
+    """Point an alias at a version; a protected alias (production) needs a passing gate report."""
+    from mlgate.promotion import promote as run_promote
     from mlgate.refs import parse_ref
 
     reg = registry(ctx)
-    parsed = parse_ref(ref)
-    mv = reg.get(parsed)
     kwargs = {}
     if expect is not None:
         kwargs["expect"] = None if expect.lower() == "none" else expect
-    event = reg.set_alias(mv.name, to, mv.number, reason=reason, **kwargs)
+    mv = reg.get(parse_ref(ref))
+    event = run_promote(
+        mv.ref, to, settings=settings(ctx), registry=reg, reason=reason, force=force, gate=gate, data=data, **kwargs
+    )
     if as_json:
         print_json(event.to_dict())
         return
@@ -35,7 +42,8 @@ def promote(
         return
     before = f"{mv.name}:{event.from_number}" if event.from_number else "nothing"
     now = reg.get(f"{mv.name}@{to}")
-    console().print(f"[green]promoted[/] {mv.name}@{to}: {before} → [bold]{now.ref}[/] ({now.semver})")
+    how = " [yellow](forced past the gate)[/]" if event.forced else ""
+    console().print(f"[green]promoted[/] {mv.name}@{to}: {before} → [bold]{now.ref}[/] ({now.semver}){how}")
 
 
 def rollback(

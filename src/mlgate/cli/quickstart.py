@@ -12,7 +12,7 @@ from mlgate.cli._common import console, short_digest, when
 def quickstart(
     directory: Path | None = typer.Argument(None, help="Where to create the project (default: a new temp folder)."),
 ) -> None:
-    """Build a small real project and run register → promote → roll back → load, in under a minute."""
+    """Build a small real project and run validate → register → gate → promote → roll back, in under a minute."""
     import time
 
     from rich.markup import escape
@@ -50,6 +50,10 @@ def quickstart(
     for e in result.events:
         history.add_row(when(e.created_at), str(e.from_number or "-"), str(e.to_number), e.kind, e.reason or "")
     out.print(history)
+    blocked = [g for g in result.gates if not g.passed]
+    if blocked:
+        names = ", ".join(f"{g.report['candidate']['ref']}" for g in blocked)
+        out.print(f"[bold]the gate blocked {escape(names)}[/]; see reports/ in the project for tables and plots")
     out.print(
         f"[green]done[/] in {time.perf_counter() - start:.1f} s: breast-cancer@production is "
         f"{result.production.ref} ({result.production.semver}), accuracy {result.accuracy:.3f} on held-out rows.\n"

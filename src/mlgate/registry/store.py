@@ -32,10 +32,11 @@ from mlgate.hashing import digest_bytes, manifest, manifest_digest
 from mlgate.refs import SEMVER_RE, Ref, check_alias, check_name, parse_ref
 from mlgate.registry import db
 from mlgate.registry.blobs import BlobStore, open_blob_store
-from mlgate.registry.tables import alias_events, aliases, models, version_events, versions
+from mlgate.registry.tables import alias_events, aliases, gate_reports, models, version_events, versions
 from mlgate.registry.types import (
     RELEASE_ALIAS,
     AliasEvent,
+    GateRecord,
     GcResult,
     ModelSummary,
     ModelVersion,
@@ -828,6 +829,81 @@ class Registry:
                 raise IntegrityError(f"{what} {digest} is corrupt: its bytes hash to {got}")
             return out.read_bytes()
 
+    def record_gate_report(
+        self,
+        ref: str | Ref,
+        report: bytes,
+        *,
+        champion_digest: str | None,
+        against: str,
+        dataset_digest: str,
+        config_digest: str,
+        passed: bool,
+    ) -> GateRecord:
+        """Store a gate report's bytes and bind them to the version they judged; reports are never changed."""
+        report_digest = self.put_blob(report)
+        now = _now()
+        with self._write() as conn:
+            row = self._resolve_row(conn, parse_ref(ref) if isinstance(ref, str) else ref)
+            rid = conn.execute(
+                sa.insert(gate_reports)
+                .values(
+                    model_id=row.model_id,
+                    version_id=row.id,
+                    candidate_digest=row.digest,
+                    champion_digest=champion_digest,
+                    against=against,
+                    dataset_digest=dataset_digest,
+                    config_digest=config_digest,
+                    passed=passed,
+                    report_digest=report_digest,
+                    created_by=self.actor,
+                    created_at=now,
+                )
+                .returning(gate_reports.c.id)
+            ).scalar_one()
+            name = conn.execute(sa.select(models.c.name).where(models.c.id == row.model_id)).scalar_one()
+        return GateRecord(
+            int(rid),
+            f"{name}:{row.number}",
+            row.digest,
+            champion_digest,
+            against,
+            dataset_digest,
+            config_digest,
+            passed,
+            report_digest,
+            self.actor,
+            now,
+        )
+
+    def gate_reports(self, ref: str | Ref) -> list[GateRecord]:
+        """Every gate report of a version, newest first."""
+        with self._read() as conn:
+            row = self._resolve_row(conn, parse_ref(ref) if isinstance(ref, str) else ref)
+            name = conn.execute(sa.select(models.c.name).where(models.c.id == row.model_id)).scalar_one()
+            rows = conn.execute(
+                sa.select(gate_reports)
+                .where(gate_reports.c.version_id == row.id)
+                .order_by(gate_reports.c.created_at.desc(), gate_reports.c.id.desc())
+            ).all()
+        return [
+            GateRecord(
+                int(r.id),
+                f"{name}:{row.number}",
+                r.candidate_digest,
+                r.champion_digest,
+                r.against,
+                r.dataset_digest,
+                r.config_digest,
+                bool(r.passed),
+                r.report_digest,
+                r.created_by,
+                _utc(r.created_at),
+            )
+            for r in rows
+        ]
+
     def verify(self, ref: str | Ref) -> ModelVersion:
         """Check every file of a version against its digest without loading it."""
         mv = self.get(ref)
@@ -847,6 +923,7 @@ class Registry:
             for (entries,) in conn.execute(sa.select(versions.c.manifest)):
                 referenced.update(i["digest"] for i in entries.values())
             referenced.update(d for (d,) in conn.execute(sa.select(versions.c.data_profile_digest)) if d)
+            referenced.update(d for (d,) in conn.execute(sa.select(gate_reports.c.report_digest)))
         now = time.time()
         orphans, deleted, young = [], [], []
         for info in self.blobs.list():

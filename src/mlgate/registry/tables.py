@@ -87,3 +87,22 @@ version_events = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 sa.Index("ix_version_events_version", version_events.c.version_id)
+
+gate_reports = sa.Table(
+    "gate_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("candidate_digest", sa.String(80), nullable=False),
+    sa.Column("champion_digest", sa.String(80), nullable=True),  # None: no champion (first model)
+    sa.Column("against", sa.String(64), nullable=False),
+    sa.Column("dataset_digest", sa.String(80), nullable=False),
+    sa.Column("config_digest", sa.String(80), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("report_digest", sa.String(80), nullable=False),  # the JSON report's blob
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+sa.Index("ix_gate_reports_binding", gate_reports.c.candidate_digest, gate_reports.c.champion_digest)
+sa.Index("ix_gate_reports_version", gate_reports.c.version_id, gate_reports.c.created_at)

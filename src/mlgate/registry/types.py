@@ -140,3 +140,26 @@ class GcResult:
             "kept_young": self.kept_young,
             "referenced": self.referenced,
         }
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """A stored gate report's binding: which candidate, champion, dataset and gate config it judged."""
+
+    id: int
+    ref: str
+    candidate_digest: str
+    champion_digest: str | None
+    against: str
+    dataset_digest: str
+    config_digest: str
+    passed: bool
+    report_digest: str
+    created_by: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d

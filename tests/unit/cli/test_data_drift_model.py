@@ -8,7 +8,7 @@ import pandas as pd
 def test_drift_against_a_models_training_profile(cli, model_file, monkeypatch, tmp_path):
     path, data = model_file
     assert cli("model", "register", str(path), "--name", "bc", "--data", str(data)).code == 0
-    assert cli("promote", "bc:1", "--to", "production").code == 0
+    assert cli("promote", "bc:1", "--to", "production", "--force", "--reason", "test").code == 0
     url, artifacts = monkeypatch_env_out(monkeypatch)
     flags = ["--registry", url, "--artifacts", artifacts]
     same = cli(*flags, "data", "drift", "bc@production", str(data), "--json")

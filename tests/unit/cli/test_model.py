@@ -30,7 +30,8 @@ def test_register_show_list_json(cli, model_file, tmp_path):
     assert cli("model", "list", "--json").json()[0]["name"] == "bc"
 
 
-def test_promote_history_rollback(cli, model_file):
+def test_promote_history_rollback(cli, model_file, tmp_path):
+    (tmp_path / "mlgate.yaml").write_text("promote: {protected: []}\n")  # these moves are not gated
     register(cli, model_file)
     register(cli, model_file)
     assert cli("promote", "bc:1", "--to", "production", "--expect", "none").code == 0

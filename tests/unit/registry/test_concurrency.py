@@ -119,7 +119,10 @@ def test_cli_promotions_race_one_exits_0_the_other_1(registry_url, tmp_path):
     artifacts = str(tmp_path / "artifacts")
     _seed(registry_url, artifacts, tmp_path, 3)
     env = dict(os.environ, MLGATE_REGISTRY=registry_url, MLGATE_ARTIFACTS=artifacts)
-    procs = [_cli(["promote", f"fraud:{n}", "--to", "production", "--expect", "1"], env) for n in (2, 3)]
+    procs = [
+        _cli(["promote", f"fraud:{n}", "--to", "production", "--expect", "1", "--force", "--reason", "race"], env)
+        for n in (2, 3)
+    ]
     outcomes = []
     for p in procs:
         _, err = p.communicate(timeout=120)

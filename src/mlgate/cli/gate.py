@@ -1,0 +1,191 @@
+"""``mlgate gate REF`` and ``mlgate report REF``: run the gates, render stored reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mlgate.cli._common import console, err_console, print_json, registry, settings, short_digest
+
+MARKS = {"pass": "[green]✔ pass[/]", "fail": "[red]✘ fail[/]", "error": "[red]✘ error[/]", "warn": "[yellow]! warn[/]",
+         "skip": "[dim]– skip[/]"}  # fmt: skip
+
+
+def gate(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="The candidate: fraud:7, fraud:1.4.0-rc.2, fraud@staging, or fraud (latest)."),
+    against: str = typer.Option("production", "--against", help="The alias whose current version is the champion."),
+    data: str | None = typer.Option(None, "--data", help="Evaluation data (default: data.eval in mlgate.yaml)."),
+    target: str | None = typer.Option(None, "--target", help="Target column (default: data.target)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write report.json, report.md (+ PNGs), report.html here."
+    ),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not record the report in the registry."),
+) -> None:
+    """Score the candidate and the champion on the same rows and decide every gate. Exit 1 when blocked."""
+    from mlgate.gates.evaluate import gate as run_gate
+
+    status = err_console().status("gating", spinner="dots") if not as_json else None
+    if status:
+        status.start()
+    try:
+        result = run_gate(
+            ref,
+            against=against,
+            data=data,
+            target=target,
+            config=settings(ctx),
+            registry=registry(ctx),
+            store=not no_store,
+            say=(lambda msg: status.update(msg)) if status else None,
+        )
+    finally:
+        if status:
+            status.stop()
+    _outputs(result.report, out=out, markdown=markdown)
+    if as_json:
+        print_json(result.report)
+    else:
+        render(result.report)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def report(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="The version whose gate report to show (its newest, unless --id)."),
+    report_id: str | None = typer.Option(None, "--id", help="A report digest from `mlgate report REF --list`."),
+    listing: bool = typer.Option(False, "--list", help="List the version's reports instead of showing one."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write report.json, report.md (+ PNGs), report.html here."
+    ),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Append the Markdown report to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Render a stored gate report again (exactly as it was decided)."""
+    import json
+
+    from mlgate.errors import NotFoundError
+
+    reg = registry(ctx)
+    records = reg.gate_reports(ref)
+    if listing:
+        _list(records, as_json)
+        return
+    if not records:
+        raise NotFoundError(f"{ref} has no gate report", hint=f"run `mlgate gate {ref}`")
+    record = records[0]
+    if report_id is not None:
+        matches = [r for r in records if r.report_digest == report_id or r.report_digest.endswith(report_id)]
+        if not matches:
+            raise NotFoundError(f"{ref} has no gate report {report_id}", hint=f"see `mlgate report {ref} --list`")
+        record = matches[0]
+    doc = json.loads(reg.read_blob(record.report_digest, what=f"gate report of {record.ref}"))
+    doc["id"] = record.report_digest
+    _outputs(doc, out=out, markdown=markdown)
+    if as_json:
+        print_json(doc)
+    else:
+        render(doc)
+    if not doc.get("passed"):
+        raise typer.Exit(1)
+
+
+def _list(records: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json([r.to_dict() for r in records])
+        return
+    from rich.table import Table
+
+    from mlgate.cli._common import when
+
+    table = Table(title="gate reports", title_justify="left")
+    for col in ("report", "when", "by", "against", "champion", "verdict"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            short_digest(r.report_digest),
+            when(r.created_at),
+            r.created_by,
+            r.against,
+            short_digest(r.champion_digest) if r.champion_digest else "none (first model)",
+            "[green]passed[/]" if r.passed else "[red]blocked[/]",
+        )
+    console().print(table)
+
+
+def _outputs(doc: dict[str, Any], *, out: Path | None, markdown: Path | None) -> None:
+    if out is not None:
+        from mlgate.report import write
+
+        paths = write(doc, out)
+        err_console().print(f"report written to {', '.join(str(p) for p in paths.values())}")
+    if markdown is not None:
+        from mlgate.report import markdown as to_markdown
+
+        with markdown.open("a", encoding="utf-8") as fh:
+            fh.write(to_markdown(doc) + "\n")
+
+
+def render(doc: dict[str, Any]) -> None:
+    """The report as Rich tables: verdict, checks (failing first) with their reasons, failing slices, notes."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mlgate.report.markdown import interval, number, rank, signed
+
+    out = console()
+    cand, champ = doc["candidate"], doc.get("champion")
+    head = f"[bold]{cand['ref']}[/] ({cand['semver']}, {short_digest(cand['digest'])}) vs "
+    head += f"[bold]{champ['ref']}[/] ({champ['semver']}) @{doc['against']}" if champ else f"nothing @{doc['against']}"
+    out.print(head)
+    data = doc["dataset"]
+    out.print(f"data: {escape(data['path'])} ({data['rows']} rows, target {escape(str(data['target']))})")
+    checks = sorted(doc["checks"], key=lambda c: (c.get("waived") is not None, rank(c["status"])))
+    table = Table(title="gate checks", title_justify="left")
+    table.add_column("", no_wrap=True)
+    table.add_column("check", overflow="fold")
+    for col in ("candidate", "champion", "Δ (interval)"):
+        table.add_column(col, justify="right", overflow="fold")
+    reasons = []
+    for c in checks:
+        mark = MARKS.get(c["status"], c["status"])
+        if c.get("waived"):
+            mark = "[yellow]waived[/]"
+        change = ""
+        if c.get("delta") is not None:
+            change = f"{signed(c['delta'])} {interval(c.get('ci'))}"
+        value = number(c.get("value")) if c["kind"] in ("bound", "change", "slices", "slice", "latency", "size") else ""
+        champion = number(c.get("champion")) if c.get("champion") is not None else ""
+        table.add_row(mark, escape(c["name"]), value if value != "—" else "", champion, change)
+        if c["status"] != "pass" or c.get("waived"):
+            reasons.append((c, mark))
+    out.print(table)
+    for c, mark in reasons:
+        waived = f" (waived until {c['waived']['until']}: {escape(c['waived']['reason'])})" if c.get("waived") else ""
+        out.print(f"{mark} [bold]{escape(c['name'])}[/]: {escape(c.get('message') or '')}{waived}")
+    failing = [s for s in doc.get("slices") or [] if s.get("status") == "fail"]
+    if failing:
+        st = Table(title="slices that regressed", title_justify="left")
+        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "adj. p"):
+            st.add_column(col, overflow="fold")
+        for s in failing[:20]:
+            st.add_row(escape(s["slice"]), str(s["rows"]), s["metric"], number(s["candidate"]),
+                       number(s["champion"]), signed(s["delta"]), f"{s['p_adjusted']:.2g}")  # fmt: skip
+        out.print(st)
+    for note in doc.get("notes") or []:
+        out.print(f"[dim]note:[/] {escape(note)}")
+    s = doc["summary"]
+    counts = f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors, {s['skipped']} skipped"
+    if s.get("waived"):
+        counts += f", {s['waived']} waived"
+    if doc["passed"]:
+        out.print(f"[bold green]gate passed[/]: {counts}")
+    else:
+        out.print(f"[bold red]gate blocked[/]: {counts}")

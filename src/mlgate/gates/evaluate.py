@@ -1,0 +1,786 @@
+"""``mlgate.gate``: score the candidate and the champion on the same rows and decide every gate.
+
+The steps: resolve both versions (the champion is whatever the alias holds now), read the evaluation
+data once, predict with both, encode outputs for the metrics, evaluate each configured gate, apply
+waivers, and store the report in the registry bound to (candidate, champion, dataset, gate config).
+Gates fail closed: a check that errors or cannot decide is a failure unless a waiver names it.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlgate.config import Settings, load_settings
+from mlgate.errors import ConfigError, InputError, MlgateError, NotFoundError, UsageError
+from mlgate.gates.spec import GateSpec, Waiver, config_digest, parse_gates
+from mlgate.gates.types import REPORT_SCHEMA, Check, Pred
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Evaluation:
+    """The rows and both models' outputs on them, shared by every gate."""
+
+    frame: Any  # Polars DataFrame: features, target and any slice columns
+    features: Any  # pandas DataFrame handed to the models
+    y: np.ndarray
+    task: str
+    classes: list[str] | None
+    candidate: Pred
+    champion: Pred | None
+    champion_error: str | None
+    target: str
+    candidate_error: str | None = None  # set when the candidate's outputs cannot be scored (NaN, inf)
+
+
+@dataclass
+class GateResult:
+    """A gate run's verdict, its checks and the stored report."""
+
+    passed: bool
+    checks: list[Check]
+    report: dict[str, Any]
+    record: Any = None  # registry GateRecord when stored
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+
+def gate(
+    ref: str,
+    *,
+    against: str = "production",
+    data: Any = None,
+    target: str | None = None,
+    config: str | Path | Settings | None = None,
+    registry: Any = None,
+    store: bool = True,
+    say: Say | None = None,
+) -> GateResult:
+    """Gate ``ref`` against the version ``against`` holds now, on ``data`` (default: ``data.eval``)."""
+    from mlgate.models import load_model
+    from mlgate.registry.store import Registry
+
+    started = time.perf_counter()
+    say = say or (lambda _msg: None)
+    settings = config if isinstance(config, Settings) else load_settings(config=config)
+    reg = registry if registry is not None else Registry(settings)
+    cand_mv = reg.get(ref)
+    try:
+        champ_mv = reg.get(f"{cand_mv.name}@{against}")
+    except NotFoundError:
+        champ_mv = None
+    data_cfg = settings.raw.get("data") or {}
+    data = data if data is not None else data_cfg.get("eval")
+    if data is None:
+        raise UsageError(
+            "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml",
+            hint="the gate scores both models on the same rows; name them",
+        )
+    target = target or data_cfg.get("target")
+    if not target:
+        raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
+    if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
+        data = settings.root / data if not Path(data).exists() else Path(data)
+
+    say(f"loading {cand_mv.ref}" + (f" and the champion {champ_mv.ref}" if champ_mv else ""))
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        candidate = load_model(cand_mv, registry=reg)
+        champion, champion_error = None, None
+        if champ_mv is not None:
+            try:
+                champion = load_model(champ_mv, registry=reg)
+            except MlgateError as exc:
+                champion_error = f"the champion {champ_mv.ref} cannot be loaded here: {exc}"
+    notes.extend(str(w.message) for w in caught if "ran code" in str(w.message))
+
+    say("scoring both models on the evaluation rows")
+    t0 = time.perf_counter()
+    frame, dataset_digest, label = _read(data, target)
+    ev = _score(frame, target, candidate, champion, champion_error, data_cfg, label)
+    scoring_s = time.perf_counter() - t0
+
+    specs, waivers, defaulted = parse_gates(settings, task=ev.task, against=against)
+    if defaulted:
+        notes.append("no gates: section in mlgate.yaml; the default gates for this task were used")
+    if champ_mv is None:
+        notes.append(f"skipped: no champion — nothing holds @{against} yet, so change gates were not evaluated")
+    if ev.champion_error:
+        notes.append(ev.champion_error)
+
+    checks: list[Check] = []
+    slices_rows: list[dict[str, Any]] = []
+    metrics: dict[str, dict[str, Any]] = {}
+    timings = {"scoring_s": scoring_s, "statistics_s": 0.0, "behaviour_s": 0.0}
+    for spec in specs:
+        if spec.options.get("disabled"):
+            notes.append(f"gate {spec.name!r} is disabled in the config")
+            continue
+        say(f"gate: {spec.name}")
+        t = time.perf_counter()
+        new = _run_spec(spec, ev, cand_mv, champ_mv, candidate, settings, slices_rows, metrics, notes)
+        for c in new:
+            c.details.setdefault("gate", spec.name)
+        checks.extend(new)
+        bucket = "statistics_s" if spec.kind in ("bound", "change", "slices", "critical") else "behaviour_s"
+        timings[bucket] += time.perf_counter() - t
+
+    _apply_waivers(checks, waivers, notes)
+    passed = not any(c.blocking for c in checks)
+    timings["total_s"] = time.perf_counter() - started
+    report = _report(
+        cand_mv, champ_mv, against, ev, label, dataset_digest, settings, specs, checks, passed, metrics,
+        slices_rows, notes, timings, reg.actor, waivers,
+    )  # fmt: skip
+    result = GateResult(passed, checks, report, notes=notes)
+    if store:
+        result.record = reg.record_gate_report(
+            cand_mv.ref,
+            report_json(report).encode(),
+            champion_digest=champ_mv.digest if champ_mv else None,
+            against=against,
+            dataset_digest=dataset_digest,
+            config_digest=report["config"]["digest"],
+            passed=passed,
+        )
+        report["id"] = result.record.report_digest
+    return result
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The stored form of a report: sorted keys, two-space indents, no NaN."""
+    import json
+
+    return json.dumps(report, sort_keys=True, indent=2, allow_nan=False)
+
+
+def dataset_digest_of(data: Any) -> str:
+    """The digest a gate binds its report to: of the files, or of the table's Arrow IPC bytes."""
+    from mlgate.hashing import digest_bytes, digest_path
+
+    if isinstance(data, str | Path) and not any(c in str(data) for c in "*?["):
+        return digest_path(data)
+    from mlgate.data.io import collect, resolve, scan
+
+    if isinstance(data, str | Path):
+        from mlgate.hashing import digest_json
+
+        return digest_json({str(f): digest_path(f) for f in resolve(data).files})
+    buf = io.BytesIO()
+    collect(scan(data)).write_ipc(buf)
+    return digest_bytes(buf.getvalue())
+
+
+def _read(data: Any, target: str) -> tuple[Any, str, str]:
+    from mlgate.data.io import collect, scan
+
+    label = str(data) if isinstance(data, str | Path) else f"<{type(data).__name__}>"
+    frame = collect(scan(data), label=label)
+    if frame.height == 0:
+        raise InputError(f"{label}: the evaluation data has no rows")
+    if target not in frame.columns:
+        raise InputError(
+            f"{label}: the target column {target!r} is not in the evaluation data",
+            hint=f"columns are: {', '.join(frame.columns[:20])}; set data.target or pass --target",
+        )
+    nulls = frame.get_column(target).null_count()
+    if nulls:
+        raise InputError(f"{label}: the target column {target!r} has {nulls} empty value(s); every row needs one")
+    return frame, dataset_digest_of(data), label
+
+
+def _task(y_raw: np.ndarray, cand_out: np.ndarray, declared: str | None) -> str:
+    if declared:
+        if declared not in ("binary", "multiclass", "regression", "classification"):
+            raise ConfigError(f"data.task must be binary, multiclass, classification or regression, got {declared!r}")
+        if declared != "classification":
+            return declared
+    if declared != "classification" and y_raw.dtype.kind == "f" and cand_out.dtype.kind == "f":
+        integral = np.all(np.isnan(y_raw) | (y_raw == np.round(y_raw)))
+        if not integral or np.unique(y_raw).size > 20:
+            return "regression"
+    return "binary" if np.unique(y_raw).size <= 2 else "multiclass"
+
+
+def _predict(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    out = np.asarray(model.predict(X))
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    proba = model.predict_proba(X)
+    return out, (None if proba is None else np.asarray(proba, dtype=np.float64))
+
+
+def _classes_of(model: Any) -> list[str] | None:
+    classes = getattr(model.native, "classes_", None)
+    return None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
+
+
+def _encode(
+    out: np.ndarray, proba: np.ndarray | None, model_classes: list[str] | None, classes: list[str], who: str
+) -> Pred:
+    index = {c: i for i, c in enumerate(classes)}
+    labels = np.array([str(v) for v in (out.tolist() if out.dtype.kind != "f" else _ints(out))])
+    unknown = sorted(set(labels.tolist()) - set(index))
+    if unknown:
+        raise InputError(f"{who} predicts classes the evaluation target never has: {', '.join(unknown[:5])}")
+    label = np.array([index[v] for v in labels], dtype=np.int64)
+    if proba is not None:
+        order = model_classes if model_classes is not None and len(model_classes) == proba.shape[1] else None
+        if order is None and proba.shape[1] == len(classes):
+            order = classes
+        if order is None:
+            proba = None
+        else:
+            full = np.zeros((len(out), len(classes)))
+            for j, c in enumerate(order):
+                if c in index:
+                    full[:, index[c]] = proba[:, j]
+            proba = full
+    return Pred(label=label, proba=proba)
+
+
+def _ints(out: np.ndarray) -> list[Any]:
+    return [int(v) if np.isfinite(v) and v == int(v) else v for v in out.tolist()]
+
+
+def _finite(
+    model: Any, out: np.ndarray, proba: np.ndarray | None, y_raw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """Outputs with NaN/inf rows replaced by placeholders, and the reason metrics cannot use them."""
+    bad = np.zeros(len(out), dtype=bool)
+    if out.dtype.kind in "fc":
+        bad |= ~np.isfinite(out)
+    if proba is not None:
+        bad |= ~np.isfinite(proba).all(axis=1)
+    if not bad.any():
+        return out, proba, None
+    rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:5])
+    reason = (
+        f"{model.metadata.ref} returned NaN or infinite outputs for {int(bad.sum())} of {len(out)} rows "
+        f"(rows {rows}{' …' if bad.sum() > 5 else ''}), so its metrics cannot be computed"
+    )
+    out = out.copy()
+    finite = out[~bad]
+    out[bad] = finite[0] if finite.size else y_raw[0]  # placeholders only: no metric is computed on them
+    if proba is not None:
+        proba = proba.copy()
+        proba[bad] = 1.0 / proba.shape[1]
+    return out, proba, reason
+
+
+def _score(
+    frame: Any,
+    target: str,
+    candidate: Any,
+    champion: Any,
+    champion_error: str | None,
+    data_cfg: dict[str, Any],
+    label: str,
+) -> Evaluation:
+    y_series = frame.get_column(target)
+    features = frame.drop(target).to_pandas()
+    y_raw = y_series.to_numpy()
+    cand_out, cand_proba = _predict(candidate, features)  # bad input here is the caller's to fix: exit 2
+    if len(cand_out) != frame.height:
+        raise InputError(f"{candidate.metadata.ref} returned {len(cand_out)} predictions for {frame.height} rows")
+    champ_out = champ_proba = None
+    if champion is not None:
+        try:
+            champ_out, champ_proba = _predict(champion, features)
+        except MlgateError as exc:
+            champion_error = f"the champion {champion.metadata.ref} cannot score this data: {exc}"
+        except Exception as exc:  # a model's own failure must not hide the candidate's verdict
+            champion_error = f"the champion {champion.metadata.ref} failed while predicting: {exc!r}"
+    cand_out, cand_proba, candidate_error = _finite(candidate, cand_out, cand_proba, y_raw)
+    if champ_out is not None:
+        champ_out, champ_proba, bad = _finite(champion, champ_out, champ_proba, y_raw)
+        if bad:
+            champion_error, champ_out, champ_proba = bad, None, None
+    task = _task(y_raw, cand_out, data_cfg.get("task"))
+    if task == "regression":
+        y = y_raw.astype(np.float64)
+        cand = Pred(value=cand_out.astype(np.float64))
+        champ = None if champ_out is None else Pred(value=champ_out.astype(np.float64))
+        return Evaluation(frame, features, y, task, None, cand, champ, champion_error, target, candidate_error)
+    model_classes = _classes_of(candidate)
+    y_text = [str(v) for v in (_ints(y_raw) if y_raw.dtype.kind == "f" else y_raw.tolist())]
+    if model_classes is not None:
+        unseen = sorted(set(y_text) - set(model_classes))
+        if unseen:
+            count = sum(v in unseen for v in y_text)
+            raise InputError(
+                f"{label}: the target {target!r} has classes the model never saw: {', '.join(unseen[:5])} "
+                f"({count} rows); {candidate.metadata.ref} knows {', '.join(model_classes[:10])}",
+                hint="evaluate on data labelled like the training data, or retrain with these classes",
+            )
+        classes = list(model_classes)
+    else:
+        classes = sorted(set(y_text) | {str(v) for v in cand_out.tolist()})
+    positive = data_cfg.get("positive")
+    if positive is not None and len(classes) == 2:
+        if str(positive) not in classes:
+            raise ConfigError(f"data.positive: {positive!r} is not one of the classes {classes}")
+        classes = [c for c in classes if c != str(positive)] + [str(positive)]
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[v] for v in y_text], dtype=np.int64)
+    cand = _encode(cand_out, cand_proba, model_classes, classes, candidate.metadata.ref)
+    champ = None
+    if champ_out is not None:
+        try:
+            champ = _encode(champ_out, champ_proba, _classes_of(champion), classes, champion.metadata.ref)
+        except InputError as exc:
+            champion_error = str(exc)
+    if task == "binary" and len(classes) > 2:
+        task = "multiclass"
+    return Evaluation(frame, features, y, task, classes, cand, champ, champion_error, target, candidate_error)
+
+
+def _metric(spec: GateSpec, ev: Evaluation) -> Any:
+    from mlgate.gates.metrics import get_metric
+
+    return get_metric(spec.metric or "", ev.task, where=spec.where)
+
+
+def _needs_missing(metric: Any, pred: Pred | None) -> bool:
+    return metric.needs == "proba" and (pred is None or pred.proba is None)
+
+
+def _run_spec(
+    spec: GateSpec,
+    ev: Evaluation,
+    cand_mv: Any,
+    champ_mv: Any,
+    candidate: Any,
+    settings: Settings,
+    slices_rows: list[dict[str, Any]],
+    metrics: dict[str, dict[str, Any]],
+    notes: list[str],
+) -> list[Check]:
+    if spec.kind in ("bound", "change", "slices", "critical") and ev.candidate_error:
+        kind = {"critical": "slice", "bound": "bound", "change": "change"}.get(spec.kind, "slices")
+        return [Check(spec.name, kind, "error", message=ev.candidate_error, metric=spec.metric)]
+    if spec.kind == "bound":
+        return [_bound(spec, ev, metrics)]
+    if spec.kind in ("change", "slices", "critical"):
+        metric = _metric(spec, ev)
+        base = Check(spec.name, "change" if spec.kind == "change" else "slices", "skip", metric=metric.name)
+        if champ_mv is None:
+            base.message = f"skipped: no champion — nothing holds @{spec.vs} yet (first model)"
+            return [base]
+        if ev.champion is None:
+            base.status, base.message = "error", ev.champion_error or "the champion could not be scored"
+            return [base]
+        if _needs_missing(metric, ev.candidate) or _needs_missing(metric, ev.champion):
+            base.status = "error"
+            base.message = f"{metric.name} needs class probabilities and a model gives none (no predict_proba)"
+            return [base]
+        if spec.kind == "change":
+            return [_change(spec, metric, ev, metrics)]
+        if spec.kind == "critical":
+            return [_critical(spec, metric, ev)]
+        return [_slices(spec, metric, ev, slices_rows, notes)]
+    if spec.kind == "behaviour":
+        from mlgate.gates import behaviour
+
+        n_classes = len(ev.classes) if ev.classes else None
+        return behaviour.run(candidate, ev.features, task=ev.task, n_classes=n_classes, config=spec.options)
+    if spec.kind == "golden":
+        return [_golden(spec, ev, candidate, settings)]
+    if spec.kind == "latency":
+        from mlgate.gates import budgets
+
+        return budgets.latency(candidate, ev.features, **spec.options)
+    if spec.kind == "size":
+        from mlgate.gates import budgets
+
+        return [budgets.size(cand_mv, max_mb=spec.options["max_mb"])]
+    if spec.kind == "environment":
+        from mlgate.gates import environment
+
+        return [environment.check(cand_mv, **spec.options)]
+    raise ConfigError(f"{spec.where}: unknown gate kind {spec.kind!r}")  # parse_gates prevents this
+
+
+def _bound(spec: GateSpec, ev: Evaluation, metrics: dict[str, dict[str, Any]]) -> Check:
+    from mlgate.gates import stats
+
+    metric = _metric(spec, ev)
+    check = Check(spec.name, "bound", "error", metric=metric.name, rows=len(ev.y))
+    if _needs_missing(metric, ev.candidate):
+        check.message = f"{metric.name} needs class probabilities and the candidate gives none (no predict_proba)"
+        return check
+    try:
+        value = metric.compute(ev.y, ev.candidate)
+        check.ci = stats.interval(metric, ev.y, ev.candidate, confidence=spec.confidence, resamples=spec.resamples)
+    except InputError as exc:
+        check.message = f"cannot compute {metric.name}: {exc}"
+        return check
+    check.value = value
+    lo, hi = spec.min, spec.max
+    ok = (lo is None or value >= lo) and (hi is None or value <= hi)
+    check.bound = lo if lo is not None else hi
+    check.details["op"] = ">=" if lo is not None else "<="
+    check.status = "pass" if ok else "fail"
+    want = " and ".join(([f">= {lo:g}"] if lo is not None else []) + ([f"<= {hi:g}"] if hi is not None else []))
+    check.message = f"{metric.name} = {value:.4g} (interval {check.ci[0]:.4g} to {check.ci[1]:.4g}); required {want}"
+    metrics.setdefault(metric.name, {"candidate": value, "higher_is_better": metric.higher_is_better})
+    return check
+
+
+def _margin(spec: GateSpec, champion_value: float) -> float:
+    return spec.max_drop * abs(champion_value) if spec.relative else spec.max_drop
+
+
+def _worst(metric: Any, ci: tuple[float, float]) -> float:
+    """The most pessimistic end of the interval, as a change where positive means better."""
+    return ci[0] if metric.higher_is_better else -ci[1]
+
+
+def _compare(spec: GateSpec, metric: Any, ev: Evaluation, mask: np.ndarray | None = None) -> Any:
+    from mlgate.gates import stats
+
+    y, cand, champ = ev.y, ev.candidate, ev.champion
+    assert champ is not None
+    if mask is not None:
+        y, cand, champ = y[mask], cand.take(mask), champ.take(mask)
+    champ_value = metric.compute(y, champ)
+    return stats.compare(
+        metric,
+        y,
+        cand,
+        champ,
+        margin=_margin(spec, champ_value),
+        confidence=spec.confidence,
+        resamples=spec.resamples,
+        seed=spec.seed,
+    )
+
+
+def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check) -> Check:
+    margin = _margin(spec, cmp.champion)
+    worst = _worst(metric, cmp.ci)
+    check.value, check.champion, check.delta, check.ci = cmp.candidate, cmp.champion, cmp.delta, cmp.ci
+    check.bound, check.p_value, check.mde, check.rows = margin, cmp.p_value, cmp.mde, cmp.n
+    check.details["method"] = cmp.method
+    allowed = f"{margin:.4g}" + (f" ({spec.max_drop:.1%} of {cmp.champion:.4g})" if spec.relative else "")
+    pct = round(spec.confidence * 100)
+    head = (
+        f"{metric.name} {cmp.candidate:.4g} vs {cmp.champion:.4g}: change {cmp.delta:+.4g}, "
+        f"{pct}% interval [{cmp.ci[0]:+.4g}, {cmp.ci[1]:+.4g}]"
+    )
+    if worst >= -margin:
+        check.status = "pass"
+        check.message = f"{head}; at worst {worst:+.4g}, within the allowed drop {allowed}"
+    else:
+        check.status = "fail"
+        oriented = cmp.delta if metric.higher_is_better else -cmp.delta
+        if oriented >= -margin:  # the drop itself is allowed; the interval is too wide to be sure of it
+            check.message = (
+                f"{head}; undecided: it may drop by {-worst:.4g}, more than the allowed {allowed}, and "
+                f"{cmp.n} rows can only detect changes of {cmp.mde:.3g} or more: evaluate on more rows"
+            )
+        else:
+            check.message = f"{head}; it may drop by {-worst:.4g}, more than the allowed {allowed}"
+    return check
+
+
+def _change(spec: GateSpec, metric: Any, ev: Evaluation, metrics: dict[str, dict[str, Any]]) -> Check:
+    check = Check(spec.name, "change", "error", metric=metric.name, rows=len(ev.y))
+    try:
+        cmp = _compare(spec, metric, ev)
+    except InputError as exc:
+        check.message = f"cannot compare {metric.name}: {exc}"
+        return check
+    metrics[metric.name] = {
+        "candidate": cmp.candidate,
+        "champion": cmp.champion,
+        "delta": cmp.delta,
+        "ci": list(cmp.ci),
+        "mde": cmp.mde,
+        "p_value": cmp.p_value,
+        "higher_is_better": metric.higher_is_better,
+        "method": cmp.method,
+    }
+    return _verdict(spec, metric, cmp, check)
+
+
+def _critical(spec: GateSpec, metric: Any, ev: Evaluation) -> Check:
+    from mlgate.gates.slices import by_filter
+
+    sl = by_filter(ev.frame, spec.slice or "", where=spec.where)
+    check = Check(spec.name, "slice", "error", metric=metric.name, rows=sl.rows, slice=sl.name)
+    if sl.rows == 0:
+        check.message = f"the critical slice {sl.name!r} matches no evaluation rows, so it cannot be checked"
+        return check
+    if sl.rows < spec.min_rows:
+        check.message = (
+            f"the critical slice {sl.name!r} has {sl.rows} rows; at least {spec.min_rows} are needed to decide"
+        )
+        return check
+    try:
+        cmp = _compare(spec, metric, ev, sl.mask)
+    except InputError as exc:
+        check.message = f"cannot compare {metric.name} on {sl.name!r}: {exc}"
+        return check
+    return _verdict(spec, metric, cmp, check)
+
+
+def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str, Any]], notes: list[str]) -> Check:
+    from scipy.stats import false_discovery_control
+
+    from mlgate.gates.slices import discover
+
+    if spec.slices == "auto":  # every column; the target too for classification: per-class slices
+        columns = [c for c in ev.frame.columns if c != ev.target or ev.task != "regression"]
+    else:
+        columns = list(spec.slices or ())
+    found, left_out = discover(ev.frame, columns, bins=spec.bins, max_categories=spec.max_categories, where=spec.where)
+    notes.extend(f"{spec.name}: {n}" for n in left_out)
+    check = Check(spec.name, "slices", "error", metric=metric.name)
+    evaluated, small, undefined = [], [], []
+    for sl in found:
+        if sl.rows < spec.min_rows:
+            small.append(sl)
+            continue
+        try:
+            evaluated.append((sl, _compare(spec, metric, ev, sl.mask)))
+        except InputError as exc:
+            undefined.append((sl, str(exc)))
+    check.details.update(
+        slices=len(found), evaluated=len(evaluated), too_small=len(small), undefined=len(undefined), alpha=spec.alpha
+    )
+    if not evaluated:
+        check.message = (
+            f"no slice could be evaluated: {len(found)} found, {len(small)} under min_rows={spec.min_rows}, "
+            f"{len(undefined)} where {metric.name} is undefined"
+        )
+        return check
+    p = np.array([c.p_value for _, c in evaluated])
+    adjusted = false_discovery_control(p, method="bh") if len(p) > 1 else p
+    flagged = []
+    for (sl, cmp), p_adj in zip(evaluated, adjusted, strict=True):
+        margin = _margin(spec, cmp.champion)
+        bad = bool(p_adj < spec.alpha) and _worst(metric, cmp.ci) < -margin
+        rows_out.append(
+            {
+                "gate": spec.name,
+                "slice": sl.name,
+                "column": sl.column,
+                "rows": cmp.n,
+                "metric": metric.name,
+                "candidate": cmp.candidate,
+                "champion": cmp.champion,
+                "delta": cmp.delta,
+                "ci": list(cmp.ci),
+                "p_value": cmp.p_value,
+                "p_adjusted": float(p_adj),
+                "max_drop": margin,
+                "status": "fail" if bad else "pass",
+            }
+        )
+        if bad:
+            flagged.append((sl, cmp, float(p_adj)))
+    for sl, reason in undefined:
+        rows_out.append({"gate": spec.name, "slice": sl.name, "column": sl.column, "rows": sl.rows,
+                         "metric": metric.name, "status": "skip", "reason": reason})  # fmt: skip
+    flagged.sort(key=lambda f: f[1].delta if metric.higher_is_better else -f[1].delta)
+    extra = f"; {len(small)} slice(s) under {spec.min_rows} rows not tested" if small else ""
+    if flagged:
+        sl, cmp, p_adj = flagged[0]
+        check.status = "fail"
+        check.slice, check.rows = sl.name, cmp.n
+        check.value, check.champion, check.delta, check.ci = cmp.candidate, cmp.champion, cmp.delta, cmp.ci
+        check.p_value, check.bound = p_adj, _margin(spec, cmp.champion)
+        check.message = (
+            f"{len(flagged)} of {len(evaluated)} slices regressed: worst {sl.name!r} ({cmp.n} rows) {metric.name} "
+            f"{cmp.candidate:.4g} vs {cmp.champion:.4g} ({cmp.delta:+.4g}, interval [{cmp.ci[0]:+.4g}, "
+            f"{cmp.ci[1]:+.4g}], adjusted p {p_adj:.2g}){extra}"
+        )
+        check.details["failing"] = [
+            {"slice": s.name, "rows": c.n, "delta": c.delta, "p_adjusted": pa} for s, c, pa in flagged
+        ]
+    else:
+        check.status = "pass"
+        check.message = (
+            f"no slice regressed beyond {spec.max_drop:g}{' (relative)' if spec.relative else ''} "
+            f"across {len(evaluated)} slices (Benjamini–Hochberg at {spec.alpha:g}){extra}"
+        )
+    return check
+
+
+def _golden(spec: GateSpec, ev: Evaluation, candidate: Any, settings: Settings) -> Check:
+    from mlgate.data.io import collect, scan
+    from mlgate.gates import golden
+
+    path = spec.options.get("path") or (settings.raw.get("data") or {}).get("golden")
+    if not path:
+        return Check(spec.name, "golden", "error", message="no golden set: set data.golden or golden: {path: …}")
+    full = Path(path) if Path(path).is_absolute() else settings.root / path
+    try:
+        frame = collect(scan(full), label=str(path)).to_pandas()
+    except MlgateError as exc:
+        return Check(spec.name, "golden", "error", message=f"cannot read the golden set {path}: {exc}")
+    target = spec.options.get("target") or ev.target
+    return golden.check(
+        candidate,
+        frame,
+        target=target,
+        task=ev.task,
+        tolerance=spec.options.get("tolerance", 1e-6),
+        rel_tolerance=spec.options.get("rel_tolerance", 0.0),
+    )
+
+
+def _apply_waivers(checks: list[Check], waivers: list[Waiver], notes: list[str]) -> None:
+    today = date.today()
+    for w in waivers:
+        hits = [c for c in checks if w.gate in (c.name, c.details.get("gate"))]
+        if not w.active(today):
+            if any(c.blocking for c in hits):
+                notes.append(f"the waiver for {w.gate!r} expired on {w.until.isoformat()} and was not applied")
+            continue
+        for c in hits:
+            if c.status in ("fail", "error"):
+                c.waived = {"until": w.until.isoformat(), "reason": w.reason}
+        if any(c.waived for c in hits):
+            notes.append(f"waived until {w.until.isoformat()}: {w.gate!r} — {w.reason}")
+
+
+def _version_doc(mv: Any) -> dict[str, Any] | None:
+    if mv is None:
+        return None
+    return {"ref": mv.ref, "digest": mv.digest, "semver": mv.semver, "flavor": mv.flavor}
+
+
+def _report(
+    cand_mv: Any,
+    champ_mv: Any,
+    against: str,
+    ev: Evaluation,
+    label: str,
+    dataset_digest: str,
+    settings: Settings,
+    specs: list[GateSpec],
+    checks: list[Check],
+    passed: bool,
+    metrics: dict[str, dict[str, Any]],
+    slices_rows: list[dict[str, Any]],
+    notes: list[str],
+    timings: dict[str, float],
+    actor: str,
+    waivers: list[Waiver],
+) -> dict[str, Any]:
+    from mlgate.gates.types import _plain
+    from mlgate.lineage import environment
+
+    status = [c.status for c in checks]
+    summary = {
+        "checks": len(checks),
+        "passed": status.count("pass"),
+        "failed": sum(c.status == "fail" and not c.waived for c in checks),
+        "errors": sum(c.status == "error" and not c.waived for c in checks),
+        "skipped": status.count("skip"),
+        "warnings": status.count("warn"),
+        "waived": sum(c.waived is not None for c in checks),
+    }
+    env = environment(tuple((cand_mv.environment.get("packages") or {}).keys()))
+    env.pop("lock", None)
+    order = {"error": 0, "fail": 1, "warn": 2, "pass": 3, "skip": 4}
+    slices_rows.sort(key=lambda r: (order.get(r["status"], 5), r.get("delta") or 0.0))
+    return _plain(
+        {
+            "schema": REPORT_SCHEMA,
+            "id": None,
+            "created_at": datetime.now(UTC).isoformat(),
+            "created_by": actor,
+            "model": cand_mv.name,
+            "candidate": _version_doc(cand_mv),
+            "against": against,
+            "champion": _version_doc(champ_mv),
+            "dataset": {"path": label, "digest": dataset_digest, "rows": len(ev.y), "target": ev.target},
+            "config": {
+                "digest": config_digest(settings),
+                "path": str(settings.config_path) if settings.config_path else None,
+                "gates": [s.to_dict() for s in specs],
+                "waivers": [w.to_dict() for w in waivers],
+            },
+            "task": ev.task,
+            "classes": ev.classes,
+            "passed": passed,
+            "summary": summary,
+            "checks": [c.to_dict() for c in checks],
+            "metrics": metrics,
+            "slices": slices_rows,
+            "plots": _plot_data(ev),
+            "timings": timings,
+            "environment": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "packages": env.get("packages", {}),
+            },
+            "notes": notes,
+        }
+    )
+
+
+def _thin(*arrays: np.ndarray, points: int = 200) -> list[list[float]]:
+    n = len(arrays[0])
+    idx = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(int)) if n else np.array([], int)
+    return [np.asarray(a)[idx].astype(float).tolist() for a in arrays]
+
+
+def _plot_data(ev: Evaluation) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    out: dict[str, Any] = {"roc": None, "pr": None, "calibration": None, "residuals": None}
+    if ev.candidate_error:
+        return out
+    if ev.task == "regression":
+        rng = np.random.default_rng(0)
+        idx = rng.choice(len(ev.y), size=min(len(ev.y), 500), replace=False)
+        out["residuals"] = {
+            who: None if p is None else {"predicted": p.value[idx].tolist(), "actual": ev.y[idx].tolist()}
+            for who, p in (("candidate", ev.candidate), ("champion", ev.champion))
+        }
+        return out
+    if ev.task != "binary" or len(np.unique(ev.y)) < 2:
+        return out
+    roc, pr, cal = {}, {}, {}
+    for who, p in (("candidate", ev.candidate), ("champion", ev.champion)):
+        score = None if p is None else p.score
+        if score is None:
+            roc[who] = pr[who] = cal[who] = None
+            continue
+        fpr, tpr, _ = roc_curve(ev.y, score)
+        fpr, tpr = _thin(fpr, tpr)
+        roc[who] = {"fpr": fpr, "tpr": tpr, "auc": float(roc_auc_score(ev.y, score))}
+        precision, recall, _ = precision_recall_curve(ev.y, score)
+        precision, recall = _thin(precision, recall)
+        pr[who] = {"recall": recall, "precision": precision, "ap": float(average_precision_score(ev.y, score))}
+        bins = np.clip((score * 10).astype(int), 0, 9)
+        count = np.bincount(bins, minlength=10)
+        keep = count > 0
+        mean_pred = np.bincount(bins, weights=score, minlength=10)[keep] / count[keep]
+        frac_pos = np.bincount(bins, weights=ev.y.astype(float), minlength=10)[keep] / count[keep]
+        cal[who] = {
+            "mean_predicted": mean_pred.tolist(),
+            "fraction_positive": frac_pos.tolist(),
+            "count": count[keep].tolist(),
+        }
+    out.update(roc=roc, pr=pr, calibration=cal)
+    return out

@@ -1,0 +1,125 @@
+"""``mlgate.promote``: move an alias, and refuse to move a protected one without a passing gate report.
+
+A protected alias (``promote: {protected: [production]}``, production by default) moves to a version only
+when a passing gate report exists for that exact tuple: the version's digest, the digest of the version
+the alias holds now (none for a first model), the evaluation data's digest and the gate config's digest.
+``gate=True`` runs the gate first; ``force=True`` overrides with a reason, and the override is recorded on
+the alias event. The move itself is compare-and-set against the holder the report was checked against,
+so a promotion racing another cannot slip past the gate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlgate.config import Settings, load_settings
+from mlgate.errors import CheckFailed, ConfigError, UsageError
+from mlgate.registry.types import RELEASE_ALIAS, AliasEvent, GateRecord
+
+_UNSET: Any = object()
+
+
+def protected_aliases(settings: Settings) -> list[str]:
+    """The aliases that need a passing gate report (``promote.protected``; production by default)."""
+    section = settings.raw.get("promote") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"{settings.line_of('promote')}: promote must be a mapping such as {{protected: [production]}}"
+        )
+    value = section.get("protected", [RELEASE_ALIAS])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{settings.line_of('promote', 'protected')}: promote.protected must be a list of aliases")
+    return value
+
+
+def promote(
+    ref: str,
+    to: str,
+    *,
+    settings: Settings | None = None,
+    registry: Any = None,
+    expect: Any = _UNSET,
+    reason: str | None = None,
+    force: bool = False,
+    gate: bool = False,
+    data: Any = None,
+    say: Any = None,
+) -> AliasEvent:
+    """Point ``to`` at ``ref``; a protected alias needs a passing gate report (or ``force`` with a reason)."""
+    from mlgate.registry.store import Registry
+
+    settings = settings or load_settings()
+    reg = registry if registry is not None else Registry(settings)
+    mv = reg.get(ref)
+    if force and not (reason and reason.strip()):
+        raise UsageError('--force needs --reason "…": an override of the gate is recorded with its reason')
+    if to not in protected_aliases(settings):
+        kwargs = {} if expect is _UNSET else {"expect": expect}
+        return reg.set_alias(mv.name, to, mv.number, reason=reason, **kwargs)
+    holder = reg.aliases(mv.name).get(to)
+    holder_mv = reg.get(f"{mv.name}:{holder}") if holder else None
+    if expect is not _UNSET:
+        want = None if expect is None else reg.get(f"{mv.name}:{expect}" if str(expect).isdigit() else expect).number
+        if want != holder:
+            held = f"{mv.name}:{holder}" if holder else "nothing"
+            from mlgate.errors import ConflictError
+
+            raise ConflictError(
+                f"{mv.name}@{to} now points to {held}, not {expect} as expected; someone moved it first"
+            )
+    if force:
+        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, forced=True)
+    if gate:
+        from mlgate.gates.evaluate import gate as run_gate
+
+        result = run_gate(mv.ref, against=to, data=data, config=settings, registry=reg, say=say)
+        if not result.passed:
+            failing = [c for c in result.checks if c.blocking]
+            lines = "; ".join(f"{c.name}: {c.message}" for c in failing[:3])
+            raise CheckFailed(
+                f"{mv.ref} did not pass the gate against {mv.name}@{to}, so it was not promoted: {lines}",
+                hint=f'see `mlgate report {mv.ref}`; override with --force --reason "…" if you must',
+            )
+        record = result.record
+    else:
+        record = find_passing_report(reg, mv, holder_mv, settings, data=data)
+    return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, gate_report=record.report_digest)
+
+
+def find_passing_report(reg: Any, mv: Any, holder: Any, settings: Settings, *, data: Any = None) -> GateRecord:
+    """The newest passing report bound to (mv, holder, dataset, gate config); CheckFailed saying what differs."""
+    from mlgate.gates.evaluate import dataset_digest_of
+    from mlgate.gates.spec import config_digest
+
+    data = data if data is not None else (settings.raw.get("data") or {}).get("eval")
+    if isinstance(data, str) and not Path(data).is_absolute() and not Path(data).exists():
+        data = settings.root / data
+    dataset = dataset_digest_of(data) if data is not None else None
+    config = config_digest(settings)
+    champion = holder.digest if holder else None
+    reports = reg.gate_reports(mv.ref)
+    target = f"{mv.name}@{RELEASE_ALIAS}" if holder is None else holder.ref
+    hint = (
+        f"run `mlgate gate {mv.ref}` first, or `mlgate promote {mv.ref} --to {RELEASE_ALIAS} --gate` to gate "
+        'and promote in one step; override with --force --reason "…"'
+    )
+    if not reports:
+        raise CheckFailed(f"{mv.ref} has no gate report, and moving a protected alias needs a passing one", hint=hint)
+    why = []
+    for r in reports:
+        if r.champion_digest != champion:
+            why.append(f"the report of {r.created_at:%Y-%m-%d %H:%M} judged it against another champion, "
+                       f"and the alias now holds {target}")  # fmt: skip
+            continue
+        if dataset is not None and r.dataset_digest != dataset:
+            why.append("the evaluation data changed since the newest report")
+            continue
+        if r.config_digest != config:
+            why.append("the gates or waivers in mlgate.yaml changed since the newest report")
+            continue
+        if not r.passed:
+            why.append(f"the newest report on these exact inputs failed (see `mlgate report {mv.ref}`)")
+            break
+        return r
+    raise CheckFailed(f"{mv.ref} has no passing gate report for the current inputs: {why[0]}", hint=hint)

@@ -1,0 +1,200 @@
+"""PNG plots of a gate report: ROC, precision–recall, calibration, slices and residuals.
+
+Each figure is a :class:`matplotlib.figure.Figure` drawn straight onto the Agg canvas, never through
+pyplot, so no global state changes and no display is needed. Figures are 6 × 4 in at 100 dpi (the
+slice chart grows with its rows); the candidate is drawn solid in blue, the champion dashed in grey,
+and failing slices in red. A plot is written only when the report holds data for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlgate.report.markdown import PLOT_TITLES, check_report, number, slice_order, status_of
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+WIDTH, HEIGHT, DPI = 6.0, 4.0, 100
+MAX_SLICE_BARS = 25  # more bars stop being readable; the worst ones are kept
+MAX_POINTS = 5000  # residual scatter points per model; more only make the file larger
+CANDIDATE = {"color": "#1f77b4", "linestyle": "-", "linewidth": 2.0}
+CHAMPION = {"color": "#7f7f7f", "linestyle": "--", "linewidth": 1.6}
+FAILING = "#d62728"
+REFERENCE = {"color": "#bbbbbb", "linestyle": ":", "linewidth": 1.0}
+
+
+def plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write ``<name>.png`` into ``out_dir`` for each plot the report has data for; returns name → path."""
+    check_report(report)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, draw in _DRAWERS.items():
+        figure = draw(report)
+        if figure is None:
+            continue
+        path = out_dir / f"{name}.png"
+        # no Software/version stamp: the same report gives the same bytes
+        figure.savefig(path, format="png", metadata={"Software": None})
+        written[name] = path
+    return written
+
+
+def _figure(name: str, xlabel: str, ylabel: str, height: float = HEIGHT) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(PLOT_TITLES[name])
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, alpha=0.3)
+    return figure, axes
+
+
+def _floats(values: Any) -> np.ndarray | None:
+    """A float array (null → NaN), or None when there is nothing finite to draw."""
+    if not isinstance(values, list | tuple) or not values:
+        return None
+    array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    return array if np.isfinite(array).any() else None
+
+
+def _curves(report: Mapping[str, Any], name: str, x: str, y: str) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    """``side → (x, y, entry)`` for the candidate and champion curves of one plot that have both arrays."""
+    section = (report.get("plots") or {}).get(name) or {}
+    found = {}
+    for side in ("candidate", "champion"):
+        entry = section.get(side) if isinstance(section, Mapping) else None
+        if not isinstance(entry, Mapping):
+            continue
+        xs, ys = _floats(entry.get(x)), _floats(entry.get(y))
+        if xs is not None and ys is not None and len(xs) == len(ys):
+            found[side] = (xs, ys, entry)
+    return found if "candidate" in found or "champion" in found else {}
+
+
+def _style(side: str) -> dict[str, Any]:
+    return CANDIDATE if side == "candidate" else CHAMPION
+
+
+def _unit_square(axes: Axes) -> None:
+    axes.set_xlim(-0.01, 1.01)
+    axes.set_ylim(-0.01, 1.01)
+
+
+def _roc(report: Mapping[str, Any]) -> Figure | None:
+    curves = _curves(report, "roc", "fpr", "tpr")
+    if not curves:
+        return None
+    figure, axes = _figure("roc", "False positive rate", "True positive rate")
+    axes.plot([0, 1], [0, 1], label="chance", **REFERENCE)
+    for side, (fpr, tpr, entry) in curves.items():
+        auc = entry.get("auc")
+        axes.plot(fpr, tpr, label=side if auc is None else f"{side} (AUC {number(auc)})", **_style(side))
+    _unit_square(axes)
+    axes.legend(loc="lower right")
+    return figure
+
+
+def _pr(report: Mapping[str, Any]) -> Figure | None:
+    curves = _curves(report, "pr", "recall", "precision")
+    if not curves:
+        return None
+    figure, axes = _figure("pr", "Recall", "Precision")
+    for side, (recall, precision, entry) in curves.items():
+        ap = entry.get("ap")
+        label = side if ap is None else f"{side} (AP {number(ap)})"
+        axes.plot(recall, precision, drawstyle="steps-post", label=label, **_style(side))
+    _unit_square(axes)
+    axes.legend(loc="lower left")
+    return figure
+
+
+def _calibration(report: Mapping[str, Any]) -> Figure | None:
+    curves = _curves(report, "calibration", "mean_predicted", "fraction_positive")
+    if not curves:
+        return None
+    figure, axes = _figure("calibration", "Mean predicted probability", "Fraction of positives")
+    axes.plot([0, 1], [0, 1], label="perfectly calibrated", **REFERENCE)
+    for side, (predicted, observed, _entry) in curves.items():
+        axes.plot(predicted, observed, marker="o", markersize=4, label=side, **_style(side))
+    _unit_square(axes)
+    axes.legend(loc="upper left")
+    return figure
+
+
+def _residuals(report: Mapping[str, Any]) -> Figure | None:
+    curves = _curves(report, "residuals", "predicted", "actual")
+    if not curves:
+        return None
+    figure, axes = _figure("residuals", "Predicted", "Residual (actual − predicted)")
+    axes.axhline(0.0, **REFERENCE)
+    markers = {"candidate": ("o", 0.5), "champion": ("x", 0.4)}
+    for side, (predicted, actual, _entry) in curves.items():
+        keep = np.unique(np.linspace(0, len(predicted) - 1, min(len(predicted), MAX_POINTS)).astype(int))
+        marker, alpha = markers[side]
+        axes.scatter(
+            predicted[keep], (actual - predicted)[keep], s=12, marker=marker, alpha=alpha, color=_style(side)["color"]
+        )
+        axes.plot([], [], marker=marker, linestyle="", color=_style(side)["color"], label=side)  # legend entry
+    axes.legend(loc="best")
+    return figure
+
+
+def _slices(report: Mapping[str, Any]) -> Figure | None:
+    from matplotlib.patches import Patch
+
+    items = [s for s in (report.get("slices") or []) if isinstance(s, Mapping) and s.get("candidate") is not None]
+    if not items:
+        return None
+
+    shown = sorted(items, key=slice_order)[:MAX_SLICE_BARS]  # the same order as the slice table
+    n = len(shown)
+    metrics = sorted({str(s.get("metric")) for s in shown if s.get("metric")})
+    figure, axes = _figure(
+        "slices", metrics[0] if len(metrics) == 1 else "metric value", "", height=max(HEIGHT, 1.4 + 0.4 * n)
+    )
+    if n < len(items):
+        axes.set_title(f"{PLOT_TITLES['slices']} ({n} of {len(items)})")
+    failing = [status_of(s) in ("fail", "error") for s in shown]
+    position = np.arange(n)
+    candidate = np.asarray([float(s["candidate"]) for s in shown])
+    champion = np.asarray([np.nan if s.get("champion") is None else float(s["champion"]) for s in shown])
+    colors = [FAILING if bad else CANDIDATE["color"] for bad in failing]
+    axes.barh(position - 0.2, candidate, height=0.4, color=colors)
+    if np.isfinite(champion).any():
+        axes.barh(position + 0.2, champion, height=0.4, color=CHAMPION["color"], alpha=0.7)  # NaN: no bar
+    suffix = [""] * n if len(metrics) == 1 else [f" · {s.get('metric')}" for s in shown]
+    labels = [_short(str(s.get("slice") or "?")) + end for s, end in zip(shown, suffix, strict=True)]
+    axes.set_yticks(position, labels=labels, fontsize=8)
+    for tick, bad in zip(axes.get_yticklabels(), failing, strict=True):
+        if bad:
+            tick.set_color(FAILING)
+            tick.set_fontweight("bold")
+    axes.invert_yaxis()
+    axes.grid(False, axis="y")
+    handles = [Patch(color=CANDIDATE["color"], label="candidate"), Patch(color=CHAMPION["color"], label="champion")]
+    if any(failing):
+        handles.append(Patch(color=FAILING, label="candidate, failing slice"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    return figure
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_DRAWERS: dict[str, Callable[[Mapping[str, Any]], Figure | None]] = {
+    "roc": _roc,
+    "pr": _pr,
+    "calibration": _calibration,
+    "slices": _slices,
+    "residuals": _residuals,
+}
