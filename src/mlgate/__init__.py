@@ -4,8 +4,9 @@ The public API is small and loaded lazily, so ``import mlgate`` (and ``mlgate --
 
     import mlgate
     mv = mlgate.log_model(model, "fraud", sample_input=X[:5], data=["data/train.csv"])
-    reg = mlgate.Registry()
-    reg.set_alias("fraud", "production", mv.number, expect=None)
+    result = mlgate.gate(mv.ref, against="production", data="data/test.csv")
+    if result.passed:
+        mlgate.promote(mv.ref, "production")       # needs that passing report
     model = mlgate.load_model("fraud@production")
 """
 
@@ -37,12 +38,19 @@ _EXPORTS = {
     "infer_schema": "mlgate.data.schema",
     "validate": "mlgate.data.validate",
     "drift": "mlgate.data.drift",
+    "gate": "mlgate.gates.evaluate",
+    "GateResult": "mlgate.gates.evaluate",
+    "Check": "mlgate.gates.types",
+    "promote": "mlgate.promotion",
+    "check_model": "mlgate.testing",
 }
 
 __all__ = [
     "AliasEvent",
+    "Check",
     "ConflictError",
     "Flavor",
+    "GateResult",
     "IntegrityError",
     "LoadedModel",
     "MlgateError",
@@ -52,13 +60,16 @@ __all__ = [
     "Registry",
     "Settings",
     "__version__",
+    "check_model",
     "drift",
+    "gate",
     "infer_schema",
     "load_model",
     "load_settings",
     "log_model",
     "parse_ref",
     "profile",
+    "promote",
     "training_profile",
     "validate",
 ]
@@ -71,10 +82,14 @@ if TYPE_CHECKING:
     from mlgate.data.validate import validate
     from mlgate.errors import ConflictError, IntegrityError, MlgateError, NotFoundError
     from mlgate.flavors import Flavor
+    from mlgate.gates.evaluate import GateResult, gate
+    from mlgate.gates.types import Check
     from mlgate.models import LoadedModel, load_model, log_model, training_profile
+    from mlgate.promotion import promote
     from mlgate.refs import parse_ref
     from mlgate.registry.store import Registry
     from mlgate.registry.types import AliasEvent, ModelVersion
+    from mlgate.testing import check_model
 
 
 def __getattr__(name: str) -> Any:

@@ -63,11 +63,16 @@ def promote(
         want = None if expect is None else reg.get(f"{mv.name}:{expect}" if str(expect).isdigit() else expect).number
         if want != holder:
             held = f"{mv.name}:{holder}" if holder else "nothing"
+            wanted = f"{mv.name}:{want}" if want else "nothing"
             from mlgate.errors import ConflictError
 
             raise ConflictError(
-                f"{mv.name}@{to} now points to {held}, not {expect} as expected; someone moved it first"
+                f"{mv.name}@{to} now points to {held}, not {wanted} as expected; someone moved it first",
+                hint=f"check `mlgate model history {mv.name} --alias {to}`, then retry with "
+                f"--expect {holder if holder else 'none'}",
             )
+    if holder == mv.number:  # nothing would move, so there is nothing to gate (a retried promotion)
+        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason)
     if force:
         return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, forced=True)
     if gate:
@@ -83,11 +88,13 @@ def promote(
             )
         record = result.record
     else:
-        record = find_passing_report(reg, mv, holder_mv, settings, data=data)
+        record = find_passing_report(reg, mv, holder_mv, settings, data=data, alias=to)
     return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, gate_report=record.report_digest)
 
 
-def find_passing_report(reg: Any, mv: Any, holder: Any, settings: Settings, *, data: Any = None) -> GateRecord:
+def find_passing_report(
+    reg: Any, mv: Any, holder: Any, settings: Settings, *, data: Any = None, alias: str = RELEASE_ALIAS
+) -> GateRecord:
     """The newest passing report bound to (mv, holder, dataset, gate config); CheckFailed saying what differs."""
     from mlgate.gates.evaluate import dataset_digest_of
     from mlgate.gates.spec import config_digest
@@ -99,9 +106,10 @@ def find_passing_report(reg: Any, mv: Any, holder: Any, settings: Settings, *, d
     config = config_digest(settings)
     champion = holder.digest if holder else None
     reports = reg.gate_reports(mv.ref)
-    target = f"{mv.name}@{RELEASE_ALIAS}" if holder is None else holder.ref
+    now = f"the alias now holds {holder.ref}" if holder else f"nothing holds {mv.name}@{alias} now"
+    against = "" if alias == RELEASE_ALIAS else f" --against {alias}"
     hint = (
-        f"run `mlgate gate {mv.ref}` first, or `mlgate promote {mv.ref} --to {RELEASE_ALIAS} --gate` to gate "
+        f"run `mlgate gate {mv.ref}{against}` first, or `mlgate promote {mv.ref} --to {alias} --gate` to gate "
         'and promote in one step; override with --force --reason "…"'
     )
     if not reports:
@@ -109,8 +117,7 @@ def find_passing_report(reg: Any, mv: Any, holder: Any, settings: Settings, *, d
     why = []
     for r in reports:
         if r.champion_digest != champion:
-            why.append(f"the report of {r.created_at:%Y-%m-%d %H:%M} judged it against another champion, "
-                       f"and the alias now holds {target}")  # fmt: skip
+            why.append(f"the report of {r.created_at:%Y-%m-%d %H:%M} judged it against another champion, and {now}")
             continue
         if dataset is not None and r.dataset_digest != dataset:
             why.append("the evaluation data changed since the newest report")

@@ -9,8 +9,10 @@ from mlgate.cli import gate as gate_cmd
 from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
 from mlgate.cli import model as model_cmd
+from mlgate.cli import pipeline as pipeline_cmd
 from mlgate.cli import promote as promote_cmd
 from mlgate.cli import quickstart as quickstart_cmd
+from mlgate.cli import serve as serve_cmd
 
 app = typer.Typer(
     name="mlgate",
@@ -59,3 +61,7 @@ app.command("rollback")(promote_cmd.rollback)
 app.command("gc")(gc_cmd.gc)
 app.command("init")(init_cmd.init)
 app.command("quickstart")(quickstart_cmd.quickstart)
+app.command("serve")(serve_cmd.serve)
+app.command("run")(pipeline_cmd.run)
+app.command("status")(pipeline_cmd.status)
+app.add_typer(pipeline_cmd.runs_app, name="runs")

@@ -82,7 +82,9 @@ def report(
         raise NotFoundError(f"{ref} has no gate report", hint=f"run `mlgate gate {ref}`")
     record = records[0]
     if report_id is not None:
-        matches = [r for r in records if r.report_digest == report_id or r.report_digest.endswith(report_id)]
+        # `--list` shows digests cut to a prefix (blake3:1a2b3c4d5e6f): accept any start of one, newest first
+        wanted = report_id.strip().removeprefix("blake3:")
+        matches = [r for r in records if wanted and r.report_digest.removeprefix("blake3:").startswith(wanted)]
         if not matches:
             raise NotFoundError(f"{ref} has no gate report {report_id}", hint=f"see `mlgate report {ref} --list`")
         record = matches[0]

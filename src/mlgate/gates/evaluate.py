@@ -204,16 +204,20 @@ def _read(data: Any, target: str) -> tuple[Any, str, str]:
     return frame, dataset_digest_of(data), label
 
 
-def _task(y_raw: np.ndarray, cand_out: np.ndarray, declared: str | None) -> str:
+def _task(y_raw: np.ndarray, cand_out: np.ndarray, declared: str | None, classifier: bool = False) -> str:
     if declared:
         if declared not in ("binary", "multiclass", "regression", "classification"):
             raise ConfigError(f"data.task must be binary, multiclass, classification or regression, got {declared!r}")
         if declared != "classification":
             return declared
-    if declared != "classification" and y_raw.dtype.kind == "f" and cand_out.dtype.kind == "f":
-        integral = np.all(np.isnan(y_raw) | (y_raw == np.round(y_raw)))
-        if not integral or np.unique(y_raw).size > 20:
+    if declared != "classification" and cand_out.dtype.kind == "f":
+        # a target of whole numbers (counts, prices) often reads as integers; a regressor's outputs still are not
+        if not classifier and not np.all(cand_out == np.round(cand_out)):
             return "regression"
+        if y_raw.dtype.kind == "f":
+            integral = np.all(np.isnan(y_raw) | (y_raw == np.round(y_raw)))
+            if not integral or np.unique(y_raw).size > 20:
+                return "regression"
     return "binary" if np.unique(y_raw).size <= 2 else "multiclass"
 
 
@@ -295,7 +299,12 @@ def _score(
     y_series = frame.get_column(target)
     features = frame.drop(target).to_pandas()
     y_raw = y_series.to_numpy()
-    cand_out, cand_proba = _predict(candidate, features)  # bad input here is the caller's to fix: exit 2
+    try:
+        cand_out, cand_proba = _predict(candidate, features)
+    except InputError as exc:  # the data does not fit the candidate: the caller's to fix, exit 2
+        raise InputError(
+            f"{label}: {candidate.metadata.ref} cannot score the evaluation data: {exc.message}", hint=exc.hint
+        ) from exc
     if len(cand_out) != frame.height:
         raise InputError(f"{candidate.metadata.ref} returned {len(cand_out)} predictions for {frame.height} rows")
     champ_out = champ_proba = None
@@ -311,7 +320,7 @@ def _score(
         champ_out, champ_proba, bad = _finite(champion, champ_out, champ_proba, y_raw)
         if bad:
             champion_error, champ_out, champ_proba = bad, None, None
-    task = _task(y_raw, cand_out, data_cfg.get("task"))
+    task = _task(y_raw, cand_out, data_cfg.get("task"), classifier=_classes_of(candidate) is not None)
     if task == "regression":
         y = y_raw.astype(np.float64)
         cand = Pred(value=cand_out.astype(np.float64))

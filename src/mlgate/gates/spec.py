@@ -97,7 +97,10 @@ class Waiver:
 
 
 DEFAULT_GATES: dict[str, list[dict[str, Any]]] = {
-    "binary": [{"metric": "roc_auc", "vs": "{against}", "max_drop": 0.01}, {"metric": "accuracy", "vs": "{against}"}],
+    "binary": [
+        {"metric": "roc_auc", "vs": "{against}", "max_drop": 0.01},
+        {"metric": "accuracy", "vs": "{against}", "max_drop": 0.01},
+    ],
     "multiclass": [{"metric": "accuracy", "vs": "{against}", "max_drop": 0.01}],
     "regression": [{"metric": "rmse", "vs": "{against}", "max_drop": "2%"}],
 }

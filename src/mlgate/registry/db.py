@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from mlgate.errors import ConfigError, EnvironmentProblem, MissingDependency
 
-HEAD = "0002"
+HEAD = "0003"
 _MIGRATION_LOCK_ID = 0x6D6C67617465  # "mlgate": the PostgreSQL advisory lock migrations hold
 
 

@@ -32,7 +32,7 @@ from mlgate.hashing import digest_bytes, manifest, manifest_digest
 from mlgate.refs import SEMVER_RE, Ref, check_alias, check_name, parse_ref
 from mlgate.registry import db
 from mlgate.registry.blobs import BlobStore, open_blob_store
-from mlgate.registry.tables import alias_events, aliases, gate_reports, models, version_events, versions
+from mlgate.registry.tables import alias_events, aliases, gate_reports, models, runs, version_events, versions
 from mlgate.registry.types import (
     RELEASE_ALIAS,
     AliasEvent,
@@ -40,6 +40,7 @@ from mlgate.registry.types import (
     GcResult,
     ModelSummary,
     ModelVersion,
+    RunRecord,
     VersionEvent,
 )
 
@@ -938,6 +939,68 @@ class Registry:
                 else:
                     young.append(info.digest)
         return GcResult(orphans, deleted, young, len(referenced))
+
+    # -- pipeline runs ----------------------------------------------------------------------------
+
+    def record_run(self, record: RunRecord) -> RunRecord:
+        """Store one pipeline run; runs are never changed afterwards."""
+        with self._write() as conn:
+            conn.execute(
+                sa.insert(runs).values(
+                    id=record.id,
+                    project=record.project,
+                    status=record.status,
+                    targets=record.targets,
+                    params=record.params,
+                    metrics=record.metrics,
+                    stages=record.stages,
+                    cache_hits=record.cache_hits,
+                    git_commit=record.commit,
+                    git=record.git,
+                    started_at=record.started_at,
+                    duration_s=record.duration_s,
+                    created_by=record.created_by,
+                )
+            )
+        return record
+
+    def runs(self, *, limit: int = 20, project: str | None = None) -> list[RunRecord]:
+        """The latest pipeline runs, newest first."""
+        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id).limit(limit)
+        if project is not None:
+            query = query.where(runs.c.project == project)
+        with self._read() as conn:
+            return [_run_record(r) for r in conn.execute(query)]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run by its id or a unique prefix of it."""
+        text = run_id.strip()
+        if not text or not text.isalnum():
+            raise UsageError(f"{run_id!r} is not a run id", hint="run ids are shown by `mlgate runs list`")
+        with self._read() as conn:
+            rows = conn.execute(sa.select(runs).where(runs.c.id.startswith(text, autoescape=True)).limit(2)).all()
+        if not rows:
+            raise NotFoundError(f"no pipeline run {run_id!r}", hint="`mlgate runs list` shows the recorded runs")
+        if len(rows) > 1:
+            raise UsageError(f"run id prefix {run_id!r} is ambiguous", hint="give more characters of the id")
+        return _run_record(rows[0])
+
+
+def _run_record(r: Any) -> RunRecord:
+    return RunRecord(
+        id=r.id,
+        project=r.project,
+        status=r.status,
+        targets=list(r.targets),
+        params=dict(r.params),
+        metrics=dict(r.metrics),
+        stages=list(r.stages),
+        cache_hits=int(r.cache_hits),
+        git=r.git,
+        started_at=_utc(r.started_at),
+        duration_s=float(r.duration_s),
+        created_by=r.created_by,
+    )
 
 
 class _Retry(Exception):

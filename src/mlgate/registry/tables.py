@@ -106,3 +106,22 @@ gate_reports = sa.Table(
 )
 sa.Index("ix_gate_reports_binding", gate_reports.c.candidate_digest, gate_reports.c.champion_digest)
 sa.Index("ix_gate_reports_version", gate_reports.c.version_id, gate_reports.c.created_at)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("project", sa.String(128), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("targets", JSON, nullable=False),
+    sa.Column("params", JSON, nullable=False),
+    sa.Column("metrics", JSON, nullable=False),
+    sa.Column("stages", JSON, nullable=False),
+    sa.Column("cache_hits", sa.Integer, nullable=False),
+    sa.Column("git_commit", sa.String(64), nullable=True),
+    sa.Column("git", JSON, nullable=True),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+)
+sa.Index("ix_runs_started", runs.c.started_at)

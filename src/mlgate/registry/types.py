@@ -163,3 +163,32 @@ class GateRecord:
         d = asdict(self)
         d["created_at"] = self.created_at.isoformat()
         return d
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One ``mlgate run``: what it ran, with which params, what it measured, and what came from the cache."""
+
+    id: str
+    project: str | None
+    status: str  # succeeded or failed
+    targets: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    stages: list[dict[str, Any]]  # {stage, outcome, duration_s, restored, key}
+    cache_hits: int
+    git: dict[str, Any] | None
+    started_at: datetime
+    duration_s: float
+    created_by: str
+
+    @property
+    def commit(self) -> str | None:
+        """The git commit the run started from, if the project is a git repository."""
+        return (self.git or {}).get("commit")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        d = asdict(self)
+        d["started_at"] = self.started_at.isoformat()
+        return d

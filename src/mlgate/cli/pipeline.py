@@ -1,0 +1,231 @@
+"""``mlgate run``, ``mlgate status`` and ``mlgate runs list|show|diff``: thin adapters over :mod:`mlgate.pipeline`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from mlgate.cli._common import console, err_console, print_json, registry, settings, when
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.runner import RunResult, StageResult
+
+runs_app = typer.Typer(help="Recorded pipeline runs: params, metrics, timings and cache hits.", no_args_is_help=True)
+
+_STYLE = {"ran": "green", "cached": "cyan", "failed": "bold red", "skipped": "yellow", "up to date": "cyan"}
+
+
+def run(
+    ctx: typer.Context,
+    stages: list[str] | None = typer.Argument(None, help="Stages to bring up to date (default: all)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Run the commands even when cached or up to date."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would run or be restored; change nothing."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Run up to N independent stages at once."),
+    lock_timeout: float = typer.Option(
+        300.0, "--lock-timeout", help="Seconds to wait for another `mlgate run` in this project to finish."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Run stale pipeline stages; stages seen before are restored from the run cache. Exit 1 if a stage failed."""
+    from mlgate.pipeline.runner import run as run_pipeline
+
+    cfg = settings(ctx)
+    if as_json:
+        result = run_pipeline(cfg, stages or (), force=force, dry_run=dry_run, jobs=jobs, lock_timeout=lock_timeout)
+        print_json(result.to_dict())
+    else:
+        result = _run_with_progress(cfg, stages or (), force=force, dry_run=dry_run, jobs=jobs, timeout=lock_timeout)
+        _render_run(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run_with_progress(cfg: Any, stages: Any, *, force: bool, dry_run: bool, jobs: int, timeout: float) -> RunResult:
+    from rich.markup import escape
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from mlgate.pipeline.runner import run as run_pipeline
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console(), transient=False
+    )
+    tasks: dict[str, Any] = {}
+
+    def on_event(kind: str, payload: Any) -> None:
+        if kind == "wait":
+            progress.console.print(f"[yellow]waiting for the project lock:[/] {escape(str(payload))}")
+        elif kind == "start":
+            tasks[payload] = progress.add_task(f"{escape(payload)}: running…", total=1)
+        elif kind == "done":
+            res: StageResult = payload
+            style = _STYLE.get(res.outcome, "white")
+            label = f"{escape(res.name)}: [{style}]{res.outcome}[/]"
+            if res.outcome == "cached" and res.restored:
+                label += f" ({res.restored} file(s) restored)"
+            if res.name in tasks:
+                progress.update(tasks[res.name], description=label, completed=1)
+            else:
+                tasks[res.name] = progress.add_task(label, total=1, completed=1)
+
+    with progress:
+        return run_pipeline(
+            cfg, stages, force=force, dry_run=dry_run, jobs=jobs, lock_timeout=timeout, on_event=on_event
+        )
+
+
+def _render_run(result: RunResult) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = "dry run: nothing was changed" if result.dry_run else f"run {result.run_id}"
+    table = Table(title=title)
+    for col in ("stage", "outcome", "time", "why"):
+        table.add_column(col)
+    for s in result.stages:
+        style = _STYLE.get(s.outcome, "white")
+        why = "; ".join(s.reasons[:3]) + (" …" if len(s.reasons) > 3 else "")
+        if s.outcome == "cached" and s.restored:
+            why = f"{s.restored} file(s) restored from the cache; " + why
+        table.add_row(
+            escape(s.name), f"[{style}]{s.outcome}[/]", f"{s.duration_s:.2f} s" if s.duration_s else "", escape(why)
+        )
+    console().print(table)
+    counts = {k: sum(s.outcome == k for s in result.stages) for k in ("ran", "cached", "failed", "skipped")}
+    if not result.dry_run:
+        console().print(
+            f"{counts['ran']} ran, {counts['cached']} cached, {counts['failed']} failed, {counts['skipped']} skipped "
+            f"in {result.duration_s:.2f} s"
+        )
+    err = err_console()
+    for s in result.stages:
+        if s.outcome == "failed":
+            err.print(f"[bold red]failed:[/] {escape(s.error or s.name)}")
+            if s.log_tail:
+                err.print(f"  last {len(s.log_tail)} line(s) of the log:")
+                for line in s.log_tail:
+                    err.print(f"  │ {escape(line)}")
+
+
+def status(
+    ctx: typer.Context,
+    stages: list[str] | None = typer.Argument(None, help="Stages to check (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Say which stages are stale and exactly why. Exit 0 when everything is up to date, 1 when a stage is stale."""
+    from rich.markup import escape
+
+    from mlgate.pipeline.runner import status as pipeline_status
+
+    states = pipeline_status(settings(ctx), stages or ())
+    stale = [s for s in states if s.stale]
+    if as_json:
+        print_json({"stale": bool(stale), "stages": [s.to_dict() for s in states]})
+    else:
+        out = console()
+        for s in states:
+            if not s.stale:
+                out.print(f"[cyan]{escape(s.name)}[/]: up to date")
+                continue
+            out.print(f"[yellow]{escape(s.name)}[/]: stale")
+            for why in s.reasons:
+                out.print(f"  - {escape(why)}")
+        out.print(f"{len(stale)} of {len(states)} stage(s) stale" if stale else "everything is up to date")
+    if stale:
+        raise typer.Exit(1)
+
+
+@runs_app.command("list")
+def runs_list(
+    ctx: typer.Context,
+    limit: int = typer.Option(20, "--limit", min=1, help="How many of the latest runs."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The latest pipeline runs, newest first."""
+    records = registry(ctx).runs(limit=limit)
+    if as_json:
+        print_json([r.to_dict() for r in records])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(records)} run(s)")
+    for col in ("id", "started", "status", "stages", "cached", "time", "commit", "by"):
+        t.add_column(col, no_wrap=col in ("id", "started"))
+    for r in records:
+        t.add_row(
+            r.id,
+            when(r.started_at),
+            r.status,
+            str(len(r.stages)),
+            str(r.cache_hits),
+            f"{r.duration_s:.2f} s",
+            (r.commit or "-")[:10],
+            r.created_by,
+        )
+    console().print(t)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="A run id (or a unique prefix of it)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One run: its stages with timings and cache hits, its params and its metrics."""
+    from rich.table import Table
+
+    from mlgate.pipeline.runs import flatten
+
+    r = registry(ctx).get_run(run_id)
+    if as_json:
+        print_json(r.to_dict())
+        return
+    out = console()
+    out.print(f"run {r.id} · {r.status} · {when(r.started_at)} · {r.duration_s:.2f} s · by {r.created_by}")
+    out.print(f"commit {r.commit or '-'} · {r.cache_hits} of {len(r.stages)} stage(s) from the cache")
+    t = Table(title="stages")
+    for col in ("stage", "outcome", "time", "restored"):
+        t.add_column(col)
+    for s in r.stages:
+        t.add_row(s["stage"], s["outcome"], f"{s['duration_s']:.2f} s", str(s.get("restored", 0)))
+    out.print(t)
+    for title, values in (("params", flatten(r.params)), ("metrics", flatten(r.metrics, files=True))):
+        kv = Table(title=title)
+        kv.add_column("key")
+        kv.add_column("value")
+        for k, v in values.items():
+            kv.add_row(k, str(v))
+        out.print(kv)
+
+
+@runs_app.command("diff")
+def runs_diff(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help="The first run id."),
+    b: str = typer.Argument(..., help="The second run id."),
+    all_keys: bool = typer.Option(False, "--all", help="Show equal values too."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Params and metrics of two runs side by side (only what differs, unless --all)."""
+    from mlgate.pipeline.runs import diff_runs
+
+    reg = registry(ctx)
+    ra, rb = reg.get_run(a), reg.get_run(b)
+    rows = diff_runs(ra, rb, only_changed=not all_keys)
+    if as_json:
+        print_json({"a": ra.id, "b": rb.id, "rows": [row.to_dict() for row in rows]})
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{ra.id} → {rb.id}")
+    for col in ("section", "key", ra.id, rb.id, "change"):
+        t.add_column(col)
+    for row in rows:
+        t.add_row(row.section, row.key, _cell(row.a), _cell(row.b), row.change)
+    console().print(t if rows else "the two runs have the same params and metrics")
+
+
+def _cell(value: Any) -> str:
+    from mlgate.pipeline.runs import ABSENT
+
+    return "-" if value is ABSENT else str(value)

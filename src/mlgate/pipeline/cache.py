@@ -1,0 +1,172 @@
+"""The run cache: a stage's outputs stored in the artifact store under the digest of everything that made them.
+
+Key = digest of (command, dependency digests, parameter values, environment), where the environment is
+the Python version plus the installed versions of the packages the project pins (``requirements.txt``,
+else ``[project].dependencies`` of ``pyproject.toml``). Output files are blobs under
+``<artifacts>/pipeline/blobs`` (content-addressed, shared by every project and runner that points at the
+same store), and the entry naming them lives under ``<artifacts>/pipeline/entries`` at the key. Blobs are
+written first and the entry last, and only after the command succeeded and every declared output exists,
+so a crash or a failure never leaves a partial result behind a key. The outputs live apart from model
+blobs so that ``mlgate gc`` does not take them for orphans of an interrupted registration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import NotFoundError
+from mlgate.hashing import canonical_json, digest_json
+from mlgate.pipeline.digests import Manifest
+from mlgate.pipeline.spec import Stage
+from mlgate.registry.blobs import BlobStore, open_blob_store
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def pinned_packages(root: Path) -> list[str]:
+    """Names of the packages a project pins: ``requirements.txt``, else ``pyproject.toml`` dependencies."""
+    req = root / "requirements.txt"
+    lines: list[str] = []
+    if req.is_file():
+        lines = req.read_text(encoding="utf-8").splitlines()
+    elif (root / "pyproject.toml").is_file():
+        import tomllib
+
+        try:
+            data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            return []
+        lines = list(data.get("project", {}).get("dependencies", []))
+    names = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        m = _NAME.match(line)
+        if m:
+            names.add(m.group(1).lower().replace("_", "-"))
+    return sorted(names)
+
+
+def environment(root: Path) -> dict[str, Any]:
+    """What the key records of the environment: the Python version and the pinned packages' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages: dict[str, str | None] = {}
+    for name in pinned_packages(root):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"python": platform.python_version(), "packages": packages}
+
+
+def stage_key(stage: Stage, deps: dict[str, str], params: dict[str, Any], env: dict[str, Any]) -> str:
+    """The cache key of one execution of a stage."""
+    outs = sorted((o.path, o.cache) for o in stage.outs)
+    return digest_json(
+        {"kind": "mlgate.stage/1", "cmd": stage.cmd, "deps": deps, "params": params, "env": env, "outs": outs}
+    )
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What a key produced: each cached output's manifest (a single file or a folder's files)."""
+
+    key: str
+    stage: str
+    outs: dict[str, dict[str, Any]]  # path → {"type": "file"|"dir", "digest", "files": manifest}
+
+
+def _sub(location: str, *parts: str) -> str:
+    if "://" in location:
+        return "/".join([location.rstrip("/"), *parts])
+    return str(Path(location).joinpath(*parts))
+
+
+class RunCache:
+    """Stage outputs in an artifact store (a folder or ``s3://``)."""
+
+    def __init__(self, location: str, *, s3_endpoint_url: str | None = None) -> None:
+        self.location = location
+        self.blobs: BlobStore = open_blob_store(_sub(location, "pipeline"), s3_endpoint_url=s3_endpoint_url)
+        # entries are keyed by the stage key, not by their own digest; read() checks the key they carry
+        self.entries: BlobStore = open_blob_store(
+            _sub(location, "pipeline", "entries"), s3_endpoint_url=s3_endpoint_url
+        )
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for a key, or None when the key was never stored (or its blobs are gone)."""
+        if not self.entries.has(key):
+            return None
+        with tempfile.TemporaryDirectory(prefix="mlgate-entry-") as tmp:
+            target = Path(tmp) / "entry.json"
+            try:
+                self.entries.fetch(key, target)
+                data = json.loads(target.read_text(encoding="utf-8"))
+            except (NotFoundError, ValueError, OSError):
+                return None
+        if data.get("key") != key:
+            return None
+        entry = CacheEntry(key, str(data.get("stage")), data["outs"])
+        missing = any(not self.blobs.has(f["digest"]) for o in entry.outs.values() for f in o["files"].values())
+        return None if missing else entry
+
+    def put(self, key: str, stage: str, outs: dict[str, tuple[str, str, Manifest]], root: Path) -> CacheEntry:
+        """Store outputs (``path → (type, digest, manifest)``) then the entry that names them."""
+        for path, (kind, _digest, files) in outs.items():
+            base = root / path
+            for rel, info in files.items():
+                src = base if kind == "file" else base / rel
+                self.blobs.put_file(info["digest"], src)
+        entry_outs = {p: {"type": k, "digest": d, "files": m} for p, (k, d, m) in outs.items()}
+        data = canonical_json({"key": key, "stage": stage, "outs": entry_outs, "kind": "mlgate.cache-entry/1"})
+        self.entries.put_bytes(key, data)
+        return CacheEntry(key, stage, entry_outs)
+
+    def restore(self, entry: CacheEntry, path: str, root: Path) -> int:
+        """Put one cached output back in the workspace, verifying every file; returns files written."""
+        out = entry.outs[path]
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".mlgate-restore-{uuid.uuid4().hex[:8]}"
+        try:
+            if out["type"] == "file":
+                ((info,),) = [tuple(out["files"].values())]
+                self._fetch(info["digest"], tmp, path)
+            else:
+                tmp.mkdir()
+                for rel, info in out["files"].items():
+                    dest = tmp / rel
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    self._fetch(info["digest"], dest, f"{path}/{rel}")
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            os.replace(tmp, target)
+        finally:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp.exists():
+                tmp.unlink()
+        return len(out["files"])
+
+    def _fetch(self, digest: str, dest: Path, what: str) -> None:
+        from mlgate.errors import IntegrityError
+
+        got = self.blobs.fetch(digest, dest)
+        if got != digest:
+            raise IntegrityError(
+                f"cached output {what} is corrupt in {self.blobs.location}: its bytes hash to {got}, expected {digest}",
+                hint="delete the damaged blob and run again with --force",
+            )

@@ -1,0 +1,79 @@
+"""One ``mlgate run`` at a time per project: an exclusive ``flock`` on ``.mlgate/pipeline/run.lock``.
+
+The kernel drops the lock when its holder dies, even by ``kill -9``, so a crash never leaves the project
+locked. The holder writes who it is (pid, host, user, command, start time) into the file, and a waiter
+names that holder when it gives up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlgate.errors import EnvironmentProblem
+
+
+def _holder(fh: object) -> str:
+    try:
+        fh.seek(0)  # type: ignore[attr-defined]
+        info = json.loads(fh.read() or "{}")  # type: ignore[attr-defined]
+    except (ValueError, OSError):
+        return "another process"
+    if not info:
+        return "another process"
+    who = f"pid {info.get('pid')} on {info.get('host')}"
+    return f"{who} ({info.get('user')}, `{info.get('command')}`, since {info.get('since')})"
+
+
+@contextlib.contextmanager
+def project_lock(
+    path: Path, *, timeout: float, user: str = "unknown", on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the project's run lock; wait up to ``timeout`` seconds, then raise naming the holder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and on_wait is not None:
+                    on_wait(_holder(fh))
+                    told = True
+                if time.monotonic() >= deadline:
+                    raise EnvironmentProblem(
+                        f"another `mlgate run` holds the project lock {path}: {_holder(fh)}; waited {timeout:g} s",
+                        hint="wait for it to finish, or raise --lock-timeout",
+                    ) from None
+                time.sleep(0.1)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "user": user,
+                        "command": " ".join(["mlgate", *sys.argv[1:]]) if sys.argv else "mlgate",
+                        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
+                )
+            )
+            fh.flush()
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

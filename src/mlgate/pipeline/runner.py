@@ -1,0 +1,406 @@
+"""``mlgate run``: stale stages in dependency order, independent ones in parallel, each result cached.
+
+For each stage, once every stage it depends on has succeeded: up to date with ``mlgate.lock`` → nothing
+to do; its key in the run cache → outputs restored from the artifact store; otherwise the command runs.
+Declared outputs are removed before the command runs, so a stale file cannot pass for a new one. The
+outputs are cached only after the command exited 0, every declared output exists and no dependency
+changed meanwhile. A failing stage stops its dependents; the others go on and stay cached.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlgate.config import Settings
+from mlgate.errors import MlgateError, UsageError
+from mlgate.pipeline.cache import RunCache
+from mlgate.pipeline.digests import StatCache
+from mlgate.pipeline.lock import read_lock, write_lock
+from mlgate.pipeline.runlock import project_lock
+from mlgate.pipeline.spec import Pipeline, Stage, load_pipeline
+from mlgate.pipeline.status import Context, Inputs, StageStatus, pipeline_status, state_dir
+
+LOG_TAIL = 15
+Event = Callable[[str, "StageResult | str"], None]
+
+
+class StageError(MlgateError):
+    """A stage could not produce its outputs (exit 1 through the run's result)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, log_tail: list[str] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.log_tail = log_tail or []
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What happened to one stage: ran, cached, failed or skipped (a dependency failed); dry runs say would-run."""
+
+    name: str
+    outcome: str
+    duration_s: float = 0.0
+    restored: int = 0
+    reasons: list[str] = field(default_factory=list)
+    key: str | None = None
+    error: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    log_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One ``mlgate run``: every selected stage's result, the params and metrics, and the run id."""
+
+    run_id: str
+    stages: list[StageResult]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    started_at: datetime
+    duration_s: float
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no stage failed or was skipped."""
+        return all(s.outcome not in ("failed", "skipped") for s in self.stages)
+
+    @property
+    def cache_hits(self) -> int:
+        """Stages that did not need their command."""
+        return sum(s.outcome == "cached" for s in self.stages)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "cache_hits": self.cache_hits,
+            "stages": [s.to_dict() for s in self.stages],
+            "params": self.params,
+            "metrics": self.metrics,
+        }
+
+
+def status(settings: Settings, targets: Iterable[str] = ()) -> list[StageStatus]:
+    """Which stages are stale and exactly why (reads only; takes no lock)."""
+    pipeline = _pipeline(settings)
+    stat = StatCache(state_dir(settings.root) / "stat.json")
+    out = pipeline_status(pipeline, pipeline.select(targets), stat, read_lock(settings.root))
+    stat.save()
+    return out
+
+
+def _pipeline(settings: Settings) -> Pipeline:
+    pipeline = load_pipeline(settings)
+    if not pipeline.stages:
+        raise UsageError(
+            f"{settings.line_of()}: there are no stages to run",
+            hint="add a 'stages:' section to mlgate.yaml (see docs/pipelines.md)",
+        )
+    return pipeline
+
+
+def run(
+    settings: Settings,
+    targets: Iterable[str] = (),
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    jobs: int = 1,
+    lock_timeout: float = 300.0,
+    on_event: Event | None = None,
+    record: bool = True,
+) -> RunResult:
+    """Bring the selected stages (and what they depend on) up to date; record the run in the registry."""
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    pipeline = _pipeline(settings)
+    names = pipeline.select(targets)
+    started, t0 = datetime.now(UTC), time.monotonic()
+    run_id = uuid.uuid4().hex[:12]
+    if dry_run:
+        stat = StatCache(state_dir(settings.root) / "stat.json")
+        results = _dry_run(pipeline, names, Context(pipeline, stat, read_lock(settings.root)), settings, force)
+        return RunResult(run_id, results, {}, {}, started, time.monotonic() - t0, dry_run=True)
+    waiting = (lambda who: on_event("wait", who)) if on_event else None
+    with project_lock(
+        state_dir(settings.root) / "run.lock", timeout=lock_timeout, user=settings.actor, on_wait=waiting
+    ):
+        runner = _Runner(pipeline, settings, force=force, jobs=jobs, on_event=on_event)
+        results = runner.run(names)
+        params = {k: v for n in names for k, v in _params_of(runner.ctx, pipeline.stages[n]).items()}
+        metrics = _metrics(pipeline, names)
+    result = RunResult(run_id, results, params, metrics, started, time.monotonic() - t0)
+    if record:
+        _record(settings, result, names)
+    return result
+
+
+def _params_of(ctx: Context, stage: Stage) -> dict[str, Any]:
+    try:
+        return ctx.inputs(stage).params
+    except MlgateError:
+        return {}
+
+
+def _metrics(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for n in names:
+        for path in pipeline.stages[n].metrics:
+            file = pipeline.root / path
+            if file.is_file():
+                try:
+                    out[path] = yaml.safe_load(file.read_text(encoding="utf-8"))
+                except (yaml.YAMLError, UnicodeDecodeError):
+                    out[path] = {"error": "not JSON or YAML"}
+    return out
+
+
+def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
+    from mlgate.lineage import git_state
+    from mlgate.registry.store import Registry
+    from mlgate.registry.types import RunRecord
+
+    stages = [
+        {
+            "stage": s.name,
+            "outcome": s.outcome,
+            "duration_s": round(s.duration_s, 3),
+            "restored": s.restored,
+            "key": s.key,
+        }
+        for s in result.stages
+    ]
+    record = RunRecord(
+        id=result.run_id,
+        project=settings.project,
+        status="succeeded" if result.ok else "failed",
+        targets=names,
+        params=result.params,
+        metrics=result.metrics,
+        stages=stages,
+        cache_hits=result.cache_hits,
+        git=git_state(settings.root),
+        started_at=result.started_at,
+        duration_s=round(result.duration_s, 3),
+        created_by=settings.actor,
+    )
+    with Registry(settings=settings) as reg:
+        reg.record_run(record)
+
+
+def _dry_run(pipeline: Pipeline, names: list[str], ctx: Context, settings: Settings, force: bool) -> list[StageResult]:
+    cache = RunCache(settings.artifacts, s3_endpoint_url=settings.s3_endpoint_url)
+    will_run: set[str] = set()
+    out = []
+    for name in names:
+        stage = pipeline.stages[name]
+        ups = [u for u in pipeline.upstream[name] if u in will_run]
+        if ups:
+            will_run.add(name)
+            out.append(StageResult(name, "would run", reasons=[f"upstream stage {u!r} will run" for u in ups]))
+            continue
+        inputs = ctx.inputs(stage)
+        why = ["--force"] if force else ctx.reasons(stage, inputs)
+        if not why:
+            out.append(StageResult(name, "up to date", key=inputs.key))
+        elif not force and not stage.always_run and not inputs.missing and cache.get(inputs.key) is not None:
+            out.append(StageResult(name, "would restore", reasons=why, key=inputs.key))
+        else:
+            will_run.add(name)
+            out.append(StageResult(name, "would run", reasons=why, key=inputs.key))
+    return out
+
+
+class _Runner:
+    def __init__(
+        self, pipeline: Pipeline, settings: Settings, *, force: bool, jobs: int, on_event: Event | None
+    ) -> None:
+        self.pipeline = pipeline
+        self.root = pipeline.root
+        self.state = state_dir(self.root)
+        self.stat = StatCache(self.state / "stat.json")
+        self.ctx = Context(pipeline, self.stat, read_lock(self.root))
+        self.cache = RunCache(settings.artifacts, s3_endpoint_url=settings.s3_endpoint_url)
+        self.force = force
+        self.jobs = jobs
+        self.on_event = on_event
+        self._lock_mutex = threading.Lock()
+
+    def _event(self, kind: str, payload: StageResult | str) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, payload)
+
+    def run(self, names: list[str]) -> list[StageResult]:
+        done: dict[str, StageResult] = {}
+        pending = list(names)
+        running: dict[Future[StageResult], str] = {}
+        try:
+            with ThreadPoolExecutor(self.jobs) as pool:
+                while pending or running:
+                    for name in list(pending):
+                        ups = [u for u in self.pipeline.upstream[name] if u in names]
+                        bad = [u for u in ups if u in done and done[u].outcome in ("failed", "skipped")]
+                        if bad:
+                            pending.remove(name)
+                            done[name] = StageResult(name, "skipped", reasons=[f"stage {bad[0]!r} did not succeed"])
+                            self._event("done", done[name])
+                        elif all(u in done for u in ups) and len(running) < self.jobs:
+                            pending.remove(name)
+                            self._event("start", name)
+                            running[pool.submit(self._stage, self.pipeline.stages[name])] = name
+                    if not running:
+                        continue
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        name = running.pop(fut)
+                        done[name] = fut.result()
+                        self._event("done", done[name])
+        finally:
+            self.stat.save()
+        return [done[n] for n in names]
+
+    def _stage(self, stage: Stage) -> StageResult:
+        t0 = time.monotonic()
+        log = self.state / "logs" / f"{stage.name}.log"
+        try:
+            outcome, restored, why, key = self._bring_up_to_date(stage, log)
+        except StageError as exc:
+            return StageResult(
+                stage.name, "failed", time.monotonic() - t0, error=str(exc), log_tail=exc.log_tail, log_path=str(log)
+            )
+        except MlgateError as exc:
+            return StageResult(stage.name, "failed", time.monotonic() - t0, error=str(exc))
+        return StageResult(stage.name, outcome, time.monotonic() - t0, restored, why, key)
+
+    def _bring_up_to_date(self, stage: Stage, log: Path) -> tuple[str, int, list[str], str]:
+        inputs = self.ctx.inputs(stage)
+        if inputs.missing:
+            raise StageError(
+                f"stage {stage.name!r}: dependency {inputs.missing[0]!r} does not exist",
+                hint="the stage that writes it did not produce it, or the file was removed",
+            )
+        why = ["--force"] if self.force else self.ctx.reasons(stage, inputs)
+        if not why:
+            return "cached", 0, [], inputs.key
+        if not self.force and not stage.always_run:
+            restored = self._restore(stage, inputs)
+            if restored is not None:
+                return "cached", restored, why, inputs.key
+        self._execute(stage, log)
+        self._save(stage, inputs, log)
+        return "ran", 0, why, inputs.key
+
+    def _restore(self, stage: Stage, inputs: Inputs) -> int | None:
+        entry = self.cache.get(inputs.key)
+        if entry is None:
+            return None
+        if any(not o.cache and not (self.root / o.path).exists() for o in stage.outs):
+            return None  # an uncached output is gone: only the command can make it
+        restored = 0
+        outs: dict[str, str] = {}
+        for o in stage.outs:
+            if not o.cache:
+                outs[o.path] = self.ctx.out_digest(o.path) or ""
+                continue
+            want = entry.outs[o.path]["digest"]
+            if self.ctx.out_digest(o.path) != want:
+                restored += self.cache.restore(entry, o.path, self.root)
+            outs[o.path] = want
+        self._lock_update(stage, inputs, outs)
+        return restored
+
+    def _execute(self, stage: Stage, log: Path) -> None:
+        for o in stage.outs:
+            target = self.root / o.path
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "wb") as fh:
+            proc = subprocess.run(
+                stage.cmd, shell=True, cwd=self.root, stdout=fh, stderr=subprocess.STDOUT, check=False
+            )
+        if proc.returncode == 0:
+            return
+        tail = _tail(log)
+        if proc.returncode == 127:
+            raise StageError(
+                f"stage {stage.name!r}: the command was not found: {stage.cmd!r} ({stage.where})",
+                hint="check the program name in 'cmd' and that it is installed and on PATH",
+                log_tail=tail,
+            )
+        how = f"was killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exited with {proc.returncode}"
+        raise StageError(
+            f"stage {stage.name!r} failed: `{stage.cmd}` {how}; its outputs were not cached",
+            hint=f"the full log is {log}",
+            log_tail=tail,
+        )
+
+    def _save(self, stage: Stage, inputs: Inputs, log: Path) -> None:
+        missing = [o for o in stage.outs if not (self.root / o.path).exists()]
+        if missing:
+            raise StageError(
+                f"stage {stage.name!r} exited 0 but did not produce its declared output(s) "
+                f"{', '.join(repr(o.path) for o in missing)} ({missing[0].where}); nothing was cached",
+                hint=f"make `{stage.cmd}` write them, or fix the stage's outputs in mlgate.yaml",
+                log_tail=_tail(log),
+            )
+        after = self.ctx.inputs(stage)
+        if after.deps != inputs.deps or after.missing:
+            changed = sorted({*after.missing, *(d for d in inputs.deps if after.deps.get(d) != inputs.deps[d])})
+            raise StageError(
+                f"stage {stage.name!r}: dependency {changed[0]!r} changed or vanished while the stage ran; "
+                "nothing was cached",
+                hint="do not edit a stage's inputs while it runs (or declare what the command writes as 'outs')",
+            )
+        cached: dict[str, tuple[str, str, dict[str, dict[str, Any]]]] = {}
+        outs: dict[str, str] = {}
+        for o in stage.outs:
+            path = self.root / o.path
+            files = self.stat.manifest(path)
+            digest = self.stat.digest(path)
+            outs[o.path] = digest
+            if o.cache:
+                cached[o.path] = ("dir" if path.is_dir() else "file", digest, files)
+        self.cache.put(inputs.key, stage.name, cached, self.root)
+        self._lock_update(stage, inputs, outs)
+
+    def _lock_update(self, stage: Stage, inputs: Inputs, outs: dict[str, str]) -> None:
+        block = {"cmd": stage.cmd, "deps": inputs.deps, "params": inputs.params, "outs": outs, "env": inputs.env_digest}
+        with self._lock_mutex:
+            self.ctx.lock[stage.name] = block
+            # re-read so that blocks of stages outside this run (written by an older run) survive
+            current = read_lock(self.root)
+            current[stage.name] = block
+            write_lock(self.root, current)
+
+
+def _tail(log: Path, n: int = LOG_TAIL) -> list[str]:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return lines[-n:]

@@ -1,0 +1,351 @@
+"""The ASGI application: Open Inference Protocol V2, ``/predict``, MLflow's ``/invocations``, ``/metrics``.
+
+Every handler takes ``holder.current`` once and uses it to the end, so a swap never changes the version
+under a request. Bad input is refused before the model runs (4xx naming each field); anything the
+model raises after that is a 500, never dressed up as a client error. Every response names the
+version that served it in ``x-mlgate-model-version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mlgate.errors import InputError
+from mlgate.serve.loader import ModelHolder, Served
+from mlgate.serve.metrics import ServeMetrics
+from mlgate.serve.protocol import (
+    RequestError,
+    content_type,
+    dumps,
+    parse_invocations,
+    parse_predict,
+    parse_v2,
+    v2_output,
+)
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from mlgate.registry.store import Registry
+    from mlgate.serve.options import ServeOptions
+
+VERSION_HEADER = "x-mlgate-model-version"
+log = logging.getLogger("mlgate.serve")
+
+
+def json_response(doc: Any, status: int = 200, served: Served | None = None) -> Response:
+    """An orjson-encoded response, naming the version that served it."""
+    headers = {VERSION_HEADER: served.label} if served is not None else None
+    return Response(dumps(doc), status_code=status, media_type="application/json", headers=headers)
+
+
+class _Instrument:
+    """Pure ASGI middleware: metrics per route template, version and status, plus the version header."""
+
+    def __init__(self, app: ASGIApp, holder: ModelHolder, metrics: ServeMetrics) -> None:
+        self.app = app
+        self.holder = holder
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        version = ""
+        header = VERSION_HEADER.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, version
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                named = next((v for k, v in headers if k.lower() == header), None)
+                if named is None and self.holder.current is not None:
+                    named = self.holder.current.label.encode()
+                    headers.append((header, named))
+                    message = {**message, "headers": headers}
+                version = named.decode() if named else ""
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.observe(template, version, status, time.perf_counter() - start)
+
+
+class ServerApp:
+    """The routes over one :class:`ModelHolder`; :func:`create_app` wraps it into a Starlette app."""
+
+    def __init__(self, options: ServeOptions, holder: ModelHolder, metrics: ServeMetrics) -> None:
+        self.options = options
+        self.holder = holder
+        self.metrics = metrics
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.options.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestError(413, [f"the body is {int(declared)} bytes; the limit is {limit}"])
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, [f"the body is larger than the limit of {limit} bytes"])
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _refuse(self, request: Request, exc: RequestError, served: Served | None) -> Response:
+        self.metrics.error(_route(request), served.label if served else "", "client")
+        return json_response(exc.body(), exc.status, served)
+
+    def _unavailable(self, request: Request) -> Response:
+        self.metrics.error(_route(request), "", "unavailable")
+        return json_response({"error": f"no version of {self.options.ref} is loaded yet"}, 503)
+
+    def _check_model(self, request: Request, served: Served) -> None:
+        name = request.path_params.get("model_name")
+        if name is not None and name != self.options.name:
+            raise RequestError(
+                404, [f"model {_cut(name)!r} is not served here; this server serves {self.options.name!r}"]
+            )
+        version = request.path_params.get("model_version")
+        if version is not None and version != str(served.number):
+            raise RequestError(
+                404, [f"version {_cut(version)!r} of {self.options.name!r} is not served here; serving {served.label}"]
+            )
+
+    async def _score(
+        self, request: Request, parse: Callable[[bytes, Served], Any], proba: Callable[[Any], bool]
+    ) -> tuple[Served, Any, Any, Any] | Response:
+        """Read, validate and predict; a Response when the request stops early."""
+        served = self.holder.current
+        if served is None:
+            return self._unavailable(request)
+        try:
+            self._check_model(request, served)
+            body = await self._body(request)
+            parsed = parse(body, served)
+            data = getattr(parsed, "data", parsed)
+            try:
+                prepared = served.model.prepare(data)
+            except InputError as exc:
+                raise RequestError(400, [exc.message]) from None
+        except RequestError as exc:
+            return self._refuse(request, exc, served)
+        model = served.model
+        try:
+            preds = model.flavor.predict(model.native, prepared)
+            probs = model.flavor.predict_proba(model.native, prepared) if proba(parsed) else None
+        except Exception as exc:
+            log.exception("%s raised on a request to %s", served.label, request.url.path)
+            self.metrics.error(_route(request), served.label, "model")
+            return json_response(
+                {"error": f"the model {served.label} failed: {type(exc).__name__} (see the server log)"}, 500, served
+            )
+        return served, parsed, preds, probs
+
+    # -- routes -------------------------------------------------------------------------------------
+
+    async def live(self, request: Request) -> Response:
+        return json_response({"live": True})
+
+    async def ready(self, request: Request) -> Response:
+        ok = self.holder.ready
+        return json_response({"ready": ok}, 200 if ok else 503)
+
+    async def server_metadata(self, request: Request) -> Response:
+        from mlgate import __version__
+
+        return json_response({"name": "mlgate", "version": __version__, "extensions": ["binary_tensor_data"]})
+
+    async def model_metadata(self, request: Request) -> Response:
+        served = self.holder.current
+        if served is None:
+            return self._unavailable(request)
+        try:
+            self._check_model(request, served)
+        except RequestError as exc:
+            return self._refuse(request, exc, served)
+        mv = served.model.metadata
+        outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
+        out_sig = mv.signature.get("outputs", {})
+        if out_sig.get("type") == "tensor":
+            outputs[0] = {"name": "predict", "datatype": _datatype(out_sig.get("dtype")), "shape": out_sig.get("shape")}
+        if hasattr(served.model.native, "predict_proba"):
+            outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
+        return json_response(
+            {
+                "name": self.options.name,
+                "versions": [str(served.number)],
+                "platform": f"mlgate-{mv.flavor}",
+                "inputs": served.spec.v2_inputs(),
+                "outputs": outputs,
+                "parameters": {"semver": mv.semver, "digest": mv.digest, "alias": self.options.alias},
+            },
+            served=served,
+        )
+
+    async def model_ready(self, request: Request) -> Response:
+        served = self.holder.current
+        if served is None:
+            return json_response({"name": self.options.name, "ready": False}, 503)
+        try:
+            self._check_model(request, served)
+        except RequestError as exc:
+            return self._refuse(request, exc, served)
+        return json_response({"name": self.options.name, "ready": True}, served=served)
+
+    async def infer(self, request: Request) -> Response:
+        header = request.headers.get("inference-header-content-length")
+        result = await self._score(
+            request,
+            lambda body, s: parse_v2(body, header, s.spec),
+            lambda parsed: parsed.outputs is None or "predict_proba" in parsed.outputs,
+        )
+        if isinstance(result, Response):
+            return result
+        served, parsed, preds, probs = result
+        available = {"predict": preds} | ({"predict_proba": probs} if probs is not None else {})
+        wanted = parsed.outputs or tuple(available)
+        unknown = [n for n in wanted if n not in available]
+        if unknown:
+            names = ", ".join(repr(_cut(n)) for n in unknown)
+            return self._refuse(
+                request,
+                RequestError(400, [f"unknown output(s) {names}; this model gives {', '.join(available)}"]),
+                served,
+            )
+        doc: dict[str, Any] = {"model_name": self.options.name, "model_version": str(served.number)}
+        if parsed.id is not None:
+            doc["id"] = parsed.id
+        doc["outputs"] = [v2_output(n, available[n]) for n in wanted]
+        return json_response(doc, served=served)
+
+    async def predict(self, request: Request) -> Response:
+        result = await self._score(request, lambda body, s: parse_predict(body, s.spec), lambda _: False)
+        if isinstance(result, Response):
+            return result
+        served, _, preds, _ = result
+        return json_response({"predictions": preds}, served=served)
+
+    async def invocations(self, request: Request) -> Response:
+        media = content_type(request.headers)
+        result = await self._score(request, lambda body, s: parse_invocations(body, media, s.spec), lambda _: False)
+        if isinstance(result, Response):
+            return result
+        served, _, preds, _ = result
+        return json_response({"predictions": preds}, served=served)
+
+    async def ping(self, request: Request) -> Response:
+        return await self.ready(request)
+
+    async def metrics_route(self, request: Request) -> Response:
+        body, media = self.metrics.render()
+        return Response(body, media_type=media)
+
+    async def openapi(self, request: Request) -> Response:
+        from mlgate import __version__
+        from mlgate.serve.openapi import build_openapi
+
+        served = self.holder.current
+        return json_response(build_openapi(self.options.name, served.spec if served else None, __version__))
+
+    def routes(self) -> list[Route]:
+        """Every route, V2 ones with and without ``/versions/{v}``."""
+        v2 = "/v2/models/{model_name}"
+        vv = v2 + "/versions/{model_version}"
+        return [
+            Route("/v2/health/live", self.live, methods=["GET"]),
+            Route("/v2/health/ready", self.ready, methods=["GET"]),
+            Route("/v2", self.server_metadata, methods=["GET"]),
+            Route(v2, self.model_metadata, methods=["GET"]),
+            Route(vv, self.model_metadata, methods=["GET"]),
+            Route(v2 + "/ready", self.model_ready, methods=["GET"]),
+            Route(vv + "/ready", self.model_ready, methods=["GET"]),
+            Route(v2 + "/infer", self.infer, methods=["POST"]),
+            Route(vv + "/infer", self.infer, methods=["POST"]),
+            Route("/predict", self.predict, methods=["POST"]),
+            Route("/invocations", self.invocations, methods=["POST"]),
+            Route("/ping", self.ping, methods=["GET"]),
+            Route("/health", self.ping, methods=["GET"]),
+            Route("/metrics", self.metrics_route, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+
+def _route(request: Request) -> str:
+    return getattr(request.scope.get("route"), "path", "unmatched")
+
+
+def _cut(text: str, limit: int = 64) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _datatype(dtype: str | None) -> str:
+    import numpy as np
+
+    from mlgate.serve.protocol import _v2_datatype
+
+    try:
+        return _v2_datatype(np.dtype(dtype or "object"))
+    except TypeError:
+        return "BYTES"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    return json_response({"error": f"{detail}: {request.method} {_cut(request.url.path)}"}, status)
+
+
+def create_app(options: ServeOptions, *, registry: Registry | None = None) -> Starlette:
+    """The server for ``options``: it follows ``name@alias`` from startup to shutdown.
+
+    ``registry`` defaults to the one ``options.settings`` points at. ``app.state.holder`` is the
+    :class:`ModelHolder`, ``app.state.metrics`` the :class:`ServeMetrics`.
+    """
+    if registry is None:
+        from mlgate.registry.store import Registry
+
+        registry = Registry(settings=options.settings)
+    metrics = ServeMetrics()
+    holder = ModelHolder(options, registry, metrics)
+    server = ServerApp(options, holder, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        holder.start()
+        try:
+            yield
+        finally:
+            holder.close()
+
+    app = Starlette(
+        routes=server.routes(),
+        middleware=[Middleware(_Instrument, holder=holder, metrics=metrics)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    app.state.metrics = metrics
+    return app

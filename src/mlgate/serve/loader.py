@@ -1,0 +1,213 @@
+"""The alias watcher and the hot swap.
+
+A background thread reads ``name@alias`` every ``poll_s`` seconds (one indexed query). When the alias
+points somewhere new, the new version is loaded through :func:`mlgate.load_model`, which verifies every
+file against its digest, then warmed up with one prediction; only then does one reference assignment
+make it current. A request takes ``holder.current`` once when it starts and uses that object to the
+end, so requests in flight finish on the version they started with. The replaced version stays loaded
+for ``keep_previous_s``: moving the alias back within that time is a pointer swap. A version that fails
+to resolve, verify, load or warm up is never swapped in; it is logged and counted, and tried again
+after ``retry_failed_s``. If the registry cannot be reached, the loaded version keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlgate.errors import IntegrityError
+from mlgate.serve.protocol import InputSpec
+
+if TYPE_CHECKING:
+    from mlgate.models import LoadedModel
+    from mlgate.registry.store import Registry
+    from mlgate.serve.metrics import ServeMetrics
+    from mlgate.serve.options import ServeOptions
+
+log = logging.getLogger("mlgate.serve")
+
+
+@dataclass(frozen=True)
+class Served:
+    """A loaded, verified, warmed-up version and what requests need from it."""
+
+    model: LoadedModel
+    spec: InputSpec
+    number: int
+    digest: str
+
+    @property
+    def label(self) -> str:
+        """``fraud:3``: the value of the ``x-mlgate-model-version`` header."""
+        return self.model.metadata.ref
+
+
+class SwapFailed(Exception):
+    """A version could not be made current; ``stage`` says where it stopped."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+class ModelHolder:
+    """Holds the version being served and follows the alias; ``current`` is None until one is loaded."""
+
+    def __init__(self, options: ServeOptions, registry: Registry, metrics: ServeMetrics) -> None:
+        self.options = options
+        self.registry = registry
+        self.metrics = metrics
+        self.current: Served | None = None
+        self._retained: dict[str, tuple[Served, float]] = {}  # digest → (version, when it was replaced)
+        self._failed: dict[str, float] = {}  # digest → when it last failed
+        self._swap_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._registry_down = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether a version is loaded and serving."""
+        return self.current is not None
+
+    def retained(self) -> list[str]:
+        """Labels of the replaced versions still loaded (a move back to them is a pointer swap)."""
+        return [s.label for s, _ in self._retained.values()]
+
+    # -- the watcher --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following the alias in a background thread; the first poll happens at once."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"mlgate-watch-{self.options.ref}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the watcher and wait for it (a load in progress finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except Exception:  # the watcher must outlive any single failure
+                log.exception("unexpected error while following %s", self.options.ref)
+            self._stop.wait(self.options.poll_s)
+
+    def poll(self) -> bool:
+        """Read the alias once and swap if it moved; True when a new version became current."""
+        from mlgate.errors import NotFoundError
+
+        self._evict()
+        try:
+            number, digest = self.registry.resolve_digest(self.options.ref)
+        except NotFoundError as exc:
+            self._note_registry_problem(f"{self.options.ref} cannot be resolved: {exc.message}")
+            return False
+        except Exception as exc:
+            self._note_registry_problem(f"the registry cannot be reached: {type(exc).__name__}: {exc}")
+            # a dead connection in the pool would fail every later poll too: start afresh next time
+            self.registry.close()
+            return False
+        if self._registry_down:
+            log.info("the registry answers again; following %s", self.options.ref)
+            self._registry_down = False
+        return self.activate(number, digest)
+
+    def _note_registry_problem(self, message: str) -> None:
+        self.metrics.registry_errors.inc()
+        if not self._registry_down:  # log the first of a run of failed polls, not every one
+            keeping = f"; still serving {self.current.label}" if self.current else "; nothing is loaded yet"
+            log.warning("%s%s", message, keeping)
+            self._registry_down = True
+
+    def activate(self, number: int, digest: str) -> bool:
+        """Make version ``number`` (which must have ``digest``) current, unless it already is or cannot be."""
+        with self._swap_lock:
+            current = self.current
+            if current is not None and current.digest == digest:
+                return False
+            if digest in self._retained:
+                served, _ = self._retained.pop(digest)
+                self._swap(served, how="retained")
+                return True
+            failed_at = self._failed.get(digest)
+            if failed_at is not None and time.monotonic() - failed_at < self.options.retry_failed_s:
+                return False
+            try:
+                served = self._load(number, digest)
+            except SwapFailed as exc:
+                self._failed[digest] = time.monotonic()
+                self.metrics.swap_failures.labels(exc.stage).inc()
+                keeping = f"; still serving {current.label}" if current else "; nothing is loaded"
+                log.error("%s:%d was not swapped in (%s): %s%s", self.options.name, number, exc.stage, exc, keeping)
+                return False
+            self._failed.pop(digest, None)
+            self._swap(served, how="load")
+            return True
+
+    def _load(self, number: int, digest: str) -> Served:
+        from mlgate.models import load_model
+
+        ref = f"{self.options.name}:{number}"
+        try:
+            mv = self.registry.get(ref)
+        except Exception as exc:
+            raise SwapFailed("resolve", f"{type(exc).__name__}: {exc}") from exc
+        if mv.digest != digest:
+            raise SwapFailed("verify", f"{ref} has digest {mv.digest}, the alias pointed at {digest}")
+        try:
+            spec = InputSpec.from_signature(mv.signature)
+        except ValueError as exc:
+            raise SwapFailed("load", str(exc)) from exc
+        try:
+            model = load_model(mv, registry=self.registry, allow_pickle=self.options.allow_pickle)
+        except IntegrityError as exc:
+            raise SwapFailed("verify", exc.message) from exc
+        except Exception as exc:
+            raise SwapFailed("load", f"{type(exc).__name__}: {exc}") from exc
+        try:
+            model.predict(spec.synthetic())
+        except Exception as exc:
+            shutil.rmtree(model.path, ignore_errors=True)
+            raise SwapFailed("warmup", f"a prediction on one synthetic row raised {type(exc).__name__}: {exc}") from exc
+        return Served(model, spec, number, digest)
+
+    def _swap(self, served: Served, *, how: str) -> None:
+        old = self.current
+        self.current = served  # the swap: one reference assignment; requests holding `old` finish on it
+        if old is not None:
+            self._retained[old.digest] = (old, time.monotonic())
+        mv = served.model.metadata
+        self.metrics.serving(self.options.name, self.options.alias, served.label, served.digest, mv.semver)
+        self.metrics.swaps.labels(how).inc()
+        before = f" (was {old.label})" if old else ""
+        log.info("serving %s (%s) for %s%s", served.label, mv.semver, self.options.ref, before)
+
+    def _evict(self) -> None:
+        now = time.monotonic()
+        with self._swap_lock:
+            for digest, (served, since) in list(self._retained.items()):
+                if now - since >= self.options.keep_previous_s:
+                    del self._retained[digest]
+                    # the model is in memory; its files are no longer needed
+                    shutil.rmtree(served.model.path, ignore_errors=True)
+                    log.info("unloaded %s (replaced %.0f s ago)", served.label, now - since)
+
+    def close(self) -> None:
+        """Stop watching and delete the loaded versions' temporary files."""
+        self.stop()
+        for served, _ in self._retained.values():
+            shutil.rmtree(served.model.path, ignore_errors=True)
+        self._retained.clear()
+        if self.current is not None:
+            shutil.rmtree(self.current.model.path, ignore_errors=True)

@@ -1,0 +1,64 @@
+"""``mlgate run``, ``mlgate status`` and ``mlgate runs`` through the real entry point (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.unit.pipeline.conftest import PARAMS, TWO_STAGES
+
+
+def _project(root: Path, config: str = TWO_STAGES) -> None:
+    (root / "mlgate.yaml").write_text(config)
+    (root / "params.yaml").write_text(PARAMS)
+    (root / "raw.txt").write_text("hello\n")
+    (root / "train.sh").write_text("#\n")
+
+
+def test_run_status_and_runs(cli) -> None:  # type: ignore[no-untyped-def]
+    _project(Path.cwd())
+    assert cli("status").code == 1  # nothing ran yet: stale
+    first = cli("run", "--jobs", "2")
+    assert first.code == 0, first.err
+    assert "2 ran, 0 cached, 0 failed, 0 skipped" in first.out
+    second = cli("run", "--json")
+    assert second.code == 0
+    assert [s["outcome"] for s in second.json()["stages"]] == ["cached", "cached"]
+    status = cli("status")
+    assert status.code == 0 and "everything is up to date" in status.out
+
+    Path("params.yaml").write_text(PARAMS.replace("lr: 0.1", "lr: 0.3"))
+    stale = cli("status", "--json")
+    assert stale.code == 1
+    assert stale.json()["stages"][1]["reasons"] == [
+        'param \'train\' changed: {"depth": 2, "lr": 0.1} → {"depth": 2, "lr": 0.3}'
+    ]
+    dry = cli("run", "--dry-run")
+    assert dry.code == 0 and "would run" in dry.out and "dry run" in dry.out
+    third = cli("run", "train")
+    assert third.code == 0 and "1 ran, 1 cached" in third.out
+
+    runs = cli("runs", "list", "--json").json()
+    assert len(runs) == 3 and runs[0]["params"]["train"]["lr"] == 0.3
+    show = cli("runs", "show", runs[0]["id"])
+    assert show.code == 0 and "metrics.json:acc" in show.out and "train.lr" in show.out
+    diff = cli("runs", "diff", runs[2]["id"], runs[0]["id"], "--json")
+    assert diff.code == 0
+    assert diff.json()["rows"] == [{"section": "params", "key": "train.lr", "a": 0.1, "b": 0.3, "change": "+0.2"}]
+    missing = cli("runs", "show", "ffffffff")
+    assert missing.code == 2 and "no pipeline run 'ffffffff'" in missing.err
+
+
+def test_a_failing_stage_exits_1_and_shows_its_last_log_lines(cli) -> None:  # type: ignore[no-untyped-def]
+    _project(Path.cwd(), "stages:\n  bad: {cmd: 'echo preparing; echo Traceback: kaput >&2; exit 2', outs: [x.txt]}\n")
+    result = cli("run")
+    assert result.code == 1
+    assert "stage 'bad' failed" in result.err and "exited with 2" in result.err
+    assert "│ preparing" in result.err and "│ Traceback: kaput" in result.err
+    assert "0 ran, 0 cached, 1 failed, 0 skipped" in result.out
+
+
+def test_config_errors_exit_2_with_the_line(cli) -> None:  # type: ignore[no-untyped-def]
+    _project(Path.cwd(), "stages:\n  s:\n    cmd: echo\n    params: [train.nope]\n")
+    result = cli("run")
+    assert result.code == 2
+    assert "mlgate.yaml:4: stage 's' reads the param 'train.nope', which params.yaml does not have" in result.err

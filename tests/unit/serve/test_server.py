@@ -1,0 +1,89 @@
+"""``mlgate serve`` itself: refusing an alias that does not exist, and a real process serving and stopping."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from mlgate.cli import main
+from mlgate.errors import NotFoundError, UsageError
+from mlgate.serve.options import ServeOptions
+from mlgate.serve.server import check_alias
+
+
+def test_check_alias_names_what_exists(seeded_registry: Any) -> None:
+    assert check_alias(ServeOptions("bc"), seeded_registry).ref == "bc:1"
+    with pytest.raises(NotFoundError, match=r"cannot serve bc@canary") as info:
+        check_alias(ServeOptions("bc", alias="canary"), seeded_registry)
+    assert "production" in str(info.value.hint)
+    with pytest.raises(NotFoundError, match=r"cannot serve fraud@production"):
+        check_alias(ServeOptions("fraud"), seeded_registry)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"poll_s": 0}, "--poll must be a positive"),
+        ({"workers": 0}, "--workers must be at least 1"),
+        ({"max_body_bytes": 10}, "--max-body must be at least 1024"),
+    ],
+)
+def test_options_are_checked(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        ServeOptions("bc", **kwargs)
+
+
+def test_cli_missing_alias_exits_2_without_traceback(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    assert main(["serve", "bc", "--alias", "nope", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot serve bc@nope" in err and "Traceback" not in err
+    assert main(["serve", "bc", "--poll", "-1"]) == 2
+    assert "--poll must be a positive" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two spawned workers each import the stack: about 15 s
+def test_mlgate_serve_process_serves_and_stops_cleanly(seeded: Any, seeded_registry: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MLGATE_REGISTRY": seeded.url, "MLGATE_ARTIFACTS": str(seeded.artifacts)}
+    cmd = [sys.executable, "-m", "mlgate", "serve", "bc", "--port", str(port), "--poll", "0.2", "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        recs = seeded.X.iloc[:2].to_dict(orient="records")
+        deadline = time.monotonic() + 60
+        while True:  # each worker loads on its own: ready once every worker answers
+            try:
+                codes = {httpx.post(f"{base}/predict", json=recs).status_code for _ in range(8)}
+                if codes == {200}:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "mlgate serve did not become ready"
+            time.sleep(0.1)
+        r = httpx.post(f"{base}/predict", json=recs)
+        assert r.status_code == 200 and r.headers["x-mlgate-model-version"] == "bc:1"
+        seeded_registry.set_alias("bc", "production", 2)
+        deadline = time.monotonic() + 10
+        seen: set[str] = set()
+        while seen != {"bc:2"}:  # each worker swaps on its own poll
+            seen = {httpx.post(f"{base}/predict", json=recs).headers["x-mlgate-model-version"] for _ in range(8)}
+            assert time.monotonic() < deadline, seen
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "serving bc:2" in out
