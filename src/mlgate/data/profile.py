@@ -6,7 +6,8 @@ combine with Chan et al.'s update, and the sketches merge (Apache DataSketches),
 profiled apart (files, days, workers) and merged later.
 
 How a profile is computed: in ONE streaming pass over batches of ``batch_rows`` rows
-(``LazyFrame.collect_batches``, so files larger than memory work), reading the data once:
+(:func:`mlgate.data.io.batches`, so files larger than memory work and peak memory does not grow with
+the rows), reading the data once:
 
 * per batch, one Polars ``select`` computes every column's exact statistics (counts, nulls, NaN, ±inf,
   min, max, mean, variance, string lengths) together with what the sketches need; the batch results
@@ -37,8 +38,7 @@ import base64
 import json
 import math
 import struct
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -295,7 +295,7 @@ def profile(
     """
     import polars as pl
 
-    from mlgate.data.io import scan
+    from mlgate.data.io import read_errors, scan, sliceable
 
     if engine == "ray":
         from mlgate.data.ray_engine import profile_ray
@@ -309,7 +309,7 @@ def profile(
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
     label = str(data) if isinstance(data, str | Path) else None
     lf = scan(data, format=format)
-    with _read_errors():
+    with read_errors():
         schema = lf.collect_schema()
     if columns is not None:
         unknown = [c for c in columns if c not in schema]
@@ -320,7 +320,7 @@ def profile(
         schema = pl.Schema({c: schema[c] for c in columns})
         lf = lf.select(list(columns))
     specs = [_Spec(i, name, dtype) for i, (name, dtype) in enumerate(schema.items())]
-    rows, columns_out = _stream(lf, specs, batch_rows)
+    rows, columns_out = _stream(lf, specs, batch_rows, slices=sliceable(data, format=format))
     if rows == 0 and not allow_empty:
         raise InputError(f"dataset {label or '(the given data)'} is empty: it has no rows to profile")
     for s in specs:
@@ -431,13 +431,15 @@ class _Spec:
 # --- the pass over the data --------------------------------------------------------------------------
 
 
-def _stream(lf: Any, specs: list[_Spec], batch_rows: int) -> tuple[int, dict[str, ColumnProfile]]:
+def _stream(lf: Any, specs: list[_Spec], batch_rows: int, *, slices: bool) -> tuple[int, dict[str, ColumnProfile]]:
     """One pass over ``lf`` in batches: exact statistics per batch, merged, and every column's sketches fed."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     import datasketches as ds
     import polars as pl
+
+    from mlgate.data.io import batches, read_errors
 
     sketched = [s for s in specs if s.kind != "other"]
     for s in sketched:
@@ -460,8 +462,8 @@ def _stream(lf: Any, specs: list[_Spec], batch_rows: int) -> tuple[int, dict[str
     total = {s.name: ColumnProfile(s.name, str(s.dtype), s.kind, count=0, nulls=0) for s in specs}
     rows = 0
     workers = max(1, min(len(sketched), os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool, _read_errors():
-        for batch in lf.collect_batches(chunk_size=batch_rows):
+    with ThreadPoolExecutor(workers) as pool, read_errors():
+        for batch in batches(lf, batch_rows, slices=slices):
             if batch.height == 0:
                 continue
             out = batch.select(stat_exprs + exprs)
@@ -738,20 +740,6 @@ def _incompatible(origin: str, fmt: Any, *, detail: str | None = None) -> InputE
         "re-create it with `mlgate data profile`",
         hint=detail,
     )
-
-
-@contextmanager
-def _read_errors() -> Iterator[None]:
-    """Translate Polars read errors met outside :func:`mlgate.data.io.collect` the way it does."""
-    import polars as pl
-
-    try:
-        yield
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if "utf-8" in text.lower() or "utf8" in text.lower():
-            raise InputError(f"data is not valid UTF-8 text: {text}", hint="re-encode the file as UTF-8") from exc
-        raise InputError(f"cannot read the data: {text}") from exc
 
 
 def merge_all(profiles: Iterable[Profile]) -> Profile:

@@ -17,6 +17,7 @@ from mlgate.data.schema import NUMERIC_KINDS, ColumnSchema, Schema, dtype_kind, 
 from mlgate.errors import InputError
 
 MAX_EXAMPLES = 5
+_EXAMPLE_BATCH_ROWS = 250_000
 RULES = (
     "dtype",
     "missing_column",
@@ -154,7 +155,7 @@ class _Rule:
 
 def validate(data: Any, schema: Schema | str | Path) -> ValidationReport:
     """Check ``data`` (a path or a frame) against ``schema`` (a Schema or a schema file); never stops early."""
-    from mlgate.data.io import resolve, scan
+    from mlgate.data.io import resolve, scan, sliceable
 
     if not isinstance(schema, Schema):
         schema = Schema.load(schema)
@@ -194,7 +195,7 @@ def validate(data: Any, schema: Schema | str | Path) -> ValidationReport:
         checks.append(Check(r.column, r.rule, message is None))
         if message is not None:
             failed.append((i, r, message))
-    examples = _examples(lf, [(i, r) for i, r, _ in failed], set(dtypes)) if failed else {}
+    examples = _examples(lf, [(i, r) for i, r, _ in failed], set(dtypes), slices=sliceable(data)) if failed else {}
     for i, r, message in failed:
         count = int(stats[f"k{i}"] or 0)
         violations.append(Violation(r.column, r.rule, message, count, examples.get(i, ())))
@@ -226,10 +227,9 @@ def _count(lf: Any, schema: Schema, *, untyped: bool) -> tuple[dict[str, Any], l
     """The data's columns, the rules that apply to them, and every rule's count from one pass."""
     import polars as pl
 
-    from mlgate.data.io import collect
-    from mlgate.data.schema import _columns_of
+    from mlgate.data.io import collect, columns_of
 
-    dtypes = _columns_of(lf)
+    dtypes = columns_of(lf)
     rules: list[_Rule] = []
     for name, col in schema.columns.items():
         if name in dtypes:
@@ -409,26 +409,52 @@ def _parse(c: Any, have: str | None, want: str, dtype: str) -> Any:
     return None
 
 
-def _examples(lf: Any, failed: list[tuple[int, _Rule]], taken: set[str]) -> dict[int, tuple[Example, ...]]:
-    """Up to five (row, value) pairs per failed rule, from one filtered pass."""
+def _examples(
+    lf: Any, failed: list[tuple[int, _Rule]], taken: set[str], *, slices: bool
+) -> dict[int, tuple[Example, ...]]:
+    """Up to five (row, value) pairs per failed rule.
+
+    Rules that judge a row on its own are searched batch by batch (:func:`mlgate.data.io.batches`),
+    stopping as soon as each has five examples, so memory stays bounded and a file that fails early is
+    not read to the end. ``unique`` compares a row with every earlier one, so its examples come from
+    one pass over the whole column.
+    """
     import polars as pl
 
-    from mlgate.data.io import collect
+    from mlgate.data.io import batches, collect, read_errors
 
     row = "__row"
     while row in taken:
         row += "_"
-    exprs = []
-    for i, r in failed:
-        exprs.append(pl.col(row).filter(r.where).head(MAX_EXAMPLES).implode().alias(f"r{i}"))
-        exprs.append(r.shown.filter(r.where).head(MAX_EXAMPLES).implode().alias(f"v{i}"))
-    frame = collect(lf.with_row_index(row).select(exprs), streaming=False)
-    out: dict[int, tuple[Example, ...]] = {}
-    for i, _ in failed:
-        rows = frame[f"r{i}"][0].to_list()
-        values = frame[f"v{i}"][0].to_list()
-        out[i] = tuple(Example(int(r), v) for r, v in zip(rows, values, strict=True))
-    return out
+    found: dict[int, list[Example]] = {i: [] for i, _ in failed}
+
+    def take(frame: Any, rules: list[tuple[int, _Rule]]) -> None:
+        exprs = []
+        for i, r in rules:
+            left = MAX_EXAMPLES - len(found[i])
+            exprs.append(pl.col(row).filter(r.where).head(left).implode().alias(f"r{i}"))
+            exprs.append(r.shown.filter(r.where).head(left).implode().alias(f"v{i}"))
+        out = frame.select(exprs)
+        if isinstance(out, pl.LazyFrame):
+            out = collect(out, streaming=False)
+        for i, _ in rules:
+            rows, values = out[f"r{i}"][0].to_list(), out[f"v{i}"][0].to_list()
+            found[i] += [Example(int(n), v) for n, v in zip(rows, values, strict=True)]
+
+    whole = [(i, r) for i, r in failed if r.rule == "unique"]
+    if whole:
+        take(lf.with_row_index(row), whole)
+    local = [(i, r) for i, r in failed if r.rule != "unique"]
+    used = list(dict.fromkeys(n for _, r in local for e in (r.where, r.shown) for n in e.meta.root_names()))
+    offset = 0
+    with read_errors():
+        for batch in batches(lf.select(used), _EXAMPLE_BATCH_ROWS, slices=slices) if local else ():
+            take(batch.with_row_index(row, offset=offset), local)
+            offset += batch.height
+            local = [(i, r) for i, r in local if len(found[i]) < MAX_EXAMPLES]
+            if not local:
+                break
+    return {i: tuple(examples) for i, examples in found.items()}
 
 
 def _describe(data: Any, src: Any) -> tuple[str, str | None]:

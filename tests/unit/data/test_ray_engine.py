@@ -158,8 +158,44 @@ def test_errors_reach_the_caller(ray_local: object, tmp_path: Path) -> None:
     folder.mkdir()
     pl.DataFrame({"v": [1, 2]}).write_parquet(folder / "a.parquet")
     pl.DataFrame({"v": ["x", "y"]}).write_parquet(folder / "b.parquet")
-    with pytest.raises(InputError, match=r"data file \S*b\.parquet: cannot read the data: conversion from `str`"):
+    with pytest.raises(InputError, match=r"data file \S*b\.parquet: cannot read the data: column .v. is String here"):
         profile(folder, engine="ray")
+
+
+def test_worker_errors_and_empty_files(ray_local: object, tmp_path: Path) -> None:
+    folder = tmp_path / "latin"
+    folder.mkdir()
+    (folder / "a.csv").write_text("name,v\nLisbon,1\n", encoding="utf-8")
+    (folder / "b.csv").write_bytes("name,v\nCoimbra,2\nSão Tomé,3\n".encode("latin-1"))
+    # raised by Polars in a Ray Data worker, and handed back as the InputError it became there
+    with pytest.raises(InputError, match=r"data file \S*b\.csv: data is not valid UTF-8"):
+        profile(folder, engine="ray")
+    empty = tmp_path / "empty.parquet"
+    pl.DataFrame({"a": pl.Series([], dtype=pl.Int64), "s": pl.Series([], dtype=pl.String)}).write_parquet(empty)
+    none = profile_ray(empty, allow_empty=True)
+    assert none.rows == 0 and {n: c.dtype for n, c in none.columns.items()} == {"a": "Int64", "s": "String"}
+    with pytest.raises(InputError, match=r"dataset \S*empty\.parquet is empty"):
+        profile(empty, engine="ray")
+
+
+def test_ray_data_settings_are_restored(ray_local: object) -> None:
+    import logging
+
+    import ray.data
+
+    logger = logging.getLogger("ray.data")
+    logger.setLevel(logging.INFO)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = True
+    frame = pl.DataFrame({"x": [1.0, 2.0, 3.0]})
+    assert profile_ray(frame).columns["x"].mean == 2.0
+    assert (logger.level, context.enable_progress_bars) == (logging.INFO, True)
+
+
+def test_single_ipc_file_in_row_ranges(ray_local: object) -> None:
+    values = _frame(20_000, 11)
+    values.write_ipc("one.arrow")
+    _assert_same(profile("one.arrow"), profile_ray("one.arrow", partitions=3, batch_rows=4_000), values)
 
 
 def test_ranges_cover_every_row_once() -> None:

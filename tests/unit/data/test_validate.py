@@ -282,3 +282,22 @@ def test_counts_and_examples_match_a_plain_python_reference(values: list[int | N
     for rule, v in got.items():
         assert v.rows == len(expected[rule])
         assert v.examples == tuple(Example(i, values[i]) for i in expected[rule][:5])
+
+
+def test_examples_found_batch_by_batch_keep_their_row_numbers(
+    schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlgate.data.validate as validate_module
+
+    monkeypatch.setattr(validate_module, "_EXAMPLE_BATCH_ROWS", 64)  # 1,000 rows: 16 batches
+    df = put(clean(), "age", [70, 130, 900, 901, 902, 903], 150)  # spread over batches 1, 2 and 14
+    df = put(df, "id", [600, 800], 0)  # repeats of row 0, found by one pass over the whole column
+    df = put(df, "plan", list(range(64, 640, 9)), "gold")  # 64 of them: the first five are in the second batch
+    df.write_parquet(tmp_path / "d.parquet", row_group_size=100)
+    df.write_csv(tmp_path / "d.csv")
+    plans = [(n, "gold") for n in (64, 73, 82, 91, 100)]
+    for data in (df, tmp_path / "d.parquet", tmp_path / "d.csv"):
+        report = found(validate(data, schema))
+        assert report[("age", "range_max")] == (6, [(70, 150), (130, 150), (900, 150), (901, 150), (902, 150)])
+        assert report[("id", "unique")] == (2, [(600, 0), (800, 0)])
+        assert report[("plan", "max_unseen_fraction")] == (64, plans), data

@@ -1,4 +1,4 @@
-"""Schema inference and the schema file: round trips, inference rules, bad input, malformed files."""
+"""Schema inference: the rules inferred per column, bad input, and the same schema whatever the batch size."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mlgate.data.schema import ColumnSchema, Range, Schema, infer_schema
 from mlgate.data.validate import validate
-from mlgate.errors import ConfigError, InputError, NotFoundError, UsageError
+from mlgate.errors import InputError, NotFoundError, UsageError
 
 
 def synthetic(n: int = 200, seed: int = 3) -> pl.DataFrame:
@@ -121,118 +121,6 @@ def test_late_mixed_csv_value_is_explained(tmp_path: Path) -> None:
         infer_schema(tmp_path / "late.csv")
 
 
-BASE = """\
-format: mlgate.schema/1
-rows: {min: 100, max: null}
-columns:
-  age:    {dtype: Int64, nullable: false, range: {min: 18, max: 95}, slack: 0.1}
-  income: {dtype: Float64, max_null_fraction: 0.02, range: {min: 0.0, max: 2.5e5}}
-  plan:   {dtype: String, categories: [basic, pro, team], max_unseen_fraction: 0.0}
-  email:  {dtype: String, pattern: '^[^@]+@[^@]+$'}
-  id:     {dtype: Int64, unique: true}
-"""
-
-
-def test_the_documented_example_loads() -> None:
-    Path("mlgate.schema.yaml").write_text(BASE)
-    schema = Schema.load("mlgate.schema.yaml")
-    assert schema.columns["income"].range == Range(0.0, 250000.0)  # PyYAML reads 2.5e5 as text
-    assert schema.columns["age"].range.bounds(0.1) == pytest.approx((10.3, 102.7))
-    assert schema.columns["plan"].max_unseen_fraction == 0.0
-    assert (schema.rows_min, schema.rows_max) == (100, None)
-    again = Schema.from_dict(yaml.safe_load(schema.to_yaml()))
-    assert again == schema
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "match"),
-    [
-        (
-            "range: {min: 18,",
-            "range: {min: eighteen,",
-            r"^mlgate\.schema\.yaml:4: columns\.age\.range\.min must be a number, got 'eighteen'$",
-        ),
-        (
-            "range: {min: 18,",
-            "rnage: {min: 18,",
-            r":4: columns\.age\.rnage is not a known key \(did you mean 'range'\?\)",
-        ),
-        ("slack: 0.1}", "slak: 0.1}", r"known keys here: dtype, nullable, max_null_fraction, range, slack"),
-        ("mlgate.schema/1", "mlgate.schema/2", r":1: format 'mlgate\.schema/2' is not supported: this mlgate reads"),
-        ("format: mlgate.schema/1", "format: great-expectations", r":1: format must be 'mlgate\.schema/1'"),
-        ("format: mlgate.schema/1\n", "", r"mlgate\.schema\.yaml: format is missing"),
-        (
-            "dtype: Int64, nullable",
-            "dtype: Integer, nullable",
-            r":4: columns\.age\.dtype 'Integer' is not a known dtype",
-        ),
-        ("nullable: false", "nullable: nope", r":4: columns\.age\.nullable must be true or false, got 'nope'"),
-        (
-            "max_null_fraction: 0.02",
-            "max_null_fraction: 2",
-            r":5: columns\.income\.max_null_fraction must be a fraction",
-        ),
-        (
-            "[basic, pro, team]",
-            "[basic, yes, team]",
-            r":6: columns\.plan\.categories\[1\] is read by YAML as the boolean",
-        ),
-        ("'^[^@]+@[^@]+$'", "'^[^@+@'", r":7: columns\.email\.pattern '\^\[\^@\+@' is not a valid regular expression"),
-        ("{dtype: String, pattern", "{dtype: Int64, pattern", r":7: columns\.email\.pattern applies to text"),
-        (
-            "{dtype: Int64, unique: true}",
-            "{dtype: String, range: {min: 1}}",
-            r":8: columns\.id\.range applies to numbers",
-        ),
-        (
-            "{min: 18, max: 95}, slack",
-            "{min: 18}, slack",
-            r":4: columns\.age\.slack needs a range with both min and max",
-        ),
-        ("{min: 18, max: 95}", "{min: 95, max: 18}", r":4: columns\.age\.range\.max \(18\) is below range\.min \(95\)"),
-        ("rows: {min: 100, max: null}", "rows: {min: -1}", r":2: rows\.min must be at least 0, got -1"),
-        ("rows: {min: 100, max: null}", "rows: {min: 10.5}", r":2: rows\.min must be a whole number of rows"),
-        ("  id:", "  yes:", r":8: columns\.yes is read by YAML as True, not as a column name"),
-        (
-            "  id:     {dtype: Int64, unique: true}\n",
-            "  id: [1, 2]\n",
-            r":8: columns\.id must be a mapping, got a list",
-        ),
-        ("columns:", "colums:", r":3: colums is not a known key \(did you mean 'columns'\?\)"),
-        (
-            "plan:   {dtype",
-            "plan:   {dtype: String\n  x: {dtype",
-            r"mlgate\.schema\.yaml:7:4: invalid YAML: expected ',' or '}'",
-        ),
-        ("max_unseen_fraction: 0.0}", "max_unseen_fraction: 0.0}\n  other: {max_unseen_fraction: 0.1}", r":7: .*needs"),
-    ],
-)
-def test_malformed_schema_names_line_and_key(old: str, new: str, match: str) -> None:
-    assert old in BASE
-    Path("mlgate.schema.yaml").write_text(BASE.replace(old, new, 1))
-    with pytest.raises(ConfigError, match=match):
-        Schema.load("mlgate.schema.yaml")
-
-
-def test_schema_file_problems(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match=r"schema file nope\.yaml does not exist[\s\S]*schema infer"):
-        Schema.load("nope.yaml")
-    Path("empty.yaml").write_text("# nothing yet\n")
-    with pytest.raises(ConfigError, match=r"empty\.yaml: the schema file is empty"):
-        Schema.load("empty.yaml")
-    Path("latin.yaml").write_bytes("format: mlgate.schema/1\ncolumns: {café: {}}\n".encode("latin-1"))
-    with pytest.raises(ConfigError, match=r"latin\.yaml: not UTF-8 text"):
-        Schema.load("latin.yaml")
-    Path("list.yaml").write_text("- a\n- b\n")
-    with pytest.raises(ConfigError, match=r"list\.yaml:1: the top level must be a mapping"):
-        Schema.load("list.yaml")
-
-
-def test_string_categories_written_as_numbers_become_text() -> None:
-    data = {"format": "mlgate.schema/1", "columns": {"zip": {"dtype": "String", "categories": [1010, "02139"]}}}
-    assert Schema.from_dict(data).columns["zip"].categories == ("1010", "02139")
-
-
 frames = st.integers(min_value=1, max_value=40).flatmap(
     lambda n: st.fixed_dictionaries(
         {
@@ -256,3 +144,49 @@ def test_data_passes_the_schema_inferred_from_it(data: dict[str, list[object]], 
     assert reloaded == schema
     report = validate(df, reloaded)
     assert report.ok, report.violations
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=frames, batch_rows=st.integers(min_value=1, max_value=9), max_categories=st.integers(1, 6))
+def test_the_schema_does_not_depend_on_the_batch_size(
+    data: dict[str, list[object]], batch_rows: int, max_categories: int
+) -> None:
+    df = pl.DataFrame(data, schema={"i": pl.Int64, "f": pl.Float64, "s": pl.String, "b": pl.Boolean})
+    whole = infer_schema(df, max_categories=max_categories, target="i", batch_rows=10_000)
+    assert infer_schema(df, max_categories=max_categories, target="i", batch_rows=batch_rows) == whole
+
+
+def test_values_repeated_only_across_batches_are_not_unique() -> None:
+    df = pl.DataFrame({"k": list(range(30)) * 2, "s": [f"v{i}" for i in range(30)] * 2, "id": range(60)})
+    schema = infer_schema(df, max_categories=10, batch_rows=30)  # each batch alone is all distinct
+    assert not schema.columns["k"].unique and not schema.columns["s"].unique
+    assert schema.columns["s"].categories is None  # 30 values, more than max_categories
+    assert schema.columns["id"].unique
+
+
+def test_parquet_and_csv_files_stream_to_the_frames_schema(tmp_path: Path) -> None:
+    df = synthetic(n=2_000).with_columns(pl.col("income").fill_nan(None))  # CSV cannot hold NaN as a float
+    expected = infer_schema(df, slack=0.1, target="label")
+    df.write_parquet(tmp_path / "d.parquet", row_group_size=300)
+    df.write_csv(tmp_path / "d.csv")
+    for name in ("d.parquet", "d.csv"):
+        assert infer_schema(tmp_path / name, slack=0.1, target="label", batch_rows=256) == expected, name
+
+
+def test_batch_rows_must_be_positive() -> None:
+    with pytest.raises(UsageError, match="batch_rows must be at least 1, not 0"):
+        infer_schema(pl.DataFrame({"a": [1]}), batch_rows=0)
+
+
+def test_distinct_values_are_let_go_once_they_cannot_become_a_rule() -> None:
+    from mlgate.data.schema.infer import _Distinct
+
+    cycling = _Distinct(wants_values=True, max_categories=3)
+    for start in range(0, 40, 4):  # batches of 4 distinct values out of 10, repeating across batches only
+        cycling.add(pl.Series([(start + j) % 10 for j in range(4)]), 4)
+    assert cycling.dropped and cycling.parts == [] and cycling.finish() == (None, None)
+    ids = _Distinct(wants_values=False, max_categories=3)
+    for start in range(0, 400, 4):
+        ids.add(pl.Series(range(start, start + 4)), 4)
+    count, values = ids.finish()
+    assert count == 400 and sorted(values.to_list()) == list(range(400))
