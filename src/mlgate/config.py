@@ -17,6 +17,17 @@ from mlgate.errors import ConfigError
 CONFIG_NAME = "mlgate.yaml"
 STATE_DIR = ".mlgate"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
+# What `mlgate ci` reads from the CI system: where to write the job summary, which pull request to comment on.
+CI_VARIABLES = (
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_REPOSITORY",
+    "GITHUB_REF",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_API_URL",
+    "GITHUB_SERVER_URL",
+    "GITHUB_RUN_ID",
+    "GITHUB_BASE_REF",
+)
 
 # Sections later parts of mlgate read; listed so that a typo in a top-level key is caught here.
 KNOWN_KEYS = {
@@ -52,7 +63,10 @@ class Settings:
     project: str | None = None
     actor: str = "unknown"
     ray_address: str | None = None  # a Ray cluster for --engine/--executor ray; None starts a local Ray
+    run_id: str | None = None  # MLGATE_RUN_ID: set by `mlgate run` for stage commands, recorded in lineage
     raw: Mapping[str, Any] = field(default_factory=dict)
+    ci_env: Mapping[str, str] = field(default_factory=dict)  # the CI_VARIABLES that are set
+    github_token: str | None = field(default=None, repr=False)  # MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
 
     def line_of(self, *path: str | int) -> str:
@@ -194,7 +208,10 @@ def load_settings(
         project=str(project) if project is not None else None,
         actor=actor,
         ray_address=env.get("RAY_ADDRESS") or _optional_str(data, "ray_address", config_path, lines),
+        run_id=env.get("MLGATE_RUN_ID") or None,
         raw=data,
+        ci_env={k: env[k] for k in CI_VARIABLES if env.get(k)},
+        github_token=env.get("MLGATE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,
         lines=lines,
     )
 

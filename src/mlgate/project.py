@@ -13,12 +13,29 @@ registry: sqlite:///{state}/registry.db        # or postgresql://user@host:5432/
 artifacts: {state}/artifacts                   # or s3://bucket/prefix (s3: {{endpoint_url: ...}})
 """
 
+CI_TEMPLATE = """\
+# What `mlgate ci` and the generated workflows use (see docs/ci.md); uncomment and edit:
+# model: {{name: {project}}}
+# data: {{train: data/train.csv, eval: data/test.csv, target: target}}  # + mlgate.schema.yaml to validate
+# gates:
+#   - {{metric: accuracy, vs: production, max_drop: 0.02}}
+# stages: {{train: {{cmd: python train.py, deps: [train.py, data/train.csv], outs: [metrics.json]}}}}
+"""
 
-def init_project(directory: str | Path, *, project: str | None = None) -> list[str]:
-    """Write ``mlgate.yaml`` unless present, ignore ``.mlgate/`` in git, and create the registry."""
+
+def init_project(directory: str | Path, *, project: str | None = None, ci: str | None = None) -> list[str]:
+    """Write ``mlgate.yaml`` unless present, ignore ``.mlgate/`` in git, create the registry; with ``ci``
+    (``github`` or ``gitlab``) also write that CI system's workflow files."""
     from mlgate.config import load_settings
     from mlgate.registry.store import Registry
 
+    if ci is not None:
+        from mlgate.ci.workflows import PROVIDERS
+
+        if ci not in PROVIDERS:
+            from mlgate.errors import UsageError
+
+            raise UsageError(f"--ci must be one of {', '.join(PROVIDERS)}, got {ci!r}")
     root = Path(directory).resolve()
     root.mkdir(parents=True, exist_ok=True)
     messages = []
@@ -26,7 +43,10 @@ def init_project(directory: str | Path, *, project: str | None = None) -> list[s
     if cfg.exists():
         messages.append(f"{cfg} exists; left as it is")
     else:
-        cfg.write_text(TEMPLATE.format(project=project or root.name, state=STATE_DIR), encoding="utf-8")
+        text = TEMPLATE.format(project=project or root.name, state=STATE_DIR)
+        if ci is not None:
+            text += CI_TEMPLATE.format(project=project or root.name)
+        cfg.write_text(text, encoding="utf-8")
         messages.append(f"wrote {cfg}")
     ignore = root / ".gitignore"
     lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
@@ -37,4 +57,10 @@ def init_project(directory: str | Path, *, project: str | None = None) -> list[s
     with Registry(settings=settings) as reg:
         _ = reg.engine
         messages.append(f"registry ready at {settings.registry.removeprefix('sqlite:///')}")
+    if ci is not None:
+        from mlgate.ci.workflows import write_workflows
+
+        model = settings.raw.get("model")
+        name = model.get("name") if isinstance(model, dict) else None
+        messages += write_workflows(root, ci, model=str(name or settings.project or root.name))
     return messages

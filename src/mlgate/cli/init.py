@@ -13,10 +13,13 @@ def init(
     ctx: typer.Context,
     directory: Path = typer.Argument(Path("."), help="The project folder."),
     project: str | None = typer.Option(None, "--project", help="Project name (default: the folder name)."),
+    ci: str | None = typer.Option(
+        None, "--ci", help="Also write CI workflows: github (.github/workflows/) or gitlab (.gitlab-ci.yml)."
+    ),
 ) -> None:
-    """Create mlgate.yaml (if absent) and the local registry under .mlgate/."""
+    """Create mlgate.yaml (if absent) and the local registry under .mlgate/; with --ci, the CI workflows."""
     from mlgate.project import init_project
 
-    result = init_project(directory, project=project)
+    result = init_project(directory, project=project, ci=ci)
     for line in result:
         console().print(line)

@@ -1,0 +1,451 @@
+"""``mlgate ci``: the pull-request steps that apply to the project, in order, past failures, into one report.
+
+Steps: data validation (when a schema exists) → pipeline run (smoke when available) → comparison with the
+base branch's last recorded run → gate of the version this commit registered against production (when
+``model.name`` is set) → optional promotion (``--promote-to staging`` on main) → the report: a file with
+its plots beside it, ``$GITHUB_STEP_SUMMARY``, and one pull-request comment when a token is given.
+
+A step that fails is recorded and the next one still runs, so the report says everything at once. The
+exit code is the worst outcome: 3 (environment, e.g. the comment was refused) over 2 (configuration or
+input) over 1 (a check said no) over 0. Only a missing ``mlgate.yaml`` or a folder outside git stops
+before any step, because then nothing can be compared or recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate.config import Settings
+from mlgate.errors import ConfigError, MlgateError, UsageError
+
+DEFAULT_REPORT = Path("mlgate-report") / "report.md"
+DEFAULT_SCHEMA = "mlgate.schema.yaml"
+RUNS_SCANNED = 500
+Say = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    """One step's outcome: pass, fail (a check said no), error (could not run) or skip (does not apply)."""
+
+    name: str
+    status: str
+    summary: str
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True unless the step failed or errored."""
+        return self.status in ("pass", "skip")
+
+
+@dataclass
+class CiResult:
+    """Everything ``mlgate ci`` did, for the report, the exit code and tests."""
+
+    git: dict[str, Any]
+    base: str
+    steps: list[Step] = field(default_factory=list)
+    validations: list[Any] = field(default_factory=list)  # data.validate.ValidationReport
+    pipeline: Any = None  # pipeline.RunResult
+    smoke: bool | None = None  # None: this mlgate cannot run smoke mode
+    base_run: Any = None  # registry RunRecord of the base branch's last run
+    this_run: Any = None
+    metric_rows: list[Any] = field(default_factory=list)  # pipeline.runs.DiffRow, metrics only
+    candidate: str | None = None
+    gate: Any = None  # gates.evaluate.GateResult
+    promoted: Any = None  # registry AliasEvent
+    notes: list[str] = field(default_factory=list)
+    report_path: Path | None = None
+    images: dict[str, Path] = field(default_factory=dict)
+    comment: Any = None  # comment.CommentResult
+
+    @property
+    def passed(self) -> bool:
+        """True when no step failed or errored."""
+        return all(s.ok for s in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        """3 over 2 over 1 over 0: the worst thing that happened."""
+        codes = {s.exit_code for s in self.steps if not s.ok}
+        for code in (3, 2, 1):
+            if code in codes:
+                return code
+        return 0
+
+    def step(self, name: str) -> Step | None:
+        """The step called ``name``, if it was recorded."""
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def ci(
+    settings: Settings,
+    *,
+    base: str | None = None,
+    report: str | Path | None = DEFAULT_REPORT,
+    token: str | None = None,
+    repository: str | None = None,
+    pull_request: int | None = None,
+    candidate: str | None = None,
+    smoke: bool = True,
+    promote_to: str | None = None,
+    registry: Any = None,
+    say: Say | None = None,
+) -> CiResult:
+    """Run the CI steps for the project ``settings`` describes; never raises for a step that fails."""
+    from mlgate.lineage import git_state
+    from mlgate.registry.store import Registry
+
+    say = say or (lambda _msg: None)
+    if settings.config_path is None:
+        raise ConfigError(
+            f"no mlgate.yaml in {settings.root} or any folder above it; mlgate ci needs the project's configuration",
+            hint="run `mlgate init --ci github` (or gitlab) in the project, or pass --config",
+        )
+    git = git_state(settings.root)
+    if git is None:
+        raise UsageError(
+            f"{settings.root} is not a git repository (or git is not installed); mlgate ci compares the "
+            "commit with the base branch and records it",
+            hint="run it in a checkout (actions/checkout with fetch-depth: 0), or `git init` and commit first",
+        )
+    base = base or settings.ci_env.get("GITHUB_BASE_REF") or "main"
+    result = CiResult(git=git, base=base)
+    reg = registry if registry is not None else Registry(settings=settings)
+    try:
+        _validation(settings, result, say)
+        before = _numbers(reg, _model_name(settings))
+        _pipeline(settings, reg, result, smoke, say)
+        _base_comparison(settings, reg, result)
+        _gate(settings, reg, result, candidate, before, say)
+        if promote_to:
+            _promote(settings, reg, result, promote_to)
+    finally:
+        if registry is None:
+            reg.close()
+    _outputs(settings, result, report, token, repository, pull_request, say)
+    return result
+
+
+def _model_name(settings: Settings) -> str | None:
+    model = settings.raw.get("model")
+    if model is None:
+        return None
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        raise ConfigError(f"{settings.line_of('model')}: model must be a mapping with a name, e.g. {{name: fraud}}")
+    return model["name"]
+
+
+def _guard(result: CiResult, name: str, fn: Callable[[], Step]) -> None:
+    try:
+        result.steps.append(fn())
+    except MlgateError as exc:
+        result.steps.append(Step(name, "error", str(exc), exc.exit_code))
+
+
+# -- data validation -----------------------------------------------------------------------------
+
+
+def _validation_inputs(settings: Settings) -> tuple[Path | None, list[str]]:
+    data = settings.raw.get("data") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{settings.line_of('data')}: data must be a mapping (train, eval, target, schema…)")
+    schema = settings.root / str(data.get("schema") or DEFAULT_SCHEMA)
+    files = data.get("validate")
+    if files is None:
+        files = [data[k] for k in ("train", "eval") if isinstance(data.get(k), str)]
+    elif isinstance(files, str):
+        files = [files]
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ConfigError(f"{settings.line_of('data', 'validate')}: data.validate must be a path or a list of paths")
+    return (schema if schema.is_file() else None), list(dict.fromkeys(files))
+
+
+def _validation(settings: Settings, result: CiResult, say: Say) -> None:
+    def step() -> Step:
+        from mlgate.data.validate import validate
+
+        schema, files = _validation_inputs(settings)
+        if schema is None:
+            return Step("data validation", "skip", f"no schema ({DEFAULT_SCHEMA} or data.schema in mlgate.yaml)")
+        if not files:
+            return Step("data validation", "skip", "no data files (data.train, data.eval or data.validate)")
+        failed, missing = 0, []
+        for f in files:
+            path = settings.root / f
+            if not path.exists() and not any(c in f for c in "*?["):
+                missing.append(f)
+                continue
+            say(f"validating {f}")
+            rep = validate(path, schema)
+            result.validations.append(rep)
+            failed += len(rep.violations)
+        if missing:
+            result.notes.append(f"not validated, not there before the pipeline ran: {', '.join(missing)}")
+        checked = f"{len(result.validations)} file(s) against {schema.name}"
+        if failed:
+            return Step("data validation", "fail", f"{checked}: {failed} violation(s)", 1)
+        return Step("data validation", "pass", f"{checked}: no violations")
+
+    _guard(result, "data validation", step)
+
+
+# -- pipeline ----------------------------------------------------------------------------------
+
+
+def _pipeline(settings: Settings, reg: Any, result: CiResult, smoke: bool, say: Say) -> None:
+    def step() -> Step:
+        from mlgate.pipeline.runner import run
+
+        if not settings.raw.get("stages"):
+            return Step("pipeline", "skip", "no stages: in mlgate.yaml")
+        result.smoke = smoke and _has_smoke_section(settings)
+        if smoke and not result.smoke:
+            result.notes.append("no smoke: section in params.yaml, so the pipeline ran in full")
+
+        def on_event(kind: str, payload: Any) -> None:
+            if kind == "start":
+                say(f"stage {payload}: running")
+
+        run_result = run(settings, on_event=on_event, smoke=result.smoke)
+        result.pipeline = run_result
+        counts = {k: sum(s.outcome == k for s in run_result.stages) for k in ("ran", "cached", "failed", "skipped")}
+        text = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
+        if result.smoke:
+            text = f"smoke run: {text}"
+        if not run_result.ok:
+            return Step("pipeline", "fail", text, 1)
+        return Step("pipeline", "pass", text)
+
+    _guard(result, "pipeline", step)
+
+
+def _has_smoke_section(settings: Settings) -> bool:
+    from mlgate.pipeline.spec import load_params_file, load_pipeline
+    from mlgate.pipeline.status import SMOKE_KEY
+
+    return bool(load_params_file(load_pipeline(settings)).get(SMOKE_KEY))
+
+
+def _base_comparison(settings: Settings, reg: Any, result: CiResult) -> None:
+    from mlgate.pipeline.runs import diff_runs
+
+    if result.pipeline is None or result.pipeline.dry_run:
+        return
+    from mlgate.pipeline.journal import flush_runs
+
+    try:
+        flush_runs(settings, reg)  # a run that changed nothing is recorded lazily: store it now
+        result.this_run = reg.get_run(result.pipeline.run_id)
+        result.base_run = base_run(reg, settings, result.base, exclude=result.pipeline.run_id)
+    except MlgateError as exc:
+        result.notes.append(f"the base branch's runs could not be read: {exc.message}")
+        return
+    if result.base_run is None:
+        result.notes.append(f"no recorded pipeline run on {result.base} yet: nothing to compare the metrics with")
+        return
+    rows = diff_runs(result.base_run, result.this_run, only_changed=False)
+    result.metric_rows = [r for r in rows if r.section == "metrics"]
+
+
+def base_run(reg: Any, settings: Settings, base: str, *, exclude: str | None = None) -> Any:
+    """The base branch's last successful run: at the merge base with ``base`` if recorded, else its newest."""
+    runs = [r for r in reg.runs(limit=RUNS_SCANNED, project=settings.project) if r.status == "succeeded"]
+    runs = [r for r in runs if r.id != exclude]
+    commits = []
+    for ref in (f"origin/{base}", base):
+        out = _git_out(settings.root, "merge-base", "HEAD", ref)
+        if out and out.strip():
+            commits.append(out.strip())
+            break
+    for ref in (f"origin/{base}", base):
+        out = _git_out(settings.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        if out and out.strip():
+            commits.append(out.strip())
+    for commit in commits:
+        hit = next((r for r in runs if r.commit == commit), None)
+        if hit is not None:
+            return hit
+    return next((r for r in runs if (r.git or {}).get("branch") == base), None)
+
+
+def _git_out(root: Path, *args: str) -> str | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+# -- gate and promotion --------------------------------------------------------------------------
+
+
+def _numbers(reg: Any, name: str | None) -> set[int]:
+    from mlgate.errors import NotFoundError
+
+    if name is None:
+        return set()
+    try:
+        return {v.number for v in reg.versions(name)}
+    except NotFoundError:
+        return set()
+
+
+def pick_candidate(reg: Any, name: str, commit: str | None, before: set[int]) -> tuple[str | None, str]:
+    """The version to gate: registered during this run, else the newest one built from ``commit``."""
+    from mlgate.errors import NotFoundError
+
+    try:
+        versions = reg.versions(name)
+    except NotFoundError:
+        return None, f"model {name!r} has no version in the registry"
+    new = [v for v in versions if v.number not in before]
+    if new:
+        return new[-1].ref, f"{new[-1].ref}, registered by this run"
+    same = [v for v in versions if commit and ((v.lineage or {}).get("git") or {}).get("commit") == commit]
+    if same:
+        return same[-1].ref, f"{same[-1].ref}, built from this commit earlier"
+    return None, f"no version of {name!r} was registered by this run or from this commit"
+
+
+def _gate(settings: Settings, reg: Any, result: CiResult, candidate: str | None, before: set[int], say: Say) -> None:
+    def step() -> Step:
+        from mlgate.gates.evaluate import gate
+
+        name = _model_name(settings)
+        if candidate is None and name is None:
+            return Step("gate", "skip", "no model.name in mlgate.yaml")
+        ref, why = (
+            (candidate, candidate) if candidate else pick_candidate(reg, name or "", result.git["commit"], before)
+        )
+        if ref is None:
+            return Step("gate", "skip", why)
+        result.candidate = reg.get(ref).ref
+        say(f"gating {result.candidate} against production")
+        res = gate(result.candidate, against="production", config=settings, registry=reg, say=say)
+        result.gate = res
+        s = res.report["summary"]
+        counts = f"{s['passed']} passed, {s['failed'] + s['errors']} failed, {s['skipped']} skipped"
+        first = "" if res.report.get("champion") else "; no production version yet: first model, change gates skipped"
+        if not res.passed:
+            return Step("gate", "fail", f"{why}: blocked ({counts}){first}", 1)
+        return Step("gate", "pass", f"{why}: passed ({counts}){first}")
+
+    _guard(result, "gate", step)
+
+
+def _promote(settings: Settings, reg: Any, result: CiResult, alias: str) -> None:
+    def step() -> Step:
+        from mlgate.promotion import promote
+
+        if result.gate is None or not result.gate.passed or result.candidate is None:
+            return Step("promotion", "skip", f"nothing promoted to {alias}: no candidate passed the gate")
+        commit = result.git["commit"][:12]
+        event = promote(result.candidate, alias, settings=settings, registry=reg, reason=f"mlgate ci at {commit}")
+        result.promoted = event
+        if not event.changed:
+            return Step("promotion", "pass", f"{alias} already held {result.candidate}")
+        return Step("promotion", "pass", f"{alias} → {result.candidate}")
+
+    _guard(result, "promotion", step)
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+def pull_request_of(settings: Settings) -> int | None:
+    """The pull request number from ``GITHUB_REF`` (refs/pull/N/merge) or the event file."""
+    ref = settings.ci_env.get("GITHUB_REF", "")
+    m = re.fullmatch(r"refs/pull/(\d+)/(merge|head)", ref)
+    if m:
+        return int(m.group(1))
+    event = settings.ci_env.get("GITHUB_EVENT_PATH")
+    if event:
+        try:
+            doc = json.loads(Path(event).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        number = (doc.get("pull_request") or {}).get("number") if isinstance(doc, dict) else None
+        return int(number) if isinstance(number, int) else None
+    return None
+
+
+def _outputs(
+    settings: Settings,
+    result: CiResult,
+    report: str | Path | None,
+    token: str | None,
+    repository: str | None,
+    pull_request: int | None,
+    say: Say,
+) -> None:
+    from mlgate.ci.report import render
+
+    if report is not None:
+        path = Path(report)
+        path = path if path.is_absolute() else Path.cwd() / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if result.gate is not None:
+            from mlgate.report import plots
+
+            pictures = plots(result.gate.report, path.parent)
+            result.images = pictures
+            (path.parent / "gate-report.json").write_text(
+                json.dumps(result.gate.report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+        result.report_path = path
+    run_url = _run_url(settings)
+    token = token or settings.github_token
+    comment_to: tuple[str, int] | None = None
+    if token:
+        repo = repository or settings.ci_env.get("GITHUB_REPOSITORY")
+        number = pull_request or pull_request_of(settings)
+        if repo and number:
+            comment_to = (repo, number)
+        else:
+            result.steps.append(
+                Step("comment", "skip", "a token was given but no pull request: not a pull_request event")
+            )
+    if comment_to is not None:
+        _comment(settings, result, token or "", comment_to, run_url, say)
+    if result.report_path is not None:
+        images = {n: p.name for n, p in result.images.items()}
+        result.report_path.write_text(render(result, images=images, run_url=run_url), encoding="utf-8")
+    summary = settings.ci_env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(render(result, images=None, run_url=run_url) + "\n")
+
+
+def _comment(
+    settings: Settings, result: CiResult, token: str, to: tuple[str, int], run_url: str | None, say: Say
+) -> None:
+    from mlgate.ci.comment import DEFAULT_API_URL, upsert_comment
+    from mlgate.ci.report import render
+
+    def step() -> Step:
+        say(f"commenting on {to[0]}#{to[1]}")
+        # the comment shows the verdict of every step but its own, which it cannot know before posting
+        body = render(result, images=None, run_url=run_url)
+        api = settings.ci_env.get("GITHUB_API_URL") or DEFAULT_API_URL
+        result.comment = upsert_comment(body, repository=to[0], pull_request=to[1], token=token, api_url=api)
+        verb = "created" if result.comment.created else "updated"
+        return Step("comment", "pass", f"{verb} {result.comment.url or f'{to[0]}#{to[1]}'}")
+
+    _guard(result, "comment", step)
+
+
+def _run_url(settings: Settings) -> str | None:
+    env = settings.ci_env
+    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+        return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    return None
