@@ -19,10 +19,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 
-# The main job needs only the core; the test suite installs every extra it exercises.
+# The main job needs the core and the small serving stack; the test suite installs every extra it exercises.
 # torch is pinned to the CPU build this project tests against.
 PROFILES = {
-    "core": ["-e", "."],
+    "core": ["-e", ".[serve]"],  # core + the small serving stack, so the quickstart can serve
     "test": ["-e", ".[dev,torch,ray,bench]", "torch==2.13.0"],
 }
 

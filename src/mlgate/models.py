@@ -117,7 +117,14 @@ def log_model(
             flavor=fl.name,
             signature=signature,
             flavor_config=config,
-            lineage=lineage(root=reg.settings.root, data=data, params=params, run_id=run_id, user=reg.actor),
+            lineage=lineage(
+                root=reg.settings.root,
+                data=data,
+                params=params,
+                # inside a stage of `mlgate run`, the run that is producing the model
+                run_id=run_id if run_id is not None else reg.settings.run_id,
+                user=reg.actor,
+            ),
             environment=environment(fl.packages),
             version=version,
             tags=dict(tags or {}),

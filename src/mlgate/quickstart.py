@@ -1,10 +1,11 @@
 """``mlgate quickstart``: a small real project, run through the whole registry loop in under a minute.
 
-It writes a project (data from scikit-learn's bundled breast-cancer set, a params file, a training
-script, ``mlgate.yaml`` with gates), commits it to git when git is available so lineage has a commit,
-then: validate the data → train and register v1 → gate (first model) and promote → drift of a new
-batch → v2 → gate against v1 and promote → v3, trained on labels with a hidden fault on one slice →
-gate blocks it, naming the slice → roll back → load ``@production`` and predict → summary.
+It writes a project (a pipeline prepare → train → evaluate over scikit-learn's bundled
+breast-cancer set, a params file, ``mlgate.yaml`` with stages and gates), commits it to git when git
+is available so lineage has a commit, then: run the pipeline (v1) → run it again (all cached) →
+validate the data → gate v1 (first model) and promote → drift of a new batch → v2 → gate against v1
+and promote → v3, trained on labels with a hidden fault on one slice → the gate blocks it, naming the
+slice → roll back → load ``@production`` and predict → summary.
 """
 
 from __future__ import annotations
@@ -18,10 +19,38 @@ from typing import Any
 
 from mlgate.errors import EnvironmentProblem, UsageError
 
+PREPARE_PY = '''\
+"""Split scikit-learn's bundled breast-cancer data into data/train.csv and data/test.csv (params: prepare)."""
+
+import numpy as np
+import yaml
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+
+params = yaml.safe_load(open("params.yaml"))["prepare"]
+frame = load_breast_cancer(as_frame=True).frame
+train, test = train_test_split(
+    frame, test_size=params["test_size"], random_state=params["seed"], stratify=frame["target"]
+)
+train = train.reset_index(drop=True)
+fault = params.get("label_fault")
+if fault:  # simulates a faulty labelling batch: some malignant (0) rows of one slice marked benign (1)
+    rows = np.flatnonzero(((train[fault["column"]] >= fault["above"]) & (train["target"] == 0)).to_numpy())
+    flip = np.random.default_rng(0).choice(rows, size=int(len(rows) * fault["fraction"]), replace=False)
+    train.loc[flip, "target"] = 1
+train.to_csv("data/train.csv", index=False)
+test.to_csv("data/test.csv", index=False)
+'''
+
 TRAIN_PY = '''\
-"""Train a breast-cancer classifier and register it with mlgate (run: python train.py)."""
+"""Fit the classifier on data/train.csv, save it to model/ and register it with its lineage (params: train)."""
+
+import json
+import os
+from pathlib import Path
 
 import pandas as pd
+import skops.io as sio
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -29,20 +58,40 @@ from sklearn.preprocessing import StandardScaler
 
 import mlgate
 
-params = yaml.safe_load(open("params.yaml"))["train"]
+# `mlgate run --smoke` hands the params with the smoke: overrides applied in MLGATE_PARAMS_FILE
+params = yaml.safe_load(open(os.environ.get("MLGATE_PARAMS_FILE", "params.yaml")))["train"]
 train = pd.read_csv("data/train.csv")
 X, y = train.drop(columns=["target"]), train["target"]
 model = make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"]))
 model.fit(X, y)
-mv = mlgate.log_model(
-    model,
-    "breast-cancer",
-    sample_input=X.head(5),
-    data=["data/train.csv"],
-    params="params.yaml",
-    tags={"trainer": "train.py"},
-)
+Path("model").mkdir(exist_ok=True)
+sio.dump(model, "model/model.skops")
+Path("metrics.json").write_text(json.dumps({"train_accuracy": float(model.score(X, y))}))
+# lineage: data and params digests, the git commit, and the pipeline run id (MLGATE_RUN_ID)
+mv = mlgate.log_model(model, "breast-cancer", sample_input=X.head(5), data=["data/train.csv"], params="params.yaml")
+Path("registered.json").write_text(json.dumps({"ref": mv.ref, "semver": mv.semver, "digest": mv.digest}))
 print(f"registered {mv.ref} {mv.semver} {mv.digest}")
+'''
+
+EVALUATE_PY = '''\
+"""Score model/model.skops on data/test.csv and write eval.json."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import skops.io as sio
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+path = "model/model.skops"
+model = sio.load(path, trusted=sio.get_untrusted_types(file=path))  # our own file, written by train.py
+test = pd.read_csv("data/test.csv")
+X, y = test.drop(columns=["target"]), test["target"]
+scores = {
+    "accuracy": float(accuracy_score(y, model.predict(X))),
+    "roc_auc": float(roc_auc_score(y, model.predict_proba(X)[:, 1])),
+}
+Path("eval.json").write_text(json.dumps(scores))
 '''
 
 CONFIG = """\
@@ -51,6 +100,15 @@ registry: sqlite:///.mlgate/registry.db
 artifacts: .mlgate/artifacts
 model: {name: breast-cancer, flavor: sklearn}
 data: {train: data/train.csv, eval: data/test.csv, target: target, positive: 0}  # 0: malignant
+stages:
+  prepare: {cmd: python prepare.py, deps: [prepare.py], params: [prepare], outs: [data/train.csv, data/test.csv]}
+  train:
+    cmd: python train.py
+    deps: [train.py, data/train.csv]
+    params: [train]
+    outs: [model/, registered.json]
+    metrics: [metrics.json]
+  evaluate: {cmd: python evaluate.py, deps: [evaluate.py, model/, data/test.csv], metrics: [eval.json]}
 gates:
   - {metric: roc_auc, min: 0.95}
   - {metric: accuracy, vs: production, max_drop: 0.05}
@@ -58,6 +116,8 @@ gates:
   - {metric: recall, vs: production, slice: '"mean texture" >= 23', max_drop: 0.05, min_rows: 20, name: rough tumours}
   - {latency_p99_ms: 50}
 """
+
+LABEL_FAULT = {"column": "mean texture", "above": 23.0, "fraction": 0.15}
 
 
 @dataclass
@@ -72,6 +132,8 @@ class QuickstartResult:
     validation: Any = None
     drift: Any = None
     gates: list[Any] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    serving: dict[str, Any] | None = None
 
 
 def shifted_batch(root: Path) -> Path:
@@ -87,38 +149,30 @@ def shifted_batch(root: Path) -> Path:
 
 
 def write_project(root: Path, *, C: float) -> None:
-    """Write the project files: data, params, training script, config."""
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-
-    frame = load_breast_cancer(as_frame=True).frame
-    train, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=frame["target"])
+    """Write the project files: the stage scripts, params, config."""
     (root / "data").mkdir(parents=True, exist_ok=True)
-    train.to_csv(root / "data" / "train.csv", index=False)
-    test.to_csv(root / "data" / "test.csv", index=False)
-    (root / "train.py").write_text(TRAIN_PY, encoding="utf-8")
-    (root / "mlgate.yaml").write_text(CONFIG, encoding="utf-8")
-    (root / ".gitignore").write_text(".mlgate/\n", encoding="utf-8")
+    for name, text in (
+        ("prepare.py", PREPARE_PY),
+        ("train.py", TRAIN_PY),
+        ("evaluate.py", EVALUATE_PY),
+        ("mlgate.yaml", CONFIG),
+    ):
+        (root / name).write_text(text, encoding="utf-8")
+    outputs = ["data/train.csv", "data/test.csv", "model/", "metrics.json", "eval.json", "registered.json"]
+    (root / ".gitignore").write_text("\n".join([".mlgate/", "reports/", *outputs]) + "\n", encoding="utf-8")
     set_params(root, C)
 
 
-def relabel(root: Path, *, column: str = "mean texture", above: float = 23.0, fraction: float = 0.15) -> int:
-    """Flip a share of the malignant labels on one slice of data/train.csv, as a faulty labelling batch would."""
-    import numpy as np
-    import pandas as pd
+def set_params(root: Path, C: float, label_fault: dict[str, Any] | None = None) -> None:
+    """Write params.yaml: the split, an optional simulated label fault, and the regularisation ``C``."""
+    import yaml
 
-    path = root / "data" / "train.csv"
-    train = pd.read_csv(path)
-    idx = np.flatnonzero(((train[column] >= above) & (train["target"] == 0)).to_numpy())
-    flip = np.random.default_rng(0).choice(idx, size=int(len(idx) * fraction), replace=False)
-    train.loc[flip, "target"] = 1
-    train.to_csv(path, index=False)
-    return len(flip)
-
-
-def set_params(root: Path, C: float) -> None:
-    """Write params.yaml with the regularisation strength ``C``."""
-    (root / "params.yaml").write_text(f"train:\n  C: {C}\n  max_iter: 2000\n", encoding="utf-8")
+    params = {
+        "prepare": {"test_size": 0.3, "seed": 0, "label_fault": label_fault},
+        "train": {"C": C, "max_iter": 2000},
+        "smoke": {"train": {"max_iter": 100}},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
 def _git(root: Path, *args: str) -> bool:
@@ -135,19 +189,51 @@ def commit(root: Path, message: str) -> bool:
     return _git(root, "add", "-A") and _git(root, *env_args, "commit", "-q", "-m", message)
 
 
-def train(root: Path, env: dict[str, str] | None = None) -> str:
-    """Run the project's train.py as a user would, returning what it printed."""
-    proc = subprocess.run([sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+def pipeline(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``mlgate run`` in the project as a user would; its JSON result."""
+    import json
+
+    cmd = [sys.executable, "-m", "mlgate", "run", "--json"]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600, env=env)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
-        raise EnvironmentProblem(f"train.py failed in {root} (exit {proc.returncode}):\n{tail}")
-    return proc.stdout.strip()
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+        raise EnvironmentProblem(f"mlgate run failed in {root} (exit {proc.returncode}):\n{tail}")
+    return json.loads(proc.stdout)
+
+
+def _stages(run: dict[str, Any]) -> str:
+    """``prepare cached, train ran (1.2 s) …`` for the summary."""
+    parts = []
+    for st in run["stages"]:
+        how = st["outcome"]
+        if how == "ran":
+            how += f" ({st['duration_s']:.1f} s)"
+        parts.append(f"{st['name']} {how}")
+    return ", ".join(parts)
+
+
+def _registered(root: Path) -> str:
+    import json
+
+    reg = json.loads((root / "registered.json").read_text(encoding="utf-8"))
+    return f"registered {reg['ref']} {reg['semver']} {reg['digest'][:19]}…"
 
 
 def _gate_and_promote(
-    root: Path, reg: Any, settings: Any, result: QuickstartResult, say: Any, number: int, reason: str
+    root: Path,
+    reg: Any,
+    settings: Any,
+    result: QuickstartResult,
+    say: Any,
+    number: int,
+    reason: str,
+    *,
+    serving: bool = False,
 ) -> None:
-    """Gate v``number`` against production; promote it when it passes (the gate report travels with the move)."""
+    """Gate v``number`` against production; promote it when it passes (the gate report travels with the move).
+
+    With ``serving``, a server follows production while the promotion happens (when the serve extra is there).
+    """
     from mlgate.gates.evaluate import gate
     from mlgate.promotion import promote
     from mlgate.report import write
@@ -159,13 +245,27 @@ def _gate_and_promote(
     s = res.report["summary"]
     counts = f"{s['passed']} passed, {s['failed'] + s['errors']} failed, {s['skipped']} skipped"
     if res.passed:
-        event = promote(ref, "production", settings=settings, registry=reg, reason=reason)
-        before = f"v{event.from_number}" if event.from_number else "nothing"
-        say(
-            "step",
-            f"gate v{number} against production ({counts}) → passed; promoted: production {before} → v{number}",
-            f"mlgate gate {ref} && mlgate promote {ref} --to production",
-        )
+
+        def move() -> None:
+            event = promote(ref, "production", settings=settings, registry=reg, reason=reason)
+            before = f"v{event.from_number}" if event.from_number else "nothing"
+            say(
+                "step",
+                f"gate v{number} against production ({counts}) → passed; promoted: production {before} → v{number}",
+                f"mlgate gate {ref} && mlgate promote {ref} --to production",
+            )
+
+        if serving and _serve_extra():
+            from mlgate.serve.demo import serve_demo
+
+            result.serving = serve_demo(root, settings, reg, say, move)
+        else:
+            move()
+            if serving:
+                say(
+                    "out",
+                    "install the serve extra (pip install 'mlgate[serve]') to watch a server follow this promotion",
+                )
     else:
         say("step", f"gate v{number} against production ({counts}) → BLOCKED; production stays as it is",
             f"mlgate gate {ref}")  # fmt: skip
@@ -178,6 +278,12 @@ def _gate_and_promote(
                     f"✔ {c.name}: overall {c.metric} {c.delta:+.4f}, within the allowed drop — the aggregate hides it",
                 )
     say("out", f"report: {paths['md'].relative_to(root)} (+ {paths['html'].name} and plots)")
+
+
+def _serve_extra() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("starlette", "uvicorn", "httpx", "orjson"))
 
 
 def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartResult:
@@ -198,6 +304,18 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     has_git = _git(root, "init", "-q") and commit(root, "quickstart project")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
     env["MLGATE_ACTOR"] = os.environ.get("MLGATE_ACTOR", "quickstart")
+    # stage commands say `python`: the interpreter running mlgate, as in an activated virtual environment
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+
+    run1 = pipeline(root, env)
+    say("step", f"run the pipeline: {_stages(run1)}", "mlgate run")
+    say("out", _registered(root))
+    if has_git:
+        commit(root, "pipeline lock")
+    run2 = pipeline(root, env)
+    result.runs = [run1, run2]
+    ran = sum(st["outcome"] == "ran" for st in run2["stages"])
+    say("step", f"run it again: {_stages(run2)} — {ran} commands ran, everything came from the cache", "mlgate run")
 
     from mlgate.data.schema import infer_schema
     from mlgate.data.validate import validate
@@ -224,8 +342,6 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
         "mlgate data validate data/test.csv",
     )
 
-    say("step", "train v1 (C=0.05) and register it with lineage", "python train.py")
-    say("out", train(root, env))
     settings = load_settings(config=root / "mlgate.yaml")
     reg = Registry(settings=settings)
     _gate_and_promote(root, reg, settings, result, say, 1, "first release")
@@ -247,20 +363,23 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     set_params(root, 1.0)
     if has_git:
         commit(root, "stronger model: C=1.0")
-    say("step", "train v2 (C=1.0) and register it", "python train.py")
-    say("out", train(root, env))
-    _gate_and_promote(root, reg, settings, result, say, 2, "better on every gate")
+    run3 = pipeline(root, env)
+    say("step", f"set train.C=1.0 in params.yaml and run the pipeline: {_stages(run3)}", "mlgate run")
+    say("out", _registered(root))
+    _gate_and_promote(root, reg, settings, result, say, 2, "better on every gate", serving=True)
 
-    flipped = relabel(root)
+    set_params(root, 1.0, label_fault=LABEL_FAULT)
     if has_git:
         commit(root, "new labels from the annotation vendor")
+    run4 = pipeline(root, env)
+    result.runs += [run3, run4]
     say(
         "step",
-        f"train v3 on a new labelling batch that, unknown to anyone, marked {flipped} malignant rough-texture "
-        "tumours as benign",
-        "python train.py",
+        "a new labelling batch arrives that, unknown to anyone, marks 15% of the malignant rough-texture tumours "
+        f"benign (simulated by prepare.label_fault); the pipeline retrains: {_stages(run4)}",
+        "mlgate run",
     )
-    say("out", train(root, env))
+    say("out", _registered(root))
     _gate_and_promote(root, reg, settings, result, say, 3, "new labels")
 
     reg.rollback("breast-cancer", "production", reason="quickstart: practise a rollback")

@@ -25,6 +25,9 @@ def test_quickstart_runs_the_whole_loop(tmp_path):
     assert "validate data/test.csv against it" in proc.stdout
     assert "mean radius" in proc.stdout.split("drift of a new batch")[1].split("▶")[0], "the shifted column is named"
     assert (target / "mlgate.schema.yaml").is_file()
+    assert "the server switched from breast-cancer:1 to breast-cancer:2" in proc.stdout, "serving follows the alias"
+    again = proc.stdout.split("run it again:")[1].split("▶")[0]
+    assert "0 commands ran" in again and "train cached" in again, "the second run comes from the cache"
     gate_v3 = proc.stdout.split("gate v3 against production")[1].split("▶")[0]
     assert "BLOCKED" in gate_v3 and "rough tumours" in gate_v3 and "recall 0.8261 vs 1" in gate_v3
     assert "the aggregate hides it" in gate_v3, "the overall change passes: the regression is hidden in the slice"
@@ -39,7 +42,10 @@ def test_quickstart_runs_the_whole_loop(tmp_path):
         reports = reg.gate_reports("breast-cancer:3")
         assert len(reports) == 1 and not reports[0].passed
         lineage = versions[1].lineage
-        assert lineage["params"] == {"train": {"C": 1.0, "max_iter": 2000}}
+        assert lineage["params"]["train"] == {"C": 1.0, "max_iter": 2000}
+        assert lineage["run_id"], "registered from a pipeline stage: the run id is in the lineage"
+        runs = reg.runs(limit=10)
+        assert lineage["run_id"] in {r.id for r in runs}
         assert "data/train.csv" in lineage["data"]
         if lineage["git"] is not None:
             assert lineage["git"]["dirty"] is False and len(lineage["git"]["commit"]) == 40

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from mlgate.cli import ci as ci_cmd
 from mlgate.cli import data as data_cmd
 from mlgate.cli import gate as gate_cmd
 from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
+from mlgate.cli import logs as logs_cmd
 from mlgate.cli import model as model_cmd
+from mlgate.cli import package as package_cmd
 from mlgate.cli import pipeline as pipeline_cmd
 from mlgate.cli import promote as promote_cmd
 from mlgate.cli import quickstart as quickstart_cmd
@@ -60,8 +63,11 @@ app.command("promote")(promote_cmd.promote)
 app.command("rollback")(promote_cmd.rollback)
 app.command("gc")(gc_cmd.gc)
 app.command("init")(init_cmd.init)
+app.command("ci")(ci_cmd.ci)
 app.command("quickstart")(quickstart_cmd.quickstart)
 app.command("serve")(serve_cmd.serve)
+app.command("logs")(logs_cmd.logs)
+app.command("package")(package_cmd.package)
 app.command("run")(pipeline_cmd.run)
 app.command("status")(pipeline_cmd.status)
 app.add_typer(pipeline_cmd.runs_app, name="runs")

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import typer
 
-from mlgate.cli._common import console, emit_report, print_json
+from mlgate.cli._common import console, emit_report, err_console, print_json
 
 schema_app = typer.Typer(help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True)
 
 
 @schema_app.command("infer")
 def schema_infer(
-    data: str = typer.Argument(..., help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines)."),
+    data: str = typer.Argument(
+        ...,
+        help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines), or its profile JSON "
+        "(mlgate data profile DATA -o PROFILE.json): then the data is not read.",
+    ),
     output: Path = typer.Option(Path("mlgate.schema.yaml"), "--output", "-o", help="Where to write the schema."),
     slack: float = typer.Option(0.0, "--slack", help="Widen every range by this fraction of (max − min)."),
     target: str | None = typer.Option(None, "--target", help="The label column (its classes become categories)."),
@@ -21,14 +25,24 @@ def schema_infer(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing schema file."),
     as_json: bool = typer.Option(False, "--json", help="Print the schema as JSON as well."),
 ) -> None:
-    """Infer a schema from data and write it as YAML for people to edit."""
-    from mlgate.data.schema import infer_schema
+    """Infer a schema from data (or from its profile) and write it as YAML for people to edit."""
+    from rich.markup import escape
+
+    from mlgate.data.schema import infer_schema, load_profile, schema_from_profile
     from mlgate.errors import UsageError
 
     if output.exists() and not force:
         raise UsageError(f"{output} already exists", hint="pass --force to overwrite it, or -o to write elsewhere")
-    schema = infer_schema(data, slack=slack, max_categories=max_categories, target=target)
+    caveats: dict[str, str] = {}
+    if Path(data).suffix.lower() == ".json" and Path(data).is_file():
+        inferred = schema_from_profile(load_profile(data), slack=slack, max_categories=max_categories, target=target)
+        schema, caveats = inferred.schema, inferred.caveats
+    else:
+        schema = infer_schema(data, slack=slack, max_categories=max_categories, target=target)
     schema.save(output)
+    # what a profile could not decide goes to stderr, so that --json output stays one JSON document
+    for name, caveat in caveats.items():
+        err_console().print(f"[yellow]note[/] column '{escape(name)}' {escape(caveat)}")
     if as_json:
         print_json(schema.to_dict())
         return

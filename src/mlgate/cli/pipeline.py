@@ -25,53 +25,81 @@ def run(
     lock_timeout: float = typer.Option(
         300.0, "--lock-timeout", help="Seconds to wait for another `mlgate run` in this project to finish."
     ),
+    smoke: bool = typer.Option(
+        False, "--smoke", help="Use the 'smoke:' overrides of params.yaml (cached apart from full runs)."
+    ),
+    executor: str | None = typer.Option(
+        None, "--executor", help="local or ray (default: 'executor:' in mlgate.yaml, else local)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run stale pipeline stages; stages seen before are restored from the run cache. Exit 1 if a stage failed."""
     from mlgate.pipeline.runner import run as run_pipeline
 
     cfg = settings(ctx)
+    opts: dict[str, Any] = {
+        "force": force,
+        "dry_run": dry_run,
+        "jobs": jobs,
+        "lock_timeout": lock_timeout,
+        "smoke": smoke,
+        "executor": executor,
+    }
     if as_json:
-        result = run_pipeline(cfg, stages or (), force=force, dry_run=dry_run, jobs=jobs, lock_timeout=lock_timeout)
+        result = run_pipeline(cfg, stages or (), **opts)
         print_json(result.to_dict())
     else:
-        result = _run_with_progress(cfg, stages or (), force=force, dry_run=dry_run, jobs=jobs, timeout=lock_timeout)
+        result = _run_with_progress(cfg, stages or (), opts)
         _render_run(result)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _run_with_progress(cfg: Any, stages: Any, *, force: bool, dry_run: bool, jobs: int, timeout: float) -> RunResult:
-    from rich.markup import escape
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _run_with_progress(cfg: Any, stages: Any, opts: dict[str, Any]) -> RunResult:
+    """The run, with a live line per stage once one needs its command or the cache.
+
+    Rich's progress display is only set up then: a no-op run prints its table without paying for it.
+    """
+    import threading
 
     from mlgate.pipeline.runner import run as run_pipeline
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console(), transient=False
-    )
-    tasks: dict[str, Any] = {}
+    state: dict[str, Any] = {"progress": None, "tasks": {}}
+    mutex = threading.Lock()
+
+    def progress() -> Any:
+        if state["progress"] is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            state["progress"] = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console()
+            )
+            state["progress"].start()
+        return state["progress"]
 
     def on_event(kind: str, payload: Any) -> None:
-        if kind == "wait":
-            progress.console.print(f"[yellow]waiting for the project lock:[/] {escape(str(payload))}")
-        elif kind == "start":
-            tasks[payload] = progress.add_task(f"{escape(payload)}: running…", total=1)
-        elif kind == "done":
-            res: StageResult = payload
-            style = _STYLE.get(res.outcome, "white")
-            label = f"{escape(res.name)}: [{style}]{res.outcome}[/]"
-            if res.outcome == "cached" and res.restored:
-                label += f" ({res.restored} file(s) restored)"
-            if res.name in tasks:
-                progress.update(tasks[res.name], description=label, completed=1)
-            else:
-                tasks[res.name] = progress.add_task(label, total=1, completed=1)
+        from rich.markup import escape
 
-    with progress:
-        return run_pipeline(
-            cfg, stages, force=force, dry_run=dry_run, jobs=jobs, lock_timeout=timeout, on_event=on_event
-        )
+        with mutex:
+            tasks = state["tasks"]
+            if kind == "wait":
+                err_console().print(f"[yellow]waiting for the project lock:[/] {escape(str(payload))}")
+            elif kind in ("running", "restoring"):
+                verb = "running" if kind == "running" else "restoring from the cache"
+                tasks[payload] = progress().add_task(f"{escape(payload)}: {verb}…", total=1)
+            elif kind == "done" and payload.name in tasks:
+                res: StageResult = payload
+                style = _STYLE.get(res.outcome, "white")
+                label = f"{escape(res.name)}: [{style}]{res.outcome}[/]"
+                if res.outcome == "cached" and res.restored:
+                    label += f" ({res.restored} file(s) restored)"
+                progress().update(tasks[res.name], description=label, completed=1)
+
+    try:
+        return run_pipeline(cfg, stages, on_event=on_event, **opts)
+    finally:
+        if state["progress"] is not None:
+            state["progress"].stop()
 
 
 def _render_run(result: RunResult) -> None:
@@ -79,6 +107,8 @@ def _render_run(result: RunResult) -> None:
     from rich.table import Table
 
     title = "dry run: nothing was changed" if result.dry_run else f"run {result.run_id}"
+    if result.smoke:
+        title += " (smoke)"
     table = Table(title=title)
     for col in ("stage", "outcome", "time", "why"):
         table.add_column(col)
@@ -110,14 +140,15 @@ def _render_run(result: RunResult) -> None:
 def status(
     ctx: typer.Context,
     stages: list[str] | None = typer.Argument(None, help="Stages to check (default: all)."),
+    smoke: bool = typer.Option(False, "--smoke", help="Check against the last smoke run instead of mlgate.lock."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Say which stages are stale and exactly why. Exit 0 when everything is up to date, 1 when a stage is stale."""
     from rich.markup import escape
 
-    from mlgate.pipeline.runner import status as pipeline_status
+    from mlgate.pipeline.status import status as pipeline_status
 
-    states = pipeline_status(settings(ctx), stages or ())
+    states = pipeline_status(settings(ctx), stages or (), smoke=smoke)
     stale = [s for s in states if s.stale]
     if as_json:
         print_json({"stale": bool(stale), "stages": [s.to_dict() for s in states]})
@@ -142,7 +173,7 @@ def runs_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The latest pipeline runs, newest first."""
-    records = registry(ctx).runs(limit=limit)
+    records = _registry(ctx).runs(limit=limit)
     if as_json:
         print_json([r.to_dict() for r in records])
         return
@@ -176,7 +207,7 @@ def runs_show(
 
     from mlgate.pipeline.runs import flatten
 
-    r = registry(ctx).get_run(run_id)
+    r = _registry(ctx).get_run(run_id)
     if as_json:
         print_json(r.to_dict())
         return
@@ -209,7 +240,7 @@ def runs_diff(
     """Params and metrics of two runs side by side (only what differs, unless --all)."""
     from mlgate.pipeline.runs import diff_runs
 
-    reg = registry(ctx)
+    reg = _registry(ctx)
     ra, rb = reg.get_run(a), reg.get_run(b)
     rows = diff_runs(ra, rb, only_changed=not all_keys)
     if as_json:
@@ -223,6 +254,15 @@ def runs_diff(
     for row in rows:
         t.add_row(row.section, row.key, _cell(row.a), _cell(row.b), row.change)
     console().print(t if rows else "the two runs have the same params and metrics")
+
+
+def _registry(ctx: typer.Context) -> Any:
+    """The registry, after moving this project's deferred no-op runs into it."""
+    from mlgate.pipeline.journal import flush_runs
+
+    reg = registry(ctx)
+    flush_runs(settings(ctx), reg)
+    return reg
 
 
 def _cell(value: Any) -> str:

@@ -25,6 +25,26 @@ def serve(
         False, "--allow-pickle", help="Load versions stored as pickles (runs their code: only if you trust them)."
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    canary_alias: str | None = typer.Option(
+        None, "--canary-alias", help="An alias whose version takes --canary-weight of the traffic."
+    ),
+    canary_weight: float = typer.Option(0.1, "--canary-weight", help="Share of requests the canary serves (0-1)."),
+    shadow_alias: str | None = typer.Option(
+        None, "--shadow-alias", help="An alias whose version scores a copy of every request, off the response path."
+    ),
+    request_key: str = typer.Option(
+        "x-request-key", "--request-key-header", help="Requests with the same value of this header stick to a variant."
+    ),
+    log_dir: str | None = typer.Option(
+        None, "--log", help="Prediction-log folder (Parquet by hour); default: serve.log in mlgate.yaml, else off."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Turn the prediction log off even if mlgate.yaml sets one."),
+    batch_max_size: int = typer.Option(
+        0, "--batch-max-size", help="Adaptive batching: most rows per predict call (0 or 1: off)."
+    ),
+    batch_max_wait_ms: float = typer.Option(
+        2.0, "--batch-max-wait-ms", help="Adaptive batching: longest a request waits for others to join."
+    ),
 ) -> None:
     """Serve NAME@ALIAS over HTTP (Open Inference Protocol V2, /predict, MLflow's /invocations, /metrics)."""
     from mlgate.errors import UsageError
@@ -33,6 +53,12 @@ def serve(
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise UsageError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
+    from pathlib import Path
+
+    from mlgate.serve.options import serve_section
+
+    resolved = settings(ctx)
+    log_path = None if no_log else (Path(log_dir).resolve() if log_dir else serve_section(resolved).get("log"))
     options = ServeOptions(
         name=name,
         alias=alias,
@@ -44,6 +70,13 @@ def serve(
         max_body_bytes=max_body,
         allow_pickle=allow_pickle,
         log_level=log_level.lower(),
-        settings=settings(ctx),
+        canary_alias=canary_alias,
+        canary_weight=canary_weight if canary_alias else 0.0,
+        shadow_alias=shadow_alias,
+        request_key_header=request_key.lower(),
+        log_dir=log_path,
+        batch_max_size=batch_max_size,
+        batch_max_wait_ms=batch_max_wait_ms,
+        settings=resolved,
     )
     run_serve(options, registry=registry(ctx))

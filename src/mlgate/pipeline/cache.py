@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -57,17 +58,63 @@ def pinned_packages(root: Path) -> list[str]:
     return sorted(names)
 
 
-def environment(root: Path) -> dict[str, Any]:
-    """What the key records of the environment: the Python version and the pinned packages' versions."""
-    from importlib.metadata import PackageNotFoundError, version
+def environment(root: Path, *, cache: Path | None = None) -> dict[str, Any]:
+    """What the key records of the environment: the Python version and the pinned packages' versions.
 
-    packages: dict[str, str | None] = {}
-    for name in pinned_packages(root):
+    With ``cache`` (a JSON file) the answer is reused while the interpreter, the modification times of
+    every ``sys.path`` entry and the pin files are unchanged: installing, upgrading or removing a package
+    adds or removes a ``*.dist-info`` folder, which changes its folder's mtime. That saves importing
+    ``importlib.metadata`` and scanning the path on every no-op ``mlgate status``.
+    """
+    key = _environment_key(root) if cache is not None else None
+    if cache is not None:
         try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            if data.get("key") == key:
+                return dict(data["env"])
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass  # missing or damaged: recompute
+    env = _environment(root)
+    if cache is not None:
+        _write_json(cache, {"key": key, "env": env})
+    return env
+
+
+def _environment(root: Path) -> dict[str, Any]:
+    packages: dict[str, str | None] = {}
+    names = pinned_packages(root)
+    if names:
+        from importlib.metadata import PackageNotFoundError, version
+
+        for name in names:
+            try:
+                packages[name] = version(name)
+            except PackageNotFoundError:
+                packages[name] = None
     return {"python": platform.python_version(), "packages": packages}
+
+
+def _environment_key(root: Path) -> list[Any]:
+    stats: list[Any] = [sys.version, sys.executable]
+    for entry in [*sys.path, str(root / "requirements.txt"), str(root / "pyproject.toml")]:
+        try:
+            st = os.stat(entry or ".")
+        except OSError:
+            continue
+        stats.append([entry, st.st_size, st.st_mtime_ns])
+    return stats
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write a small state file atomically (temporary file, rename); a failure only costs recomputing it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def stage_key(stage: Stage, deps: dict[str, str], params: dict[str, Any], env: dict[str, Any]) -> str:

@@ -12,11 +12,10 @@ import json
 import os
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mlgate.hashing import digest_file, iter_files, manifest_digest
+from mlgate.hashing import digest_file, manifest_digest
 
 Manifest = dict[str, dict[str, Any]]
 _VERSION = 1
@@ -40,12 +39,6 @@ class StatCache:
             except (ValueError, KeyError, OSError):
                 self._entries = {}  # a damaged cache only costs re-hashing
 
-    def _lookup(self, path: Path, st: os.stat_result) -> str | None:
-        hit = self._entries.get(str(path))
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[2] == st.st_ino:
-            return str(hit[3])
-        return None
-
     def _hash(self, path: Path, st: os.stat_result) -> str:
         digest = digest_file(path)
         with self._lock:
@@ -56,43 +49,47 @@ class StatCache:
 
     def file_digests(self, files: list[Path]) -> list[tuple[str, int]]:
         """``(digest, size)`` per file, hashing only those the cache does not vouch for."""
-        stats = [f.stat() for f in files]
-        out: list[tuple[str, int] | None] = [None] * len(files)
+        return self._digests([str(f) for f in files], [f.stat() for f in files])
+
+    def _digests(self, paths: list[str], stats: list[os.stat_result]) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
         todo: list[int] = []
-        for i, (f, st) in enumerate(zip(files, stats, strict=True)):
-            digest = self._lookup(f, st)
-            if digest is None:
-                todo.append(i)
+        entries = self._entries
+        for i, (path, st) in enumerate(zip(paths, stats, strict=True)):
+            hit = entries.get(path)
+            if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[2] == st.st_ino:
+                out.append((hit[3], st.st_size))
             else:
-                out[i] = (digest, st.st_size)
+                out.append(("", st.st_size))
+                todo.append(i)
         if len(todo) > 1 and self.threads > 1:
-            with ThreadPoolExecutor(self.threads) as pool:
-                digests = list(pool.map(lambda i: self._hash(files[i], stats[i]), todo))
+            from concurrent.futures import ThreadPoolExecutor  # only when something must be read
+
+            with ThreadPoolExecutor(min(self.threads, len(todo))) as pool:
+                digests = list(pool.map(lambda i: self._hash(Path(paths[i]), stats[i]), todo))
         else:
-            digests = [self._hash(files[i], stats[i]) for i in todo]
+            digests = [self._hash(Path(paths[i]), stats[i]) for i in todo]
         for i, digest in zip(todo, digests, strict=True):
             out[i] = (digest, stats[i].st_size)
-        return [o for o in out if o is not None]
+        return out
 
     def manifest(self, path: Path) -> Manifest:
         """``{relative path: {digest, size}}`` of a folder, or ``{name: …}`` of a single file."""
         if path.is_dir():
-            files = list(iter_files(path))
-            rels = [f.relative_to(path).as_posix() for f in files]
+            rels, paths, stats = _walk(os.path.realpath(path))
         else:
-            files, rels = [path], [path.name]
+            real = os.path.realpath(path)
+            rels, paths, stats = [path.name], [real], [os.stat(real)]
         return {
-            rel: {"digest": d, "size": size}
-            for rel, (d, size) in zip(rels, self.file_digests([f.resolve() for f in files]), strict=True)
+            rel: {"digest": d, "size": size} for rel, (d, size) in zip(rels, self._digests(paths, stats), strict=True)
         }
 
     def digest(self, path: Path) -> str:
         """A file's digest, or a folder's manifest digest; raises FileNotFoundError when it is gone."""
         if path.is_dir():
             return manifest_digest(self.manifest(path))
-        if not path.exists():
-            raise FileNotFoundError(str(path))
-        return self.file_digests([path.resolve()])[0][0]
+        real = os.path.realpath(path)
+        return self._digests([real], [os.stat(real)])[0][0]
 
     def digests(self, root: Path, paths: list[str]) -> dict[str, str]:
         """``{relative path: digest}`` for several paths under ``root``."""
@@ -110,3 +107,29 @@ class StatCache:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({"version": _VERSION, "entries": entries}, fh, separators=(",", ":"))
         os.replace(tmp, self.path)
+
+
+def _walk(root: str) -> tuple[list[str], list[str], list[os.stat_result]]:
+    """Every regular file under ``root``: relative POSIX paths, absolute paths and stats, in one scandir pass.
+
+    The same files as :func:`mlgate.hashing.iter_files` (links to files followed, links to folders not),
+    without a ``Path`` object per file: on a no-op run this walk is most of the work.
+    """
+    rels: list[str] = []
+    paths: list[str] = []
+    stats: list[os.stat_result] = []
+    todo = [("", root)]
+    while todo:
+        prefix, folder = todo.pop()
+        subdirs = []
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        subdirs.append((prefix + entry.name + "/", entry.path))
+                else:
+                    rels.append(prefix + entry.name)
+                    paths.append(entry.path)
+                    stats.append(entry.stat())
+        todo.extend(sorted(subdirs, reverse=True))
+    return rels, paths, stats

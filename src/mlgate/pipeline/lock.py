@@ -17,15 +17,17 @@ LOCK_NAME = "mlgate.lock"
 SCHEMA = "mlgate.lock/1"
 
 
-def read_lock(root: Path) -> dict[str, dict[str, Any]]:
-    """``{stage: block}`` from ``mlgate.lock``; empty when there is none."""
+def read_lock(root: Path, name: str = LOCK_NAME) -> dict[str, dict[str, Any]]:
+    """``{stage: block}`` from ``mlgate.lock`` (or ``name``, relative to ``root``); empty when there is none."""
     import yaml
 
-    path = root / LOCK_NAME
+    path = root / name
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's loader when PyYAML has it: the lock of a large pipeline parses several times faster
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ConfigError(
@@ -37,8 +39,8 @@ def read_lock(root: Path) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in (data.get("stages") or {}).items() if isinstance(v, dict)}
 
 
-def write_lock(root: Path, stages: dict[str, dict[str, Any]]) -> None:
-    """Replace ``mlgate.lock`` atomically with these blocks, sorted."""
+def write_lock(root: Path, stages: dict[str, dict[str, Any]], name: str = LOCK_NAME) -> None:
+    """Replace ``mlgate.lock`` (or ``name``, relative to ``root``) atomically with these blocks, sorted."""
     import yaml
 
     text = yaml.safe_dump(
@@ -48,8 +50,9 @@ def write_lock(root: Path, stages: dict[str, dict[str, Any]]) -> None:
         allow_unicode=True,
         width=1000,
     )
-    path = root / LOCK_NAME
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".mlgate.lock-")
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

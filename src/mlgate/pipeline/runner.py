@@ -1,16 +1,20 @@
 """``mlgate run``: stale stages in dependency order, independent ones in parallel, each result cached.
 
 For each stage, once every stage it depends on has succeeded: up to date with ``mlgate.lock`` → nothing
-to do; its key in the run cache → outputs restored from the artifact store; otherwise the command runs.
-Declared outputs are removed before the command runs, so a stale file cannot pass for a new one. The
-outputs are cached only after the command exited 0, every declared output exists and no dependency
-changed meanwhile. A failing stage stops its dependents; the others go on and stay cached.
+to do; its key in the run cache → outputs restored from the artifact store; otherwise the command runs,
+as a subprocess here (the local executor) or as a Ray task (``executor: ray``), with ``MLGATE_RUN_ID``
+in its environment. Declared outputs are removed before the command runs, so a stale file cannot pass
+for a new one. The outputs are cached only after the command exited 0, every declared output exists and
+no dependency changed meanwhile. A failing stage stops its dependents; the others go on and stay cached.
+
+A run that ran, restored or failed something is recorded in the registry at once; a no-op run is
+deferred (see :mod:`mlgate.pipeline.journal`) so that it opens neither the registry nor git.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -19,18 +23,24 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlgate.config import Settings
-from mlgate.errors import MlgateError, UsageError
+from mlgate.errors import ConfigError, MlgateError, UsageError
 from mlgate.pipeline.cache import RunCache
 from mlgate.pipeline.digests import StatCache
-from mlgate.pipeline.lock import read_lock, write_lock
+from mlgate.pipeline.lock import LOCK_NAME, read_lock, write_lock
 from mlgate.pipeline.runlock import project_lock
-from mlgate.pipeline.spec import Pipeline, Stage, load_pipeline
-from mlgate.pipeline.status import Context, Inputs, StageStatus, pipeline_status, state_dir
+from mlgate.pipeline.spec import EXECUTORS, Pipeline, Stage
+from mlgate.pipeline.status import SMOKE_LOCK, Context, Inputs, require_stages, state_dir
+
+if TYPE_CHECKING:
+    from mlgate.config import Settings
+    from mlgate.registry.types import RunRecord
+
 
 LOG_TAIL = 15
+# ("wait", holder of the project lock), ("start", stage), ("running" | "restoring", stage) when the stage
+# needs its command or the cache, ("done", StageResult)
 Event = Callable[[str, "StageResult | str"], None]
 
 
@@ -74,6 +84,13 @@ class RunResult:
     started_at: datetime
     duration_s: float
     dry_run: bool = False
+    smoke: bool = False
+    executor: str = "local"
+
+    @property
+    def noop(self) -> bool:
+        """True when every stage was already up to date: nothing ran, nothing was restored."""
+        return not self.dry_run and all(s.outcome == "cached" and not s.restored and not s.reasons for s in self.stages)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +108,9 @@ class RunResult:
             "run_id": self.run_id,
             "ok": self.ok,
             "dry_run": self.dry_run,
+            "smoke": self.smoke,
+            "executor": self.executor,
+            "noop": self.noop,
             "started_at": self.started_at.isoformat(),
             "duration_s": round(self.duration_s, 3),
             "cache_hits": self.cache_hits,
@@ -98,25 +118,6 @@ class RunResult:
             "params": self.params,
             "metrics": self.metrics,
         }
-
-
-def status(settings: Settings, targets: Iterable[str] = ()) -> list[StageStatus]:
-    """Which stages are stale and exactly why (reads only; takes no lock)."""
-    pipeline = _pipeline(settings)
-    stat = StatCache(state_dir(settings.root) / "stat.json")
-    out = pipeline_status(pipeline, pipeline.select(targets), stat, read_lock(settings.root))
-    stat.save()
-    return out
-
-
-def _pipeline(settings: Settings) -> Pipeline:
-    pipeline = load_pipeline(settings)
-    if not pipeline.stages:
-        raise UsageError(
-            f"{settings.line_of()}: there are no stages to run",
-            hint="add a 'stages:' section to mlgate.yaml (see docs/pipelines.md)",
-        )
-    return pipeline
 
 
 def run(
@@ -129,37 +130,57 @@ def run(
     lock_timeout: float = 300.0,
     on_event: Event | None = None,
     record: bool = True,
+    smoke: bool = False,
+    executor: str | None = None,
 ) -> RunResult:
-    """Bring the selected stages (and what they depend on) up to date; record the run in the registry."""
+    """Bring the selected stages (and what they depend on) up to date; record the run in the registry.
+
+    ``smoke`` uses the ``smoke:`` overrides of ``params.yaml`` and caches apart; ``executor`` is ``local``
+    or ``ray`` (default: ``executor:`` in ``mlgate.yaml``, else local).
+    """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    pipeline = _pipeline(settings)
+    how = executor_of(settings, executor)
+    pipeline = require_stages(settings)
     names = pipeline.select(targets)
     started, t0 = datetime.now(UTC), time.monotonic()
     run_id = uuid.uuid4().hex[:12]
+    lock_name = SMOKE_LOCK if smoke else LOCK_NAME
     if dry_run:
         stat = StatCache(state_dir(settings.root) / "stat.json")
-        results = _dry_run(pipeline, names, Context(pipeline, stat, read_lock(settings.root)), settings, force)
-        return RunResult(run_id, results, {}, {}, started, time.monotonic() - t0, dry_run=True)
+        ctx = Context(pipeline, stat, read_lock(settings.root, lock_name), smoke=smoke)
+        results = _dry_run(pipeline, names, ctx, settings, force)
+        return RunResult(run_id, results, {}, {}, started, time.monotonic() - t0, True, smoke, how)
     waiting = (lambda who: on_event("wait", who)) if on_event else None
     with project_lock(
         state_dir(settings.root) / "run.lock", timeout=lock_timeout, user=settings.actor, on_wait=waiting
     ):
-        runner = _Runner(pipeline, settings, force=force, jobs=jobs, on_event=on_event)
+        runner = _Runner(
+            pipeline, settings, force=force, jobs=jobs, on_event=on_event, run_id=run_id, smoke=smoke, executor=how
+        )
         results = runner.run(names)
-        params = {k: v for n in names for k, v in _params_of(runner.ctx, pipeline.stages[n]).items()}
+        params = {k: v for n in names for k, v in runner.params_of(pipeline.stages[n]).items()}
         metrics = _metrics(pipeline, names)
-    result = RunResult(run_id, results, params, metrics, started, time.monotonic() - t0)
+    result = RunResult(run_id, results, params, metrics, started, time.monotonic() - t0, False, smoke, how)
     if record:
         _record(settings, result, names)
     return result
 
 
-def _params_of(ctx: Context, stage: Stage) -> dict[str, Any]:
-    try:
-        return ctx.inputs(stage).params
-    except MlgateError:
-        return {}
+def executor_of(settings: Settings, executor: str | None) -> str:
+    """The executor asked for (``--executor``), else ``executor:`` in ``mlgate.yaml``, else ``local``."""
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise UsageError(f"unknown executor {executor!r}", hint=f"use one of: {', '.join(EXECUTORS)}")
+        return executor
+    value = settings.raw.get("executor")
+    if value is None:
+        return "local"
+    if value not in EXECUTORS:
+        raise ConfigError(
+            f"{settings.line_of('executor')}: unknown executor {value!r}", hint=f"use one of: {', '.join(EXECUTORS)}"
+        )
+    return str(value)
 
 
 def _metrics(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
@@ -178,8 +199,21 @@ def _metrics(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
 
 
 def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
+    from mlgate.pipeline.journal import defer_run, flush_runs, git_head
+
+    if result.noop:
+        defer_run(settings, _run_record(settings, result, names, git_head(settings.root)))
+        return
     from mlgate.lineage import git_state
     from mlgate.registry.store import Registry
+
+    record = _run_record(settings, result, names, git_state(settings.root))
+    with Registry(settings=settings) as reg:
+        flush_runs(settings, reg)  # earlier no-op runs first, so that the registry keeps their order
+        reg.record_run(record)
+
+
+def _run_record(settings: Settings, result: RunResult, names: list[str], git: dict[str, Any] | None) -> RunRecord:
     from mlgate.registry.types import RunRecord
 
     stages = [
@@ -192,7 +226,7 @@ def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
         }
         for s in result.stages
     ]
-    record = RunRecord(
+    return RunRecord(
         id=result.run_id,
         project=settings.project,
         status="succeeded" if result.ok else "failed",
@@ -201,13 +235,11 @@ def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
         metrics=result.metrics,
         stages=stages,
         cache_hits=result.cache_hits,
-        git=git_state(settings.root),
+        git=git,
         started_at=result.started_at,
         duration_s=round(result.duration_s, 3),
         created_by=settings.actor,
     )
-    with Registry(settings=settings) as reg:
-        reg.record_run(record)
 
 
 def _dry_run(pipeline: Pipeline, names: list[str], ctx: Context, settings: Settings, force: bool) -> list[StageResult]:
@@ -235,18 +267,52 @@ def _dry_run(pipeline: Pipeline, names: list[str], ctx: Context, settings: Setti
 
 class _Runner:
     def __init__(
-        self, pipeline: Pipeline, settings: Settings, *, force: bool, jobs: int, on_event: Event | None
+        self,
+        pipeline: Pipeline,
+        settings: Settings,
+        *,
+        force: bool,
+        jobs: int,
+        on_event: Event | None,
+        run_id: str,
+        smoke: bool = False,
+        executor: str = "local",
     ) -> None:
         self.pipeline = pipeline
+        self.settings = settings
         self.root = pipeline.root
         self.state = state_dir(self.root)
         self.stat = StatCache(self.state / "stat.json")
-        self.ctx = Context(pipeline, self.stat, read_lock(self.root))
+        self.lock_name = SMOKE_LOCK if smoke else LOCK_NAME
+        self.ctx = Context(pipeline, self.stat, read_lock(self.root, self.lock_name), smoke=smoke)
         self.cache = RunCache(settings.artifacts, s3_endpoint_url=settings.s3_endpoint_url)
         self.force = force
         self.jobs = jobs
         self.on_event = on_event
+        self.executor = executor
+        self.env = {"MLGATE_RUN_ID": run_id}
+        if smoke:
+            self.env.update(MLGATE_SMOKE="1", MLGATE_PARAMS_FILE=str(self._smoke_params_file()))
+        self._inputs: dict[str, Inputs] = {}
         self._lock_mutex = threading.Lock()
+
+    def _smoke_params_file(self) -> Path:
+        """The merged smoke params, where a stage's script finds them through ``MLGATE_PARAMS_FILE``."""
+        import yaml
+
+        path = self.state / "smoke" / "params.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.ctx.params, sort_keys=True), encoding="utf-8")
+        return path
+
+    def params_of(self, stage: Stage) -> dict[str, Any]:
+        """The param values a stage ran (or was checked) with; computed again only if it never got that far."""
+        if stage.name in self._inputs:
+            return self._inputs[stage.name].params
+        try:
+            return self.ctx.inputs(stage).params
+        except MlgateError:
+            return {}
 
     def _event(self, kind: str, payload: StageResult | str) -> None:
         if self.on_event is not None:
@@ -296,6 +362,7 @@ class _Runner:
 
     def _bring_up_to_date(self, stage: Stage, log: Path) -> tuple[str, int, list[str], str]:
         inputs = self.ctx.inputs(stage)
+        self._inputs[stage.name] = inputs
         if inputs.missing:
             raise StageError(
                 f"stage {stage.name!r}: dependency {inputs.missing[0]!r} does not exist",
@@ -308,6 +375,7 @@ class _Runner:
             restored = self._restore(stage, inputs)
             if restored is not None:
                 return "cached", restored, why, inputs.key
+        self._event("running", stage.name)
         self._execute(stage, log)
         self._save(stage, inputs, log)
         return "ran", 0, why, inputs.key
@@ -318,6 +386,7 @@ class _Runner:
             return None
         if any(not o.cache and not (self.root / o.path).exists() for o in stage.outs):
             return None  # an uncached output is gone: only the command can make it
+        self._event("restoring", stage.name)
         restored = 0
         outs: dict[str, str] = {}
         for o in stage.outs:
@@ -339,20 +408,22 @@ class _Runner:
             else:
                 target.unlink(missing_ok=True)
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "wb") as fh:
-            proc = subprocess.run(
-                stage.cmd, shell=True, cwd=self.root, stdout=fh, stderr=subprocess.STDOUT, check=False
-            )
-        if proc.returncode == 0:
+        if self.executor == "ray":
+            from mlgate.pipeline.ray_executor import run_command
+
+            returncode = run_command(stage.cmd, self.root, self.env, log, address=self.settings.ray_address)
+        else:
+            returncode = _run_local(stage.cmd, self.root, self.env, log)
+        if returncode == 0:
             return
         tail = _tail(log)
-        if proc.returncode == 127:
+        if returncode == 127:
             raise StageError(
                 f"stage {stage.name!r}: the command was not found: {stage.cmd!r} ({stage.where})",
                 hint="check the program name in 'cmd' and that it is installed and on PATH",
                 log_tail=tail,
             )
-        how = f"was killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exited with {proc.returncode}"
+        how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with {returncode}"
         raise StageError(
             f"stage {stage.name!r} failed: `{stage.cmd}` {how}; its outputs were not cached",
             hint=f"the full log is {log}",
@@ -393,9 +464,21 @@ class _Runner:
         with self._lock_mutex:
             self.ctx.lock[stage.name] = block
             # re-read so that blocks of stages outside this run (written by an older run) survive
-            current = read_lock(self.root)
+            current = read_lock(self.root, self.lock_name)
             current[stage.name] = block
-            write_lock(self.root, current)
+            write_lock(self.root, current, self.lock_name)
+
+
+def _run_local(cmd: str, root: Path, env: dict[str, str], log: Path) -> int:
+    """Run a stage's command in the project root with ``/bin/sh``; its output goes to ``log``."""
+    import subprocess
+
+    # the child inherits this process's environment plus the run's variables (MLGATE_RUN_ID, smoke)
+    with open(log, "wb") as fh:
+        proc = subprocess.run(
+            cmd, shell=True, cwd=root, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT, check=False
+        )
+    return proc.returncode
 
 
 def _tail(log: Path, n: int = LOG_TAIL) -> list[str]:

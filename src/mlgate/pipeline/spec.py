@@ -20,6 +20,7 @@ from mlgate.errors import ConfigError, UsageError
 PARAMS_FILE = "params.yaml"
 STAGE_KEYS = {"cmd", "deps", "params", "outs", "metrics", "plots", "always_run", "desc"}
 OUTPUT_KINDS = ("outs", "metrics", "plots")
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,10 @@ def load_pipeline(settings: Settings, *, check_files: bool = True) -> Pipeline:
     if not isinstance(raw, dict):
         raise ConfigError(f"{settings.line_of('stages')}: 'stages' must be a mapping of stage names to stages")
     executor = settings.raw.get("executor")
-    if executor not in (None, "local"):
+    if executor not in (None, *EXECUTORS):
         raise ConfigError(
-            f"{settings.line_of('executor')}: executor {executor!r} is not available yet",
-            hint="use executor: local (the default)",
+            f"{settings.line_of('executor')}: unknown executor {executor!r}",
+            hint="use executor: local (the default) or executor: ray",
         )
     stages = {str(name): _stage(str(name), body, settings) for name, body in raw.items()}
     _check_outputs(stages, settings)
@@ -221,11 +222,12 @@ def _check_outputs(stages: dict[str, Stage], settings: Settings) -> None:
             if inside(oa.path, ob.path) or inside(ob.path, oa.path):
                 same = oa.path == ob.path
                 what = f"both write {oa.path!r}" if same else f"write overlapping outputs {oa.path!r} and {ob.path!r}"
-                who = (
-                    f"stage {a!r} {what.replace('both ', 'writes ')} twice"
-                    if a == b
-                    else f"stages {a!r} and {b!r} {what}"
-                )
+                if a != b:
+                    who = f"stages {a!r} and {b!r} {what}"
+                elif same:
+                    who = f"stage {a!r} declares {oa.path!r} twice (in outs and metrics or plots?)"
+                else:
+                    who = f"stage {a!r} declares overlapping outputs {oa.path!r} and {ob.path!r}"
                 raise ConfigError(
                     f"{ob.where}: {who}",
                     hint="each file or folder must be written by exactly one stage",

@@ -1,16 +1,30 @@
-"""Why a stage is stale: the exact file, param, command, environment or output that differs from ``mlgate.lock``."""
+"""Why a stage is stale: the exact file, param, command, environment or output that differs from ``mlgate.lock``.
+
+A smoke run (``--smoke``) uses the ``smoke:`` section of ``params.yaml`` deep-merged over the other params,
+keys its cache entries apart, and keeps its own lock (``.mlgate/pipeline/smoke.lock``), so that
+``mlgate.lock`` always describes the full pipeline.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlgate.errors import ConfigError, UsageError
 from mlgate.hashing import digest_json
 from mlgate.pipeline.cache import environment, stage_key
 from mlgate.pipeline.digests import StatCache
-from mlgate.pipeline.spec import Pipeline, Stage, load_params_file, param_value
+from mlgate.pipeline.lock import LOCK_NAME, read_lock
+from mlgate.pipeline.spec import PARAMS_FILE, Pipeline, Stage, load_params_file, load_pipeline, param_value
+
+if TYPE_CHECKING:
+    from mlgate.config import Settings
+
+SMOKE_KEY = "smoke"
+SMOKE_LOCK = ".mlgate/pipeline/smoke.lock"
 
 
 @dataclass(frozen=True)
@@ -40,13 +54,19 @@ class StageStatus:
 class Context:
     """What every stage of one command shares: the stat cache, params, environment and the lock's blocks."""
 
-    def __init__(self, pipeline: Pipeline, stat: StatCache, lock: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self, pipeline: Pipeline, stat: StatCache, lock: dict[str, dict[str, Any]], *, smoke: bool = False
+    ) -> None:
         self.pipeline = pipeline
         self.root = pipeline.root
         self.stat = stat
         self.lock = lock
-        self.params = load_params_file(pipeline) if any(s.params for s in pipeline.stages.values()) else {}
-        self.env = environment(pipeline.root)
+        self.smoke = smoke
+        needs_params = smoke or any(s.params for s in pipeline.stages.values())
+        self.params = load_params_file(pipeline) if needs_params else {}
+        if smoke:
+            self.params = smoke_params(self.params, pipeline)
+        self.env = environment(pipeline.root, cache=state_dir(pipeline.root) / "env.json")
         self.env_digest = digest_json(self.env)
 
     def inputs(self, stage: Stage) -> Inputs:
@@ -62,7 +82,9 @@ class Context:
             key: param_value(self.params, key, self.pipeline.params_where[(stage.name, i)], stage.name, self.pipeline)
             for i, key in enumerate(stage.params)
         }
-        key = stage_key(stage, deps, params, {"digest": self.env_digest})
+        # smoke runs key apart: a command may behave differently under MLGATE_SMOKE even with the same params
+        env = {"digest": self.env_digest, "smoke": True} if self.smoke else {"digest": self.env_digest}
+        key = stage_key(stage, deps, params, env)
         return Inputs(deps, params, self.env_digest, key, tuple(missing))
 
     def out_digest(self, path: str) -> str | None:
@@ -122,11 +144,61 @@ def _diff(
     return out
 
 
+def status(settings: Settings, targets: Iterable[str] = (), *, smoke: bool = False) -> list[StageStatus]:
+    """Which stages are stale and exactly why (reads only; takes no lock, opens no registry)."""
+    pipeline = require_stages(settings)
+    stat = StatCache(state_dir(settings.root) / "stat.json")
+    lock = read_lock(settings.root, SMOKE_LOCK if smoke else LOCK_NAME)
+    out = pipeline_status(pipeline, pipeline.select(targets), stat, lock, smoke=smoke)
+    stat.save()
+    return out
+
+
+def require_stages(settings: Settings) -> Pipeline:
+    """The checked pipeline; an error when ``mlgate.yaml`` declares no stage."""
+    pipeline = load_pipeline(settings)
+    if not pipeline.stages:
+        raise UsageError(
+            f"{settings.line_of()}: there are no stages to run",
+            hint="add a 'stages:' section to mlgate.yaml (see docs/pipelines.md)",
+        )
+    return pipeline
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``: mappings merge key by key, any other value replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def smoke_params(values: Mapping[str, Any], pipeline: Pipeline) -> dict[str, Any]:
+    """The params a smoke run uses: the ``smoke:`` section of ``params.yaml`` deep-merged over the rest."""
+    name = pipeline.params_path.name if pipeline.params_path else PARAMS_FILE
+    over = values.get(SMOKE_KEY)
+    if not isinstance(over, Mapping) or not over:
+        raise ConfigError(
+            f"{pipeline.params_path or name}: --smoke needs a '{SMOKE_KEY}:' section in {name}, a mapping of the "
+            f"values to override, got {over!r}",
+            hint=f"add for instance '{SMOKE_KEY}: {{train: {{epochs: 1}}, prepare: {{fraction: 0.01}}}}' to {name}",
+        )
+    return deep_merge({k: v for k, v in values.items() if k != SMOKE_KEY}, over)
+
+
 def pipeline_status(
-    pipeline: Pipeline, names: list[str], stat: StatCache, lock: dict[str, dict[str, Any]]
+    pipeline: Pipeline,
+    names: list[str],
+    stat: StatCache,
+    lock: dict[str, dict[str, Any]],
+    *,
+    smoke: bool = False,
 ) -> list[StageStatus]:
     """Each named stage, stale or not, with the reasons; a stale upstream makes its dependents stale."""
-    ctx = Context(pipeline, stat, lock)
+    ctx = Context(pipeline, stat, lock, smoke=smoke)
     stale: set[str] = set()
     out: list[StageStatus] = []
     for name in names:

@@ -3,7 +3,12 @@
 Every handler takes ``holder.current`` once and uses it to the end, so a swap never changes the version
 under a request. Bad input is refused before the model runs (4xx naming each field); anything the
 model raises after that is a 500, never dressed up as a client error. Every response names the
-version that served it in ``x-mlgate-model-version``.
+version that served it in ``x-mlgate-model-version``, the variant (``primary`` or ``canary``) in
+``x-mlgate-variant`` and the request id in ``x-request-id`` (the caller's, or a new one).
+
+Optional parts, each off unless asked for: a canary alias taking a share of the traffic and a shadow
+alias seeing copies (``routing``), adaptive batching (``batching``) and the prediction log
+(``predlog``). Each alias is followed by its own :class:`ModelHolder`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -24,6 +30,7 @@ from starlette.routing import Route
 from mlgate.errors import InputError
 from mlgate.serve.loader import ModelHolder, Served
 from mlgate.serve.metrics import ServeMetrics
+from mlgate.serve.predlog import LogRecord, new_request_id, now_ns
 from mlgate.serve.protocol import (
     RequestError,
     content_type,
@@ -38,25 +45,54 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from mlgate.registry.store import Registry
+    from mlgate.serve.batching import Batcher
     from mlgate.serve.options import ServeOptions
+    from mlgate.serve.predlog import PredictionLog
+    from mlgate.serve.routing import CanarySplit, ShadowMirror
 
 VERSION_HEADER = "x-mlgate-model-version"
+VARIANT_HEADER = "x-mlgate-variant"
+REQUEST_ID_HEADER = "x-request-id"
 log = logging.getLogger("mlgate.serve")
 
 
-def json_response(doc: Any, status: int = 200, served: Served | None = None) -> Response:
+def json_response(
+    doc: Any, status: int = 200, served: Served | None = None, headers: dict[str, str] | None = None
+) -> Response:
     """An orjson-encoded response, naming the version that served it."""
-    headers = {VERSION_HEADER: served.label} if served is not None else None
+    if served is not None:
+        headers = {VERSION_HEADER: served.label, **(headers or {})}
     return Response(dumps(doc), status_code=status, media_type="application/json", headers=headers)
+
+
+class InFlight:
+    """The number of HTTP requests being handled (the batcher stops waiting once all of them wait in it)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+@dataclass
+class Scored:
+    """What one scoring request produced, and the headers and log fields that go with it."""
+
+    served: Served
+    parsed: Any
+    preds: Any
+    probs: Any
+    headers: dict[str, str]
 
 
 class _Instrument:
     """Pure ASGI middleware: metrics per route template, version and status, plus the version header."""
 
-    def __init__(self, app: ASGIApp, holder: ModelHolder, metrics: ServeMetrics) -> None:
+    def __init__(self, app: ASGIApp, holder: ModelHolder, metrics: ServeMetrics, in_flight: InFlight) -> None:
         self.app = app
         self.holder = holder
         self.metrics = metrics
+        self.count = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,9 +117,11 @@ class _Instrument:
             await send(message)
 
         self.metrics.in_flight.inc()
+        self.count.n += 1
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            self.count.n -= 1
             self.metrics.in_flight.dec()
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
@@ -91,12 +129,28 @@ class _Instrument:
 
 
 class ServerApp:
-    """The routes over one :class:`ModelHolder`; :func:`create_app` wraps it into a Starlette app."""
+    """The routes over the primary :class:`ModelHolder` (and the optional canary, shadow, batcher and log)."""
 
-    def __init__(self, options: ServeOptions, holder: ModelHolder, metrics: ServeMetrics) -> None:
+    def __init__(
+        self,
+        options: ServeOptions,
+        holder: ModelHolder,
+        metrics: ServeMetrics,
+        *,
+        canary: ModelHolder | None = None,
+        split: CanarySplit | None = None,
+        shadow: ShadowMirror | None = None,
+        batcher: Batcher | None = None,
+        predlog: PredictionLog | None = None,
+    ) -> None:
         self.options = options
         self.holder = holder
         self.metrics = metrics
+        self.canary = canary
+        self.split = split
+        self.shadow = shadow
+        self.batcher = batcher
+        self.predlog = predlog
 
     # -- plumbing -----------------------------------------------------------------------------------
 
@@ -114,55 +168,122 @@ class ServerApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _refuse(self, request: Request, exc: RequestError, served: Served | None) -> Response:
+    def _refuse(
+        self, request: Request, exc: RequestError, served: Served | None, headers: dict[str, str] | None = None
+    ) -> Response:
         self.metrics.error(_route(request), served.label if served else "", "client")
-        return json_response(exc.body(), exc.status, served)
+        return json_response(exc.body(), exc.status, served, headers)
 
     def _unavailable(self, request: Request) -> Response:
         self.metrics.error(_route(request), "", "unavailable")
         return json_response({"error": f"no version of {self.options.ref} is loaded yet"}, 503)
 
-    def _check_model(self, request: Request, served: Served) -> None:
+    def _check_model(self, request: Request, served: Served) -> Served:
+        """The version a request names (the primary's, or the canary's by ``/versions/{v}``), else a 404."""
         name = request.path_params.get("model_name")
         if name is not None and name != self.options.name:
             raise RequestError(
                 404, [f"model {_cut(name)!r} is not served here; this server serves {self.options.name!r}"]
             )
         version = request.path_params.get("model_version")
-        if version is not None and version != str(served.number):
-            raise RequestError(
-                404, [f"version {_cut(version)!r} of {self.options.name!r} is not served here; serving {served.label}"]
+        if version is None or version == str(served.number):
+            return served
+        other = self.canary.current if self.canary is not None else None
+        if other is not None and version == str(other.number):
+            return other
+        raise RequestError(
+            404, [f"version {_cut(version)!r} of {self.options.name!r} is not served here; serving {served.label}"]
+        )
+
+    def _pick(self, request: Request, primary: Served) -> tuple[Served, str]:
+        """The version that scores this request and its variant: the canary takes its share."""
+        canary = self.canary.current if self.canary is not None else None
+        if canary is None or self.split is None:
+            return primary, "primary"
+        if self.split.to_canary(request.headers.get(self.options.request_key_header)):
+            return canary, "canary"
+        return primary, "primary"
+
+    def _log(
+        self,
+        request: Request,
+        started: float,
+        served: Served | None,
+        variant: str,
+        rid: str,
+        status: int,
+        inputs: Any = None,
+        outputs: Any = None,
+        error: str | None = None,
+    ) -> None:
+        if self.predlog is None:
+            return
+        self.predlog.record(
+            LogRecord(
+                now_ns(),
+                rid,
+                _route(request),
+                self.options.name,
+                served.label if served is not None else "",
+                variant,
+                status,
+                time.perf_counter() - started,
+                inputs,
+                outputs,
+                error,
             )
+        )
 
     async def _score(
         self, request: Request, parse: Callable[[bytes, Served], Any], proba: Callable[[Any], bool]
-    ) -> tuple[Served, Any, Any, Any] | Response:
-        """Read, validate and predict; a Response when the request stops early."""
-        served = self.holder.current
-        if served is None:
+    ) -> Scored | Response:
+        """Route, read, validate, predict, mirror and log; a Response when the request stops early."""
+        started = time.perf_counter()
+        rid = request.headers.get(REQUEST_ID_HEADER) or new_request_id()
+        primary = self.holder.current
+        if primary is None:
+            self._log(request, started, None, "primary", rid, 503, error="no version loaded")
             return self._unavailable(request)
+        served, variant = primary, "primary"
+        headers = {REQUEST_ID_HEADER: _cut(rid), VARIANT_HEADER: variant}
         try:
-            self._check_model(request, served)
+            if "model_version" in request.path_params:
+                served = self._check_model(request, primary)
+                variant = "primary" if served is primary else "canary"
+            else:
+                self._check_model(request, primary)
+                served, variant = self._pick(request, primary)
+            headers[VARIANT_HEADER] = variant
             body = await self._body(request)
             parsed = parse(body, served)
             data = getattr(parsed, "data", parsed)
             try:
-                prepared = served.model.prepare(data)
+                prepared = data if served.takes_frames else served.model.prepare(data)
             except InputError as exc:
                 raise RequestError(400, [exc.message]) from None
         except RequestError as exc:
-            return self._refuse(request, exc, served)
-        model = served.model
+            self._log(request, started, served, variant, rid, exc.status, error=exc.body()["error"])
+            return self._refuse(request, exc, served, headers)
+        want_proba = proba(parsed)
         try:
-            preds = model.flavor.predict(model.native, prepared)
-            probs = model.flavor.predict_proba(model.native, prepared) if proba(parsed) else None
+            if self.batcher is not None:
+                preds, probs = await self.batcher.predict(served, prepared, want_proba)
+            else:
+                model = served.model
+                preds = model.flavor.predict(model.native, prepared)
+                probs = model.flavor.predict_proba(model.native, prepared) if want_proba else None
         except Exception as exc:
             log.exception("%s raised on a request to %s", served.label, request.url.path)
             self.metrics.error(_route(request), served.label, "model")
-            return json_response(
-                {"error": f"the model {served.label} failed: {type(exc).__name__} (see the server log)"}, 500, served
-            )
-        return served, parsed, preds, probs
+            message = f"the model {served.label} failed: {type(exc).__name__} (see the server log)"
+            self._log(request, started, served, variant, rid, 500, inputs=prepared, error=message)
+            return json_response({"error": message}, 500, served, headers)
+        self.metrics.routed.labels(variant, served.label).inc()
+        if self.shadow is not None:
+            self.shadow.submit(body, parse, served.label, preds)
+        outputs = {"predict": preds} if probs is None else {"predict": preds, "predict_proba": probs}
+        self._log(request, started, served, variant, rid, 200, inputs=prepared, outputs=outputs)
+        return Scored(served, parsed, preds, probs, headers)
 
     # -- routes -------------------------------------------------------------------------------------
 
@@ -183,7 +304,7 @@ class ServerApp:
         if served is None:
             return self._unavailable(request)
         try:
-            self._check_model(request, served)
+            served = self._check_model(request, served)
         except RequestError as exc:
             return self._refuse(request, exc, served)
         mv = served.model.metadata
@@ -210,7 +331,7 @@ class ServerApp:
         if served is None:
             return json_response({"name": self.options.name, "ready": False}, 503)
         try:
-            self._check_model(request, served)
+            served = self._check_model(request, served)
         except RequestError as exc:
             return self._refuse(request, exc, served)
         return json_response({"name": self.options.name, "ready": True}, served=served)
@@ -224,7 +345,7 @@ class ServerApp:
         )
         if isinstance(result, Response):
             return result
-        served, parsed, preds, probs = result
+        served, parsed, preds, probs = result.served, result.parsed, result.preds, result.probs
         available = {"predict": preds} | ({"predict_proba": probs} if probs is not None else {})
         wanted = parsed.outputs or tuple(available)
         unknown = [n for n in wanted if n not in available]
@@ -234,27 +355,26 @@ class ServerApp:
                 request,
                 RequestError(400, [f"unknown output(s) {names}; this model gives {', '.join(available)}"]),
                 served,
+                result.headers,
             )
         doc: dict[str, Any] = {"model_name": self.options.name, "model_version": str(served.number)}
         if parsed.id is not None:
             doc["id"] = parsed.id
         doc["outputs"] = [v2_output(n, available[n]) for n in wanted]
-        return json_response(doc, served=served)
+        return json_response(doc, served=served, headers=result.headers)
 
     async def predict(self, request: Request) -> Response:
         result = await self._score(request, lambda body, s: parse_predict(body, s.spec), lambda _: False)
         if isinstance(result, Response):
             return result
-        served, _, preds, _ = result
-        return json_response({"predictions": preds}, served=served)
+        return json_response({"predictions": result.preds}, served=result.served, headers=result.headers)
 
     async def invocations(self, request: Request) -> Response:
         media = content_type(request.headers)
         result = await self._score(request, lambda body, s: parse_invocations(body, media, s.spec), lambda _: False)
         if isinstance(result, Response):
             return result
-        served, _, preds, _ = result
-        return json_response({"predictions": preds}, served=served)
+        return json_response({"predictions": result.preds}, served=result.served, headers=result.headers)
 
     async def ping(self, request: Request) -> Response:
         return await self.ready(request)
@@ -329,23 +449,61 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
 
         registry = Registry(settings=options.settings)
     metrics = ServeMetrics()
+    in_flight = InFlight()
+    predlog = None
+    if options.log_dir is not None:
+        from mlgate.serve.predlog import PredictionLog
+
+        # checked here, before anything starts: an unwritable folder stops the server (exit 3)
+        predlog = PredictionLog(options.log_dir, metrics, max_pending=options.log_queue, flush_s=options.log_flush_s)
     holder = ModelHolder(options, registry, metrics)
-    server = ServerApp(options, holder, metrics)
+    holders = [holder]
+    canary = split = shadow = batcher = None
+    if options.canary_alias is not None:
+        from mlgate.serve.routing import CanarySplit
+
+        canary = ModelHolder(options.following(options.canary_alias), registry, metrics, primary=False)
+        split = CanarySplit(options.canary_weight)
+        holders.append(canary)
+    if options.shadow_alias is not None:
+        from mlgate.serve.routing import ShadowMirror
+
+        shadow_holder = ModelHolder(options.following(options.shadow_alias), registry, metrics, primary=False)
+        shadow = ShadowMirror(shadow_holder, metrics)
+        holders.append(shadow_holder)
+    if options.batching:
+        from mlgate.serve.batching import Batcher
+
+        batcher = Batcher(options.batch_max_size, options.batch_max_wait_ms / 1000.0, metrics, lambda: in_flight.n)
+    server = ServerApp(
+        options, holder, metrics, canary=canary, split=split, shadow=shadow, batcher=batcher, predlog=predlog
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        holder.start()
+        if predlog is not None:
+            predlog.start()
+        for h in holders:
+            h.start()
         try:
             yield
         finally:
-            holder.close()
+            if shadow is not None:
+                shadow.drain()
+            for h in holders:
+                h.close()
+            if predlog is not None:
+                predlog.close()
 
     app = Starlette(
         routes=server.routes(),
-        middleware=[Middleware(_Instrument, holder=holder, metrics=metrics)],
+        middleware=[Middleware(_Instrument, holder=holder, metrics=metrics, in_flight=in_flight)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.holder = holder
+    app.state.canary = canary
+    app.state.shadow = shadow.holder if shadow is not None else None
+    app.state.predlog = predlog
     app.state.metrics = metrics
     return app

@@ -39,6 +39,8 @@ class Served:
     spec: InputSpec
     number: int
     digest: str
+    # the frames the protocol builds are already what the model takes (columns in signature order)
+    takes_frames: bool = False
 
     @property
     def label(self) -> str:
@@ -57,8 +59,11 @@ class SwapFailed(Exception):
 class ModelHolder:
     """Holds the version being served and follows the alias; ``current`` is None until one is loaded."""
 
-    def __init__(self, options: ServeOptions, registry: Registry, metrics: ServeMetrics) -> None:
+    def __init__(
+        self, options: ServeOptions, registry: Registry, metrics: ServeMetrics, *, primary: bool = True
+    ) -> None:
         self.options = options
+        self.primary = primary
         self.registry = registry
         self.metrics = metrics
         self.current: Served | None = None
@@ -111,6 +116,10 @@ class ModelHolder:
         try:
             number, digest = self.registry.resolve_digest(self.options.ref)
         except NotFoundError as exc:
+            if not self.primary:  # a canary or shadow alias that is gone: the rollout ended or has not begun
+                if self.current is not None:
+                    self._retire(f"{self.options.ref} no longer exists")
+                return False
             self._note_registry_problem(f"{self.options.ref} cannot be resolved: {exc.message}")
             return False
         except Exception as exc:
@@ -147,7 +156,7 @@ class ModelHolder:
                 served = self._load(number, digest)
             except SwapFailed as exc:
                 self._failed[digest] = time.monotonic()
-                self.metrics.swap_failures.labels(exc.stage).inc()
+                self.metrics.swap_failures.labels(self.options.alias, exc.stage).inc()
                 keeping = f"; still serving {current.label}" if current else "; nothing is loaded"
                 log.error("%s:%d was not swapped in (%s): %s%s", self.options.name, number, exc.stage, exc, keeping)
                 return False
@@ -180,7 +189,8 @@ class ModelHolder:
         except Exception as exc:
             shutil.rmtree(model.path, ignore_errors=True)
             raise SwapFailed("warmup", f"a prediction on one synthetic row raised {type(exc).__name__}: {exc}") from exc
-        return Served(model, spec, number, digest)
+        takes_frames = spec.type == "columns" and model.flavor.input_format(mv.flavor_config) == "pandas"
+        return Served(model, spec, number, digest, takes_frames)
 
     def _swap(self, served: Served, *, how: str) -> None:
         old = self.current
@@ -188,10 +198,23 @@ class ModelHolder:
         if old is not None:
             self._retained[old.digest] = (old, time.monotonic())
         mv = served.model.metadata
-        self.metrics.serving(self.options.name, self.options.alias, served.label, served.digest, mv.semver)
-        self.metrics.swaps.labels(how).inc()
+        self.metrics.serving(
+            self.options.name, self.options.alias, served.label, served.digest, mv.semver, primary=self.primary
+        )
+        self.metrics.swaps.labels(self.options.alias, how).inc()
         before = f" (was {old.label})" if old else ""
         log.info("serving %s (%s) for %s%s", served.label, mv.semver, self.options.ref, before)
+
+    def _retire(self, why: str) -> None:
+        """A canary or shadow whose alias was deleted stops serving (the rollout ended); kept loaded a while."""
+        with self._swap_lock:
+            old = self.current
+            if old is None:
+                return
+            self.current = None
+            self._retained[old.digest] = (old, time.monotonic())
+            self.metrics.unserving(self.options.alias)
+        log.info("%s: %s stops serving", why, old.label)
 
     def _evict(self) -> None:
         now = time.monotonic()

@@ -6,10 +6,11 @@ from typing import Any
 
 # request latencies of a small tabular model sit around a millisecond; the buckets resolve that range
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class ServeMetrics:
-    """Requests, latency, errors, in-flight requests, the served version, swaps and swap failures."""
+    """Requests, latency, errors, in-flight requests, served versions, swaps, canary, shadow, batches, the log."""
 
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -36,19 +37,73 @@ class ServeMetrics:
         self.in_flight = Gauge("mlgate_serve_in_flight_requests", "Requests being handled.", registry=self.registry)
         self.model_info = Gauge(
             "mlgate_serve_model_info",
-            "The version being served (value 1), with its alias, digest and semantic version.",
+            "The version each followed alias holds (value 1), with its digest and semantic version.",
             ("name", "alias", "version", "digest", "semver"),
             registry=self.registry,
         )
+        self._info_labels: dict[str, tuple[str, ...]] = {}
         self.ready = Gauge("mlgate_serve_ready", "1 once a model is loaded and serving.", registry=self.registry)
         self.swaps = Counter(
-            "mlgate_serve_swaps", "Versions swapped in, by how (load or retained).", ("how",), registry=self.registry
+            "mlgate_serve_swaps",
+            "Versions swapped in, by alias and how (load or retained).",
+            ("alias", "how"),
+            registry=self.registry,
         )
         self.swap_failures = Counter(
             "mlgate_serve_swap_failures",
-            "Versions that were not swapped in, by stage (resolve, verify, load, warmup).",
-            ("stage",),
+            "Versions that were not swapped in, by alias and stage (resolve, verify, load, warmup).",
+            ("alias", "stage"),
             registry=self.registry,
+        )
+        self.routed = Counter(
+            "mlgate_serve_routed",
+            "Scored requests by variant (primary or canary) and the version that served them.",
+            ("variant", "version"),
+            registry=self.registry,
+        )
+        self.shadow = Counter(
+            "mlgate_serve_shadow_predictions",
+            "Rows the shadow version scored, by outcome: agree or disagree with the served prediction.",
+            ("version", "shadow_version", "outcome"),
+            registry=self.registry,
+        )
+        self.shadow_requests = Counter(
+            "mlgate_serve_shadow_requests",
+            "Mirrored requests by outcome: scored, error (the shadow raised or refused the input), skipped "
+            "(the shadow queue was full or nothing is loaded).",
+            ("outcome",),
+            registry=self.registry,
+        )
+        self.shadow_agreement = Gauge(
+            "mlgate_serve_shadow_agreement",
+            "Share of the rows scored by the shadow whose prediction equals the served one (since start).",
+            registry=self.registry,
+        )
+        self._agree = 0
+        self._compared = 0
+        self.batch_size = Histogram(
+            "mlgate_serve_batch_size",
+            "Rows per predict call when adaptive batching is on.",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_requests = Histogram(
+            "mlgate_serve_batch_requests",
+            "Requests per predict call when adaptive batching is on.",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.log_dropped = Counter(
+            "mlgate_prediction_log_dropped",
+            "Prediction-log records dropped, by reason (queue_full, write_error).",
+            ("reason",),
+            registry=self.registry,
+        )
+        self.log_written = Counter(
+            "mlgate_prediction_log_written", "Prediction-log records written to Parquet.", registry=self.registry
+        )
+        self.log_queue = Gauge(
+            "mlgate_prediction_log_queued", "Records waiting in the prediction-log queue.", registry=self.registry
         )
         self.registry_errors = Counter(
             "mlgate_serve_registry_errors",
@@ -66,11 +121,30 @@ class ServeMetrics:
         """Count one failed request of ``kind`` (client, model, unavailable)."""
         self.errors.labels(route, version, kind).inc()
 
-    def serving(self, name: str, alias: str, version: str, digest: str, semver: str) -> None:
-        """Record which version now serves."""
-        self.model_info.clear()
+    def serving(self, name: str, alias: str, version: str, digest: str, semver: str, *, primary: bool = True) -> None:
+        """Record which version ``alias`` now holds; the primary alias also makes the server ready."""
+        old = self._info_labels.pop(alias, None)
+        if old is not None:
+            self.model_info.remove(*old)
+        self._info_labels[alias] = (name, alias, version, digest, semver)
         self.model_info.labels(name, alias, version, digest, semver).set(1)
-        self.ready.set(1)
+        if primary:
+            self.ready.set(1)
+
+    def unserving(self, alias: str) -> None:
+        """``alias`` holds nothing any more (a canary or shadow alias was deleted)."""
+        old = self._info_labels.pop(alias, None)
+        if old is not None:
+            self.model_info.remove(*old)
+
+    def compared(self, version: str, shadow_version: str, agree: int, disagree: int) -> None:
+        """Count the rows a shadow agreed and disagreed on, and update the agreement share."""
+        self.shadow.labels(version, shadow_version, "agree").inc(agree)
+        self.shadow.labels(version, shadow_version, "disagree").inc(disagree)
+        self._agree += agree
+        self._compared += agree + disagree
+        if self._compared:
+            self.shadow_agreement.set(self._agree / self._compared)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

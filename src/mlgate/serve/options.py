@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mlgate.errors import UsageError
+from mlgate.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from mlgate.config import Settings
@@ -21,6 +23,11 @@ class ServeOptions:
     loaded, so that moving the alias back is a pointer swap; ``retry_failed_s``: how long a version
     that failed to load is left alone before it is tried again; ``max_body_bytes``: larger request
     bodies get a 413.
+
+    Canary and shadow: ``canary_alias`` takes ``canary_weight`` of the traffic (sticky per value of the
+    ``request_key_header`` when a request has one); ``shadow_alias`` sees a copy of every request off the
+    response path. ``log_dir``: the prediction log (None: off). ``batch_max_size`` > 1 turns adaptive
+    batching on; a batch waits at most ``batch_max_wait_ms`` for more requests.
     """
 
     name: str
@@ -34,6 +41,15 @@ class ServeOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY
     allow_pickle: bool = False
     log_level: str = "info"
+    canary_alias: str | None = None
+    canary_weight: float = 0.0
+    shadow_alias: str | None = None
+    request_key_header: str = "x-request-key"
+    log_dir: Path | None = None
+    log_queue: int = 10_000
+    log_flush_s: float = 1.0
+    batch_max_size: int = 0
+    batch_max_wait_ms: float = 2.0
     settings: Settings | None = None
 
     def __post_init__(self) -> None:
@@ -47,8 +63,46 @@ class ServeOptions:
             raise UsageError(f"--max-body must be at least 1024 bytes, got {self.max_body_bytes}")
         if self.keep_previous_s < 0 or self.retry_failed_s < 0:
             raise UsageError("--keep-previous and the retry interval cannot be negative")
+        if not 0.0 <= self.canary_weight <= 1.0:
+            raise UsageError(f"--canary-weight must be between 0 and 1, got {self.canary_weight}")
+        if self.canary_weight > 0 and self.canary_alias is None:
+            raise UsageError("--canary-weight needs --canary-alias: the alias whose version takes that share")
+        for flag, other in (("--canary-alias", self.canary_alias), ("--shadow-alias", self.shadow_alias)):
+            if other is not None and other == self.alias:
+                raise UsageError(f"{flag} {other!r} is the alias being served; name another alias")
+        if self.batch_max_size < 0 or self.batch_max_wait_ms < 0:
+            raise UsageError("--batch-max-size and --batch-max-wait-ms cannot be negative")
+        if self.log_queue < 1 or self.log_flush_s <= 0:
+            raise UsageError("the prediction log needs a queue of at least 1 entry and a positive flush interval")
 
     @property
     def ref(self) -> str:
         """``name@alias``."""
         return f"{self.name}@{self.alias}"
+
+    def following(self, alias: str) -> ServeOptions:
+        """These options for a canary or shadow holder: the same model and polling, another alias."""
+        return dataclasses.replace(
+            self, alias=alias, canary_alias=None, canary_weight=0.0, shadow_alias=None, log_dir=None, batch_max_size=0
+        )
+
+    @property
+    def batching(self) -> bool:
+        """Whether adaptive batching is on (a maximum batch size above 1)."""
+        return self.batch_max_size > 1
+
+
+def serve_section(settings: Settings | None) -> dict[str, Any]:
+    """The ``serve:`` mapping of ``mlgate.yaml`` (empty when absent), with ``log`` resolved against the project."""
+    if settings is None:
+        return {}
+    section = settings.raw.get("serve") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{settings.line_of('serve')}: 'serve' must be a mapping, e.g. serve: {{log: logs/}}")
+    out = dict(section)
+    log_dir = section.get("log")
+    if log_dir is not None:
+        if not isinstance(log_dir, str) or not log_dir.strip():
+            raise ConfigError(f"{settings.line_of('serve', 'log')}: 'serve.log' must be a folder path")
+        out["log"] = (settings.root / log_dir).resolve()
+    return out

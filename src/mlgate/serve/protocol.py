@@ -11,6 +11,7 @@ is always a 4xx and an exception from the model is always the model's.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -126,6 +127,16 @@ class InputSpec:
             return cls("tensor", tensor_dtype=spec.get("dtype", "float64"), tensor_shape=tuple(spec.get("shape", [-1])))
         raise ValueError(f"serving supports columns and single-tensor signatures, not {spec.get('type')!r}")
 
+    @functools.cached_property
+    def uniform_numeric(self) -> bool:
+        """Whether every column has the same numeric dtype (then a frame is one 2-D block)."""
+        return (
+            self.type == "columns"
+            and bool(self.names)
+            and len({self.dtypes[n] for n in self.names}) == 1
+            and all(self.kinds[n] in ("float", "int") for n in self.names)
+        )
+
     @property
     def tensor_name(self) -> str:
         """The V2 name of the one input tensor of a tensor signature."""
@@ -160,6 +171,9 @@ class InputSpec:
         """A pandas DataFrame in signature order from already-validated columns."""
         import pandas as pd
 
+        if self.uniform_numeric:  # one 2-D block: several times faster than a frame built column by column
+            block = np.asarray([columns[n] for n in self.names], dtype=self.dtypes[self.names[0]]).T
+            return pd.DataFrame(block, columns=list(self.names))
         data = {}
         for n in self.names:
             if self.kinds[n] == "datetime":

@@ -76,7 +76,8 @@ def uvicorn_config(options: ServeOptions, app: Any = None) -> uvicorn.Config:
 
 
 def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
-    """Serve ``name@alias`` until interrupted; refuses to start if the alias does not exist.
+    """Serve ``name@alias`` until interrupted; refuses to start if an alias does not exist (exit 2) or the
+    prediction-log folder cannot be written (exit 3).
 
     Each worker process builds its own app and follows the alias on its own. In-flight requests are
     drained on shutdown (up to 30 s).
@@ -86,7 +87,14 @@ def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
 
         registry = Registry(settings=options.settings)
     check_alias(options, registry)
+    for alias in (options.canary_alias, options.shadow_alias):
+        if alias is not None:
+            check_alias(options.following(alias), registry)
     registry.close()
+    if options.log_dir is not None:
+        from mlgate.serve.predlog import check_writable
+
+        check_writable(options.log_dir)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 

@@ -62,3 +62,21 @@ def test_config_errors_exit_2_with_the_line(cli) -> None:  # type: ignore[no-unt
     result = cli("run")
     assert result.code == 2
     assert "mlgate.yaml:4: stage 's' reads the param 'train.nope', which params.yaml does not have" in result.err
+
+
+def test_smoke_flag_and_noop_runs_reach_runs_list(cli) -> None:  # type: ignore[no-untyped-def]
+    _project(Path.cwd())
+    Path("params.yaml").write_text(PARAMS + "smoke:\n  train:\n    lr: 0.01\n")
+    assert cli("run").code == 0
+    noop = cli("run", "--json")
+    assert noop.code == 0 and noop.json()["noop"] is True
+    smoke = cli("run", "--smoke", "--json")
+    assert smoke.code == 0 and smoke.json()["smoke"] is True
+    # every stage is keyed apart in smoke mode: a command may read MLGATE_SMOKE itself
+    assert [s["outcome"] for s in smoke.json()["stages"]] == ["ran", "ran"]
+    assert smoke.json()["params"]["train"] == {"lr": 0.01, "depth": 2}
+    assert cli("status", "--smoke").code == 0
+    runs = cli("runs", "list", "--json").json()  # the deferred no-op run is flushed in first
+    assert [r["id"] for r in runs][1] == noop.json()["run_id"] and len(runs) == 3
+    bad = cli("run", "--executor", "dask")
+    assert bad.code == 2 and "unknown executor 'dask'" in bad.err

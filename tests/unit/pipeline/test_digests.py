@@ -61,3 +61,20 @@ def test_tree_digest_equals_the_registry_manifest_digest(files: dict[str, bytes]
         cache = StatCache(None, threads=4)
         assert cache.digest(root) == digest_path(root)
         assert cache.digest(root) == digest_path(root)  # second time from the cache
+
+
+def test_links_to_files_are_followed_and_links_to_folders_are_not_like_the_registry(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "x.bin").write_bytes(b"x" * 10)
+    (outside / "file.bin").write_bytes(b"linked")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "a.bin").write_bytes(b"a")
+    (tree / "to-file.bin").symlink_to(outside / "file.bin")
+    (tree / "to-dir").symlink_to(outside / "deep", target_is_directory=True)
+    cache = StatCache(None)
+    assert set(cache.manifest(tree)) == {"sub/a.bin", "to-file.bin"}
+    assert cache.digest(tree) == digest_path(tree)
+    (outside / "file.bin").write_bytes(b"changed through the link")
+    assert cache.digest(tree) == digest_path(tree) and cache.hashed == 3

@@ -298,3 +298,83 @@ def test_no_stages_is_a_usage_error(make_project: Callable[..., Project]) -> Non
     with pytest.raises(UsageError, match="--jobs must be at least 1"):
         make_project("stages:\n  s: {cmd: echo}\n", files={}, params=None, name="other").run(jobs=0)
     assert EnvironmentProblem.exit_code == 3
+
+
+SMOKE_STAGE = """\
+stages:
+  fit:
+    cmd: echo "smoke=${MLGATE_SMOKE:-0}" > out.txt && cat "${MLGATE_PARAMS_FILE:-params.yaml}" >> out.txt
+    params: [train.epochs]
+    outs: [out.txt]
+"""
+SMOKE_PARAMS = "train:\n  epochs: 50\n  lr: 0.1\nsmoke:\n  train:\n    epochs: 1\n"
+
+
+def test_smoke_runs_use_the_overrides_and_cache_apart(make_project: Callable[..., Project]) -> None:
+    p = make_project(SMOKE_STAGE, files={}, params=SMOKE_PARAMS)
+    full = p.run()
+    assert outcomes(full) == {"fit": "ran"} and full.params == {"train.epochs": 50}
+    full_out = (p.root / "out.txt").read_text()
+    assert full_out.startswith("smoke=0\n") and "epochs: 50" in full_out
+    lock = (p.root / "mlgate.lock").read_text()
+
+    smoke = p.run(smoke=True)
+    assert outcomes(smoke) == {"fit": "ran"} and smoke.smoke and smoke.params == {"train.epochs": 1}
+    out = (p.root / "out.txt").read_text()
+    # the command saw the merged params: the override, the untouched key, and no smoke section
+    assert out.startswith("smoke=1\n") and "epochs: 1\n" in out and "lr: 0.1" in out and "smoke:" not in out
+    assert (p.root / "mlgate.lock").read_text() == lock  # mlgate.lock keeps describing the full pipeline
+    assert [s.stale for s in p.status()] == [True]  # the workspace holds smoke outputs now
+
+    back = p.run()
+    assert outcomes(back) == {"fit": "cached"} and back.stages[0].restored == 1
+    assert (p.root / "out.txt").read_text() == full_out
+    again = p.run(smoke=True)
+    assert outcomes(again) == {"fit": "cached"} and again.stages[0].restored == 1
+    assert (p.root / "out.txt").read_text() == out
+
+
+def test_smoke_without_a_smoke_section_is_a_config_error(make_project: Callable[..., Project]) -> None:
+    from mlgate.errors import ConfigError
+
+    p = make_project(SMOKE_STAGE, files={}, params="train:\n  epochs: 50\n")
+    with pytest.raises(ConfigError, match=r"params\.yaml: --smoke needs a 'smoke:' section in params\.yaml"):
+        p.run(smoke=True)
+
+
+def test_stage_commands_get_the_run_id(make_project: Callable[..., Project]) -> None:
+    p = make_project("stages:\n  s:\n    cmd: echo $MLGATE_RUN_ID > id.txt\n    outs: [id.txt]\n", files={})
+    result = p.run()
+    assert (p.root / "id.txt").read_text().strip() == result.run_id
+
+
+def test_a_model_logged_by_a_stage_carries_the_run_id_in_its_lineage(make_project: Callable[..., Project]) -> None:
+    import sys
+
+    from mlgate.registry.store import Registry
+
+    script = """\
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+import mlgate
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X = X.iloc[:, :4]
+mv = mlgate.log_model(LogisticRegression(max_iter=500).fit(X, y), "cancer", sample_input=X.head(5))
+open("registered.txt", "w").write(mv.ref)
+"""
+    config = f"stages:\n  train:\n    cmd: {sys.executable} train.py\n    deps: [train.py]\n    outs: [registered.txt]"
+    p = make_project(config, files={"train.py": script})
+    result = p.run()
+    assert result.ok, result.stages[0].log_tail
+    with Registry(settings=p.settings()) as reg:
+        mv = reg.get("cancer")
+        assert [r.id for r in reg.runs()] == [result.run_id]
+    assert mv.lineage["run_id"] == result.run_id
+
+
+def test_an_unknown_executor_argument_is_a_usage_error(make_project: Callable[..., Project]) -> None:
+    p = make_project()
+    with pytest.raises(UsageError, match=r"unknown executor 'dask'"):
+        p.run(executor="dask")

@@ -160,7 +160,8 @@ def test_outputs_accept_cache_false_and_metrics(make_project: Callable[..., Proj
     assert stage.metrics == ("m.json",)
 
 
-def test_another_executor_is_refused_for_now(make_project: Callable[..., Project]) -> None:
-    p = make_project("executor: ray\nstages:\n  x: {cmd: echo}\n", files={}, params=None)
-    with pytest.raises(ConfigError, match=r"mlgate\.yaml:1: executor 'ray' is not available yet"):
+def test_an_unknown_executor_is_refused_with_its_line(make_project: Callable[..., Project]) -> None:
+    p = make_project("executor: dask\nstages:\n  x: {cmd: echo}\n", files={}, params=None)
+    with pytest.raises(ConfigError, match=r"mlgate\.yaml:1: unknown executor 'dask'"):
         load_pipeline(p.settings())
+    assert load_pipeline(make_project("executor: ray\nstages:\n  x: {cmd: echo}\n", name="r", files={}).settings())

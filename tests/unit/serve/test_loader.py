@@ -67,20 +67,29 @@ def test_promotions_under_continuous_load_drop_no_request(server: Any, seeded: A
     assert all(preds == want[version] for _, version, preds in seen)
     assert {v for _, v, _ in seen} == {"bc:1", "bc:2", "bc:3"}
     # bc:1 and bc:2 came back while still loaded: pointer swaps, not loads
-    assert server.metrics.value("mlgate_serve_swaps_total", {"how": "retained"}) == 18  # 21 swaps, 3 of them loads
-    assert server.metrics.value("mlgate_serve_swaps_total", {"how": "load"}) == 3
+    assert (
+        server.metrics.value("mlgate_serve_swaps_total", {"alias": "production", "how": "retained"}) == 18
+    )  # 21 swaps, 3 of them loads
+    assert server.metrics.value("mlgate_serve_swaps_total", {"alias": "production", "how": "load"}) == 3
 
 
 def test_a_corrupt_new_version_is_never_swapped_in(server: Any, seeded: Any, seeded_registry: Any) -> None:
     corrupt(seeded, seeded_registry, 3)
     seeded_registry.set_alias("bc", "production", 3)
-    wait_for(lambda: server.metrics.value("mlgate_serve_swap_failures_total", {"stage": "verify"}) >= 1)
+    wait_for(
+        lambda: (
+            server.metrics.value("mlgate_serve_swap_failures_total", {"alias": "production", "stage": "verify"}) >= 1
+        )
+    )
     time.sleep(0.5)  # a few more polls: it is not retried before retry_failed_s
-    assert server.metrics.value("mlgate_serve_swap_failures_total", {"stage": "verify"}) == 1
+    assert server.metrics.value("mlgate_serve_swap_failures_total", {"alias": "production", "stage": "verify"}) == 1
     assert served_version(server) == "bc:1"
     r = httpx.post(f"{server.base}/predict", json=json.loads(seeded.X.iloc[:1].to_json(orient="records")))
     assert r.status_code == 200 and r.headers[VERSION_HEADER] == "bc:1"
-    assert 'mlgate_serve_swap_failures_total{stage="verify"} 1.0' in httpx.get(f"{server.base}/metrics").text
+    assert (
+        'mlgate_serve_swap_failures_total{alias="production",stage="verify"} 1.0'
+        in httpx.get(f"{server.base}/metrics").text
+    )
     seeded_registry.set_alias("bc", "production", 2)  # the next good version is taken as usual
     wait_for(lambda: served_version(server) == "bc:2")
 
@@ -89,7 +98,11 @@ def test_not_ready_until_a_version_loads(start_server: Any, seeded: Any, seeded_
     corrupt(seeded, seeded_registry, 3)
     seeded_registry.set_alias("bc", "production", 3)
     server = start_server(wait=False, retry_failed_s=0.0)
-    wait_for(lambda: server.metrics.value("mlgate_serve_swap_failures_total", {"stage": "verify"}) >= 1)
+    wait_for(
+        lambda: (
+            server.metrics.value("mlgate_serve_swap_failures_total", {"alias": "production", "stage": "verify"}) >= 1
+        )
+    )
     ready = httpx.get(f"{server.base}/v2/health/ready")
     assert ready.status_code == 503 and ready.json() == {"ready": False}
     assert VERSION_HEADER not in ready.headers
@@ -132,7 +145,7 @@ def test_replaced_versions_are_unloaded_after_keep_previous(start_server: Any, s
     assert not first.model.path.exists()
     seeded_registry.set_alias("bc", "production", 1)
     wait_for(lambda: served_version(server) == "bc:1")
-    assert server.metrics.value("mlgate_serve_swaps_total", {"how": "load"}) == 3
+    assert server.metrics.value("mlgate_serve_swaps_total", {"alias": "production", "how": "load"}) == 3
 
 
 def test_a_deleted_alias_keeps_the_loaded_version(start_server: Any, seeded_registry: Any) -> None:

@@ -1,0 +1,35 @@
+"""``mlgate package``: write a deployable build context (Dockerfile, locked requirements, model, manifests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlgate.cli._common import console, print_json, registry
+
+
+def package(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="The version to package: fraud:3, fraud@production, fraud:1.4.0."),
+    out: Path = typer.Option(..., "--out", "-o", help="The folder to write (must be empty or absent)."),
+    image: str | None = typer.Option(None, "--image", help="Image name for the manifests (default NAME:SEMVER)."),
+    full_lock: bool = typer.Option(
+        False, "--full-lock", help="Pin every recorded distribution, not only what serving needs."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty --out folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Package a verified version with its server: docker build OUT, then kubectl apply -f OUT/k8s."""
+    from mlgate.serve.package import package as build
+
+    result = build(ref, out, registry=registry(ctx), image=image, full_lock=full_lock, force=force)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    c = console()
+    c.print(f"[green]packaged[/] {result.ref} ({result.digest[:19]}…) into {result.out}")
+    c.print(f"  {len(result.requirements)} pinned requirement(s); files: {', '.join(result.files)}")
+    if result.not_in_lock:
+        c.print(f"  [yellow]not in the recorded lock[/] (pinned from here): {', '.join(result.not_in_lock)}")
+    c.print(f"  build: docker build -t IMAGE {result.out}   run locally: {result.out / 'entrypoint.sh'}")

@@ -1,0 +1,129 @@
+"""Canary split and shadow mirroring.
+
+The canary split is deterministic. A request that carries a request key (``x-request-key`` by
+default) goes to the canary when the key's hash, read as a number in [0, 1), is below the weight: the
+same key always lands on the same side, and raising the weight only moves keys from the primary to
+the canary, never back. Requests without a key are split by a running total (``share += weight``;
+a request goes to the canary each time the total passes a whole number), so over any N requests the
+canary gets ``N * weight`` of them, rounded, with no randomness to make tests or audits flaky.
+
+The shadow sees a copy of every scored request after its response is ready: the body is parsed and
+validated against the shadow's own signature and scored on one background thread, and its
+predictions are compared with the ones that were served. Nothing the shadow does can delay or fail
+a response: a full queue skips the copy (counted), and an error is counted, never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mlgate.serve.loader import ModelHolder, Served
+    from mlgate.serve.metrics import ServeMetrics
+
+log = logging.getLogger("mlgate.serve")
+_SCALE = float(2**64)
+
+
+def key_share(key: str) -> float:
+    """Where ``key`` falls in [0, 1): the first 8 bytes of its BLAKE2b digest over 2**64."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _SCALE
+
+
+class CanarySplit:
+    """Decides, per request, whether the canary serves it."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+        self._total = 0.0
+
+    def to_canary(self, key: str | None) -> bool:
+        """True when the canary should serve a request with this key (None: no key)."""
+        if self.weight <= 0.0:
+            return False
+        if key is not None:
+            return key_share(key) < self.weight
+        self._total += self.weight
+        if self._total >= 1.0:
+            self._total -= 1.0
+            return True
+        return False
+
+
+def agreement(served: Any, shadow: Any) -> tuple[int, int]:
+    """(agreeing rows, disagreeing rows) between two predictions of the same rows.
+
+    Floating-point outputs agree within ``np.isclose``'s default tolerance; everything else must be equal.
+    Outputs of different shapes disagree on every row.
+    """
+    a, b = np.asarray(served), np.asarray(shadow)
+    rows = a.shape[0] if a.ndim else 1
+    if a.shape != b.shape:
+        return 0, rows
+    same = np.isclose(a, b) if a.dtype.kind in "fc" and b.dtype.kind in "fciu" else a == b
+    if same.ndim > 1:
+        same = same.reshape(same.shape[0], -1).all(axis=1)
+    agree = int(np.count_nonzero(same))
+    return agree, int(np.size(same)) - agree
+
+
+class ShadowMirror:
+    """Scores copies of requests on the shadow version, on one background thread, at most ``max_pending`` queued."""
+
+    def __init__(self, holder: ModelHolder, metrics: ServeMetrics, max_pending: int = 256) -> None:
+        self.holder = holder
+        self.metrics = metrics
+        self.max_pending = max_pending
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgate-shadow")
+
+    def submit(self, body: bytes, parse: Callable[[bytes, Served], Any], served_label: str, preds: Any) -> None:
+        """Queue one copy; returns at once (a full queue or no loaded shadow skips it)."""
+        shadow = self.holder.current
+        with self._lock:
+            if shadow is None or self._pending >= self.max_pending:
+                self.metrics.shadow_requests.labels("skipped").inc()
+                return
+            self._pending += 1
+        try:
+            self._pool.submit(self._score, shadow, body, parse, served_label, preds)
+        except RuntimeError:  # the pool is shutting down
+            with self._lock:
+                self._pending -= 1
+            self.metrics.shadow_requests.labels("skipped").inc()
+
+    def _score(
+        self, shadow: Served, body: bytes, parse: Callable[[bytes, Served], Any], label: str, preds: Any
+    ) -> None:
+        try:
+            parsed = parse(body, shadow)
+            data = getattr(parsed, "data", parsed)
+            model = shadow.model
+            theirs = model.flavor.predict(model.native, model.prepare(data))
+            agree, disagree = agreement(preds, theirs)
+            self.metrics.compared(label, shadow.label, agree, disagree)
+            self.metrics.shadow_requests.labels("scored").inc()
+        except Exception as exc:  # the shadow's failures are counted, never passed on
+            self.metrics.shadow_requests.labels("error").inc()
+            log.debug("shadow %s failed on a mirrored request: %s: %s", shadow.label, type(exc).__name__, exc)
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout``) for the queued copies, then stop the thread."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,147 @@
+"""`mlgate package`: the build context, its manifests against the Kubernetes schemas, and serving from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from mlgate.cli import main
+from mlgate.errors import UsageError
+from mlgate.registry.store import Registry
+from mlgate.serve.app import VERSION_HEADER
+from mlgate.serve.package import _k8s_name, package, serving_closure
+
+
+def test_the_package_holds_the_verified_version_and_its_server(
+    seeded: Any, seeded_registry: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "pkg"
+    result = package("bc@production", out, registry=seeded_registry)
+    original = seeded_registry.get("bc:1")
+    assert result.ref == "bc:1" and result.digest == original.digest
+    assert {"Dockerfile", "requirements.txt", "entrypoint.sh", "mlgate-package.json"} <= set(result.files)
+    assert {"k8s/deployment.yaml", "k8s/service.yaml"} <= set(result.files)
+    packed = Registry(f"sqlite:///{out / 'registry' / 'registry.db'}", artifacts=str(out / "registry" / "artifacts"))
+    try:
+        mv = packed.get("bc@production")
+        assert mv.digest == original.digest and mv.signature == original.signature
+        assert mv.lineage["packaged_from"]["ref"] == "bc:1"
+        packed.materialize(mv, tmp_path / "check")  # every blob verifies
+    finally:
+        packed.close()
+    meta = json.loads((out / "mlgate-package.json").read_text())
+    assert meta["digest"] == original.digest and meta["serves"] == "bc@production" and meta["image"] == "bc:1.0.0"
+    docker = (out / "Dockerfile").read_text()
+    python = ".".join(original.environment["python"].split(".")[:2])
+    assert f"FROM python:{python}-slim" in docker and "pip install --no-cache-dir --find-links ./wheels" in docker
+    assert "USER 10001" in docker and 'ENTRYPOINT ["/bin/sh", "/app/entrypoint.sh"]' in docker
+
+
+def test_requirements_are_pinned_from_the_recorded_lock(seeded: Any, seeded_registry: Any, tmp_path: Path) -> None:
+    lock = seeded_registry.get("bc:1").environment["distributions"]
+    result = package("bc:1", tmp_path / "pkg", registry=seeded_registry)
+    text = (tmp_path / "pkg" / "requirements.txt").read_text()
+    pins = dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
+    # what serving needs, at the versions that trained the model
+    for name in ("scikit-learn", "skops", "numpy", "starlette", "uvicorn", "orjson", "prometheus-client"):
+        assert pins[name] == lock[name], name
+    assert pins["mlgate[serve]"] == lock["mlgate"]
+    # narrowed: nothing the server never imports
+    assert "pytest" not in pins and "mlflow" not in pins and "hypothesis" not in pins
+    assert len(pins) < len(lock) / 2
+    full = package("bc:1", tmp_path / "full", registry=seeded_registry, full_lock=True)
+    assert set(full.requirements) == set(lock)
+    assert result.not_in_lock == []
+
+
+def test_serving_closure_follows_extras() -> None:
+    closure = serving_closure({"mlgate": set(), "uvicorn": {"standard"}})
+    assert {"mlgate", "uvicorn", "httptools", "uvloop", "scikit-learn", "numpy", "scipy"} <= closure
+    assert "pytest" not in closure and "moto" not in closure
+    assert "uvloop" not in serving_closure({"uvicorn": set()})  # only uvicorn[standard] brings it
+
+
+def test_manifests_validate_against_the_kubernetes_schemas(seeded_registry: Any, tmp_path: Path) -> None:
+    kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate (bundled schemas) is not installed")
+    package("bc:1", tmp_path / "pkg", registry=seeded_registry, image="registry.example/bc:1.0.0")
+    docs = {p.name: yaml.safe_load(p.read_text()) for p in (tmp_path / "pkg" / "k8s").glob("*.yaml")}
+    for doc in docs.values():
+        kv.validate(doc, "1.30.0", strict=True)
+    container = docs["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example/bc:1.0.0"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert docs["service.yaml"]["spec"]["selector"] == docs["deployment.yaml"]["spec"]["selector"]["matchLabels"]
+    broken = {**docs["service.yaml"], "spec": {**docs["service.yaml"]["spec"], "ports": [{"port": "eighty"}]}}
+    with pytest.raises(kv.ValidationError, match="eighty"):
+        kv.validate(broken, "1.30.0", strict=True)
+
+
+def test_k8s_names_are_dns_labels() -> None:
+    assert _k8s_name("Fraud_Model.v2") == "fraud-model-v2"
+    assert _k8s_name("2fast") == "model-2fast"
+    assert len(_k8s_name("x" * 100)) == 63
+
+
+def test_a_non_empty_folder_is_refused_unless_forced(seeded_registry: Any, tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="is not empty"):
+        package("bc:1", out, registry=seeded_registry)
+    assert (out / "precious.txt").exists()
+    package("bc:1", out, registry=seeded_registry, force=True)
+    assert not (out / "precious.txt").exists()
+
+
+def test_the_entrypoint_serves_from_the_package_folder(
+    seeded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    out = tmp_path / "pkg"
+    assert main(["package", "bc:2", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ref"] == "bc:2"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # the current interpreter stands in for the image's: `mlgate` from this environment, nothing from the outside
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
+    env |= {"PORT": str(port), "HOST": "127.0.0.1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    proc = subprocess.Popen(
+        ["/bin/sh", str(out / "entrypoint.sh")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        recs = json.loads(seeded.X.iloc[:4].to_json(orient="records"))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the packaged server did not start"
+            time.sleep(0.1)
+        r = httpx.post(f"http://127.0.0.1:{port}/predict", json=recs)
+        assert r.status_code == 200 and r.headers[VERSION_HEADER] == "bc:2"  # the same number as the source
+        assert r.json()["predictions"] == seeded.models[2].predict(seeded.X.iloc[:4]).tolist()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130) and "Traceback" not in out, out  # 130: the console script's Ctrl-C
