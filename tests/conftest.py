@@ -15,7 +15,7 @@ import pytest
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-pytest_plugins = ["tests.fixtures.s3"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.ray"]
 
 
 @pytest.fixture(autouse=True)

@@ -75,6 +75,7 @@ _FLOAT32_EXACT = 2**24  # integers up to here are exact in float32
 # 2 × 2048 buckets per model): sparse wins by 3–5× at 100,000 rows (1% fill) and by ~20% at 1,000,000
 # (11%); BLAS wins from about 2,000,000 rows (20%)
 SPARSE_FILL = 0.15
+CACHED_COUNTS = 2_500_000  # resamples × groups up to which the weights are kept (1000 × 2000: 16 MB; 4 sets at most)
 
 
 @dataclass
@@ -121,20 +122,25 @@ class Resampling:
 
     def counts(self) -> Iterator[np.ndarray]:
         """Chunks of ``(≤ CHUNK, n_groups)`` int64 counts (read-only): how often each resample draws each group."""
-        yield from _counts(self.seed, self.resamples, self.n_groups)
+        if self.resamples * self.n_groups <= CACHED_COUNTS:
+            yield from _cached_counts(self.seed, self.resamples, self.n_groups)
+        else:
+            yield from _counts(self.seed, self.resamples, self.n_groups)
 
 
-@functools.lru_cache(maxsize=4)  # a slice gate asks for the same weights once per slice: 2000 blocks, 16 MB
-def _counts(seed: int, resamples: int, g: int) -> tuple[np.ndarray, ...]:
-    chunks = []
+def _counts(seed: int, resamples: int, g: int) -> Iterator[np.ndarray]:
     for c, start in enumerate(range(0, resamples, CHUNK)):
         b = min(CHUNK, resamples - start)
         draws = np.random.default_rng([seed, 1, c]).integers(0, g, size=(b, g))
         draws += np.arange(b)[:, None] * g
         counts = np.bincount(draws.ravel(), minlength=b * g).reshape(b, g)
         counts.flags.writeable = False
-        chunks.append(counts)
-    return tuple(chunks)
+        yield counts
+
+
+@functools.lru_cache(maxsize=4)  # a slice gate asks for the same weights once per slice (and metric)
+def _cached_counts(seed: int, resamples: int, g: int) -> tuple[np.ndarray, ...]:
+    return tuple(_counts(seed, resamples, g))
 
 
 def resampling(n: int, *, resamples: int = 1000, seed: int = 0, max_groups: int = BLOCKS) -> Resampling:

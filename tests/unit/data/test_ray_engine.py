@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +14,6 @@ from mlgate.data.ray_engine import _ranges, profile_ray
 from mlgate.errors import InputError, MissingDependency, UsageError
 
 EXACT = ("dtype", "kind", "count", "nulls", "nan", "inf", "min", "max", "str_len_min", "str_len_max", "str_len_sum")
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[object]:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def _frame(rows: int, seed: int) -> pl.DataFrame:

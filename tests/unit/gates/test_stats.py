@@ -394,3 +394,27 @@ def test_resampling_plans() -> None:
     assert blocks.describe() == "10 resamples over 2000 random blocks"
     with pytest.raises(InputError, match="at least one row"):
         resampling(0)
+
+
+def test_sparse_and_blas_products_give_the_same_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """W @ S over the nonzero counts (what slices take) equals the dense BLAS product, bit for bit."""
+    from mlgate.gates import stats
+
+    y, a, b = _generated(20_000, seed=6)
+    plan = resampling(y.size, resamples=600, seed=1)  # two chunks of weights
+    out = {}
+    for path, fill in (("sparse", 1.0), ("blas", 0.0)):
+        monkeypatch.setattr(stats, "SPARSE_FILL", fill)
+        out[path] = {m: replicates(METRICS[m], y, [a, b], plan) for m in ("roc_auc", "pr_auc", "accuracy")}
+    for m in ("roc_auc", "pr_auc"):
+        np.testing.assert_array_equal(out["sparse"][m].values, out["blas"][m].values)
+        np.testing.assert_array_equal(out["sparse"][m].centre, out["blas"][m].centre)
+    assert np.isfinite(out["sparse"]["roc_auc"].values).all() and out["sparse"]["roc_auc"].values.std() > 0
+
+
+def test_weights_are_shared_and_read_only() -> None:
+    plan = resampling(50_000, resamples=1000, seed=5)
+    first, again = list(plan.counts()), list(resampling(60_000, resamples=1000, seed=5).counts())
+    assert all(x is y for x, y in zip(first, again, strict=True)), "same seed, resamples and blocks: one draw"
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][0, 0] = 7

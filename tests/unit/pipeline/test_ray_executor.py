@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from .conftest import TWO_STAGES, Project, outcomes
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[object]:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def test_stages_run_as_ray_tasks_with_the_local_cache_semantics(
