@@ -29,9 +29,21 @@ def _mlgate(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_pull_request_that_passes_and_one_that_must_fail(tmp_path: Path) -> None:
-    from mlgate.quickstart import relabel
+def relabel(root: Path, *, column: str = "mean texture", above: float = 23.0, fraction: float = 0.15) -> int:
+    """Flip a share of the malignant labels on one slice of data/train.csv, as a faulty labelling batch would."""
+    import numpy as np
+    import pandas as pd
 
+    path = root / "data" / "train.csv"
+    train = pd.read_csv(path)
+    rows = np.flatnonzero(((train[column] >= above) & (train["target"] == 0)).to_numpy())
+    flip = np.random.default_rng(0).choice(rows, size=int(len(rows) * fraction), replace=False)
+    train.loc[flip, "target"] = 1
+    train.to_csv(path, index=False)
+    return len(flip)
+
+
+def test_a_pull_request_that_passes_and_one_that_must_fail(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgate", "mlgate-report", "metrics.json"))
     cfg = root / "mlgate.yaml"  # a latency budget measures this machine's load, not the change under review
