@@ -293,10 +293,6 @@ def profile(
     ``columns`` restricts the profile to those columns, in that order. ``allow_empty`` accepts a
     dataset with no rows (an empty partition, to be merged later); otherwise that is an InputError.
     """
-    import polars as pl
-
-    from mlgate.data.io import read_errors, scan, sliceable
-
     if engine == "ray":
         from mlgate.data.ray_engine import profile_ray
 
@@ -305,6 +301,31 @@ def profile(
         )
     if engine != "local":
         raise UsageError(f"unknown engine {engine!r}", hint="use engine='local' or engine='ray'")
+    return profile_with_sums(data, (), columns=columns, batch_rows=batch_rows, format=format, allow_empty=allow_empty)[
+        0
+    ]
+
+
+def profile_with_sums(
+    data: Any,
+    sums: Sequence[Any],
+    *,
+    columns: Sequence[str] | None = None,
+    batch_rows: int = 250_000,
+    format: str | None = None,
+    allow_empty: bool = False,
+) -> tuple[Profile, dict[str, Any]]:
+    """The local engine's :func:`profile`, plus the totals of ``sums`` over the same pass.
+
+    ``sums`` are named Polars expressions that give one additive number per batch (``expr.sum()``,
+    ``pl.len()``); they are evaluated in the profiling ``select`` of every batch and added up, so a
+    caller (validation) gets its counts without reading the data again. A batch sum that is null
+    counts as 0.
+    """
+    import polars as pl
+
+    from mlgate.data.io import read_errors, scan, sliceable
+
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
     label = str(data) if isinstance(data, str | Path) else None
@@ -320,14 +341,14 @@ def profile(
         schema = pl.Schema({c: schema[c] for c in columns})
         lf = lf.select(list(columns))
     specs = [_Spec(i, name, dtype) for i, (name, dtype) in enumerate(schema.items())]
-    rows, columns_out = _stream(lf, specs, batch_rows, slices=sliceable(data, format=format))
+    rows, columns_out, totals = _stream(lf, specs, batch_rows, slices=sliceable(data, format=format), sums=sums)
     if rows == 0 and not allow_empty:
         raise InputError(f"dataset {label or '(the given data)'} is empty: it has no rows to profile")
     for s in specs:
         col = columns_out[s.name]
         col.kll, col.frequent, col.hll = s.serialized()
         col.histogram = _histogram(col)
-    return Profile(rows=rows, columns=columns_out, source=label)
+    return Profile(rows=rows, columns=columns_out, source=label), totals
 
 
 # --- columns: kinds and expressions ------------------------------------------------------------------
@@ -431,8 +452,11 @@ class _Spec:
 # --- the pass over the data --------------------------------------------------------------------------
 
 
-def _stream(lf: Any, specs: list[_Spec], batch_rows: int, *, slices: bool) -> tuple[int, dict[str, ColumnProfile]]:
-    """One pass over ``lf`` in batches: exact statistics per batch, merged, and every column's sketches fed."""
+def _stream(
+    lf: Any, specs: list[_Spec], batch_rows: int, *, slices: bool, sums: Sequence[Any] = ()
+) -> tuple[int, dict[str, ColumnProfile], dict[str, Any]]:
+    """One pass over ``lf`` in batches: exact statistics per batch, merged, every column's sketches fed,
+    and the caller's ``sums`` added up."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
@@ -459,6 +483,8 @@ def _stream(lf: Any, specs: list[_Spec], batch_rows: int, *, slices: bool) -> tu
         else:
             exprs.append(pl.col(s.name).cast(pl.String).drop_nulls().value_counts().implode().alias(s.key("vc")))
     stat_names = [e.meta.output_name() for e in stat_exprs]
+    sum_names = [e.meta.output_name() for e in sums]
+    totals: dict[str, Any] = dict.fromkeys(sum_names, 0)
     total = {s.name: ColumnProfile(s.name, str(s.dtype), s.kind, count=0, nulls=0) for s in specs}
     rows = 0
     workers = max(1, min(len(sketched), os.cpu_count() or 1))
@@ -466,14 +492,17 @@ def _stream(lf: Any, specs: list[_Spec], batch_rows: int, *, slices: bool) -> tu
         for batch in batches(lf, batch_rows, slices=slices):
             if batch.height == 0:
                 continue
-            out = batch.select(stat_exprs + exprs)
+            out = batch.select(stat_exprs + exprs + list(sums))
             fed = pool.map(_feed, sketched, [out] * len(sketched))
             stats = out.select(stat_names).row(0, named=True)
+            if sum_names:
+                for name, value in out.select(sum_names).row(0, named=True).items():
+                    totals[name] += value or 0
             rows += batch.height
             for s in specs:
                 total[s.name] = total[s.name].merge(s.column(stats, batch.height))
             list(fed)
-    return rows, total
+    return rows, total, totals
 
 
 def _feed(s: _Spec, out: Any) -> None:
@@ -481,7 +510,10 @@ def _feed(s: _Spec, out: Any) -> None:
     import numpy as np
 
     if s.kll is None:
+        # in value order: Polars' value_counts order varies from run to run, and the frequent-items purge
+        # and the HLL's HIP estimate depend on the order of updates, so the profile would too
         counts = out[s.key("vc")][0].struct.unnest()
+        counts = counts.sort(counts.columns[0])
         values, weights = counts[:, 0].to_list(), counts[:, 1].to_list()
         update_f, update_h = s.frequent.update, s.hll.update
         for value, weight in zip(values, weights, strict=True):
@@ -715,7 +747,12 @@ def _retyped(null_part: ColumnProfile, typed: ColumnProfile) -> ColumnProfile:
 
 
 def _histogram(col: ColumnProfile) -> dict[str, list[float]] | None:
-    """Display histogram: 20 equal-width bins between min and max, counts read from the KLL sketch."""
+    """Display histogram: 20 equal-width bins between min and max, counts read from the KLL sketch.
+
+    Bins that floating point cannot tell apart (a range of a few subnormals, or ±0.5 lost on values near
+    1e308) are merged, so there may be fewer than 20; the edges are weighted sums of min and max, which
+    cannot overflow where max − min would.
+    """
     sketch = col.quantile_sketch()
     if sketch is None or sketch.is_empty() or not isinstance(col.min, int | float):
         return None
@@ -724,10 +761,12 @@ def _histogram(col: ColumnProfile) -> dict[str, list[float]] | None:
     low, high = float(col.min), float(col.max)  # type: ignore[arg-type]
     if high <= low:
         low, high = low - 0.5, high + 0.5
-    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
-    pmf = np.asarray(sketch.get_pmf(edges[1:-1].tolist()))
+    share = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)[1:-1]
+    inner = np.unique(low * (1 - share) + high * share)  # the sketch wants unique, increasing split points
+    inner = inner[(inner > low) & (inner < high)]
+    pmf = np.asarray(sketch.get_pmf(inner.tolist())) if inner.size else np.ones(1)
     counts = np.rint(pmf * sketch.n).astype(int)
-    return {"edges": edges.tolist(), "counts": counts.tolist()}
+    return {"edges": [low, *inner.tolist(), high], "counts": counts.tolist()}
 
 
 # --- errors ------------------------------------------------------------------------------------------

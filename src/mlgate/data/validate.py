@@ -3,6 +3,10 @@
 One Polars pass counts the offending rows of every rule of every column; a second, filtered pass runs
 only when something failed, to fetch up to five example values (with 0-based row numbers) per failed
 rule. Both are vectorised expressions; no Python loop touches rows.
+
+:func:`profile_and_validate` does the counting inside the profiling pass of
+:mod:`mlgate.data.profile` (the counts are sums, batch by batch), so profiling a dataset and
+validating it read the data once instead of twice.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.data.schema import NUMERIC_KINDS, ColumnSchema, Schema, dtype_kind, dtype_name
 from mlgate.errors import InputError
+
+if TYPE_CHECKING:
+    from mlgate.data.profile import Profile
 
 MAX_EXAMPLES = 5
 _EXAMPLE_BATCH_ROWS = 250_000
@@ -155,7 +162,7 @@ class _Rule:
 
 def validate(data: Any, schema: Schema | str | Path) -> ValidationReport:
     """Check ``data`` (a path or a frame) against ``schema`` (a Schema or a schema file); never stops early."""
-    from mlgate.data.io import resolve, scan, sliceable
+    from mlgate.data.io import resolve, scan
 
     if not isinstance(schema, Schema):
         schema = Schema.load(schema)
@@ -175,6 +182,55 @@ def validate(data: Any, schema: Schema | str | Path) -> ValidationReport:
                 raise InputError(f"{source}: {exc.message}", hint=exc.hint) from exc
             text_columns.add(column)
             lf = _scan_csv(src, text_columns)
+    return _report(data, lf, schema, source, row_note, dtypes, rules, stats)
+
+
+def profile_and_validate(
+    data: Any, schema: Schema | str | Path, *, batch_rows: int = 250_000
+) -> tuple[Profile, ValidationReport]:
+    """The profile of ``data`` and its validation against ``schema``, from one read of the data where possible.
+
+    Every validation count is a sum over rows, so the counts ride along in the profiling pass
+    (:func:`mlgate.data.profile.profile_with_sums`) instead of reading the data again; examples of
+    failed rules are searched afterwards, only when something failed, as :func:`validate` does. Two
+    cases read the data twice, exactly as ``profile`` then ``validate`` would: CSV (a column whose
+    later values do not parse is read again as text, to report them) and a schema with ``unique`` on
+    a column the data has (its count needs the whole column at once, not per batch). The results
+    equal those of ``profile(data)`` and ``validate(data, schema)``.
+    """
+    from mlgate.data.io import columns_of, read_errors, resolve, scan
+    from mlgate.data.profile import profile, profile_with_sums
+
+    if not isinstance(schema, Schema):
+        schema = Schema.load(schema)
+    src = resolve(data) if isinstance(data, str | Path) else None
+    lf = scan(data)
+    with read_errors():
+        dtypes = columns_of(lf)
+    rules = [r for name, col in schema.columns.items() if name in dtypes for r in _column_rules(col, dtypes[name])]
+    if (src is not None and src.format == "csv") or any(r.rule == "unique" for r in rules):
+        return profile(data, batch_rows=batch_rows), validate(data, schema)
+    sums = [r.count.alias(f"k{i}") for i, r in enumerate(rules)]
+    sums += [r.total.alias(f"t{i}") for i, r in enumerate(rules) if r.total is not None]
+    prof, stats = profile_with_sums(data, sums, batch_rows=batch_rows)
+    stats["__len"] = prof.rows
+    source, row_note = _describe(data, src)
+    return prof, _report(data, lf, schema, source, row_note, dtypes, rules, stats)
+
+
+def _report(
+    data: Any,
+    lf: Any,
+    schema: Schema,
+    source: str,
+    row_note: str | None,
+    dtypes: dict[str, Any],
+    rules: list[_Rule],
+    stats: dict[str, Any],
+) -> ValidationReport:
+    """The report from every rule's count: judged, examples fetched for the failed ones, sorted."""
+    from mlgate.data.io import sliceable
+
     n = int(stats["__len"])
     violations: list[Violation] = []
     checks: list[Check] = []

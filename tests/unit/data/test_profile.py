@@ -129,6 +129,28 @@ def test_numbers_match_numpy_on_breast_cancer(breast_cancer):
         assert abs(sum(hist["counts"]) - 569) <= 20
 
 
+@pytest.mark.parametrize(
+    ("values", "bins"),
+    [([0.0, 5e-324, 0.0], 1), ([-1e308, 1e308, 0.0], 20), ([1e308, 1e308], 1), ([1.0, 2.0, 3.0], 20)],
+)
+def test_histograms_of_extreme_ranges_have_increasing_edges(values: list[float], bins: int) -> None:
+    hist = profile(pl.DataFrame({"x": values})).columns["x"].histogram
+    assert hist is not None and len(hist["counts"]) == bins and len(hist["edges"]) == bins + 1
+    assert all(math.isfinite(e) for e in hist["edges"]) and sum(hist["counts"]) == len(values)
+    assert all(a < b for a, b in itertools.pairwise(hist["edges"])) or bins == 1
+
+
+def test_text_sketches_are_the_same_bytes_every_time() -> None:
+    # more distinct strings than the frequent-items sketch holds: its purges and the HLL's estimate
+    # depend on the order of updates, which must not follow Polars' run-to-run value_counts order.
+    # (KLL compaction is randomized by DataSketches itself, so numeric sketches may differ in bytes.)
+    df = pl.DataFrame({"s": [f"v{i % 3_000}" for i in range(12_000)]})
+    first = profile(df, batch_rows=2_500).columns["s"]
+    for _ in range(3):
+        again = profile(df, batch_rows=2_500).columns["s"]
+        assert (again.frequent, again.hll) == (first.frequent, first.hll)
+
+
 def test_hll_registers_are_those_of_the_datasketches_update():
     rng = np.random.default_rng(3)
     values = np.concatenate([rng.normal(size=50_000), [0.0, np.inf, -np.inf, np.nan, 1e300, 5e-324]])

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlgate.data.profile import Profile, profile
 from mlgate.data.schema import ColumnSchema, Range, Schema, infer_schema
-from mlgate.data.validate import Example, validate
+from mlgate.data.validate import Example, profile_and_validate, validate
 from mlgate.errors import InputError, NotFoundError
 
 SCHEMA = """\
@@ -301,3 +302,88 @@ def test_examples_found_batch_by_batch_keep_their_row_numbers(
         assert report[("age", "range_max")] == (6, [(70, 150), (130, 150), (900, 150), (901, 150), (902, 150)])
         assert report[("id", "unique")] == (2, [(600, 0), (800, 0)])
         assert report[("plan", "max_unseen_fraction")] == (64, plans), data
+
+
+def same_profile(a: Profile, b: Profile) -> bool:
+    """Equal statistics and sketch contents (sketch bytes depend on the order values arrive in)."""
+    if (a.rows, list(a.columns), a.source) != (b.rows, list(b.columns), b.source):
+        return False
+    for name, x in a.columns.items():
+        y = b.columns[name]
+        exact = (
+            "dtype",
+            "kind",
+            "count",
+            "nulls",
+            "nan",
+            "inf",
+            "min",
+            "max",
+            "mean",
+            "m2",
+            "str_len_sum",
+            "histogram",
+        )
+        if any(getattr(x, f) != getattr(y, f) for f in exact):
+            return False
+        if x.frequent_items() != y.frequent_items() or x.distinct() != y.distinct() or x.kll != y.kll:
+            return False
+    return True
+
+
+def broken_schema_text() -> str:
+    return SCHEMA.replace("  id:      {dtype: Int64, unique: true}\n", "")
+
+
+def test_profile_and_validate_reads_once_and_equals_profile_then_validate(tmp_path: Path) -> None:
+    df = clean(3_000).with_columns(
+        pl.when(pl.col("id") % 97 == 0).then(-5).otherwise(pl.col("age")).alias("age"),
+        pl.when(pl.col("id") % 50 == 0).then(pl.lit("gold")).otherwise(pl.col("plan")).alias("plan"),
+        pl.when(pl.col("id") % 40 == 0).then(None).otherwise(pl.col("income")).alias("income"),
+    )
+    path = tmp_path / "cur.parquet"
+    df.write_parquet(path, row_group_size=700)
+    schema = Schema.from_dict(__import__("yaml").safe_load(broken_schema_text()))
+    prof, report = profile_and_validate(path, schema, batch_rows=1_000)
+    assert report == validate(path, schema)
+    assert same_profile(prof, profile(path, batch_rows=1_000))
+    failed = {(v.column, v.rule): v for v in report.violations}
+    assert failed[("age", "range_min")].rows == 31 and failed[("age", "range_min")].examples[0] == Example(0, -5)
+    assert failed[("plan", "max_unseen_fraction")].rows == 60 and ("income", "max_null_fraction") in failed
+
+
+@pytest.mark.parametrize("kind", ["csv", "unique"])
+def test_profile_and_validate_falls_back_to_two_reads_where_counts_are_not_sums(tmp_path: Path, kind: str) -> None:
+    df = clean(500)
+    path = tmp_path / ("d.csv" if kind == "csv" else "d.parquet")
+    df.write_csv(path) if kind == "csv" else df.write_parquet(path)
+    schema = infer_schema(df)
+    assert schema.columns["id"].unique  # a count over the whole column
+    prof, report = profile_and_validate(path, schema)
+    assert report == validate(path, schema) and report.ok
+    assert same_profile(prof, profile(path))
+
+
+fused_frames = st.integers(min_value=1, max_value=60).flatmap(
+    lambda n: st.fixed_dictionaries(
+        {
+            "i": st.lists(st.one_of(st.none(), st.integers(-50, 50)), min_size=n, max_size=n),
+            "f": st.lists(st.one_of(st.none(), st.floats(-1e3, 1e3), st.just(float("nan"))), min_size=n, max_size=n),
+            "s": st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "dd"])), min_size=n, max_size=n),
+        }
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(reference=fused_frames, current=fused_frames, batch_rows=st.integers(1, 25))
+def test_fused_validation_equals_separate_validation(
+    reference: dict[str, list[object]], current: dict[str, list[object]], batch_rows: int
+) -> None:
+    kinds = {"i": pl.Int64, "f": pl.Float64, "s": pl.String}
+    ref, cur = pl.DataFrame(reference, schema=kinds), pl.DataFrame(current, schema=kinds)
+    schema = infer_schema(ref, max_categories=3)
+    schema = Schema({n: c for n, c in schema.columns.items() if not c.unique}, rows_min=schema.rows_min)
+    prof, report = profile_and_validate(cur, schema, batch_rows=batch_rows)
+    assert report.to_dict() == validate(cur, schema).to_dict()  # NaN examples: compared as their JSON form
+    assert same_profile(prof, profile(cur, batch_rows=batch_rows))

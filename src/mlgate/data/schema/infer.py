@@ -1,4 +1,8 @@
-"""Schema inference: the rules a dataset passes, from one streaming pass over it.
+"""Schema inference: the rules a dataset passes, from one streaming pass over it (or from its profile).
+
+Given a :class:`~mlgate.data.profile.Profile` (or its JSON file) instead of data, the same rules come
+from the profile without reading the data: :mod:`mlgate.data.schema.from_profile` says which rules a
+profile decides exactly and which it leaves out.
 
 The pass reads the data once, in row batches of bounded size (:func:`mlgate.data.io.batches`). Per
 batch, one Polars ``select`` counts rows and missing values, takes every numeric column's min and max,
@@ -40,6 +44,9 @@ def infer_schema(
 ) -> Schema:
     """A schema that ``data`` passes, from one streaming pass over it in batches of ``batch_rows`` rows.
 
+    ``data`` may also be a :class:`~mlgate.data.profile.Profile` or a profile JSON file: then nothing is
+    read, and the rules come from the profile (:func:`~mlgate.data.schema.schema_from_profile`).
+
     Per column: the dtype; ``nullable: false`` when nothing is missing, else ``max_null_fraction``
     (the fraction seen × (1 + slack), rounded up); numeric columns get their ``range`` (and ``slack``);
     text columns with at most ``max_categories`` distinct values, not all different, get ``categories``;
@@ -48,11 +55,17 @@ def infer_schema(
     ``rows.min`` is half the rows seen. A column with no values at all gets no dtype.
     """
     from mlgate.data.io import scan, sliceable
+    from mlgate.data.profile import Profile
+    from mlgate.data.schema.from_profile import load_profile, schema_from_profile
 
     if slack < 0:
         raise InputError(f"slack must be zero or more, got {slack}")
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
+    if isinstance(data, str | Path) and Path(data).suffix.lower() == ".json" and Path(data).is_file():
+        data = load_profile(data)
+    if isinstance(data, Profile):
+        return schema_from_profile(data, slack=slack, max_categories=max_categories, target=target).schema
     label = str(data) if isinstance(data, str | Path) else f"the {type(data).__name__}"
     lf = scan(data)
     try:
