@@ -18,12 +18,17 @@ def package(
         False, "--full-lock", help="Pin every recorded distribution, not only what serving needs."
     ),
     force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty --out folder."),
+    with_wheel: bool = typer.Option(
+        False, "--with-wheel", help="Build this mlgate's wheel into OUT/wheels/ (for images without it on the index)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Package a verified version with its server: docker build OUT, then kubectl apply -f OUT/k8s."""
     from mlgate.serve.package import package as build
 
-    result = build(ref, out, registry=registry(ctx), image=image, full_lock=full_lock, force=force)
+    result = build(
+        ref, out, registry=registry(ctx), image=image, full_lock=full_lock, force=force, with_wheel=with_wheel
+    )
     if as_json:
         print_json(result.to_dict())
         return

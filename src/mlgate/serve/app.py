@@ -448,7 +448,7 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
         from mlgate.registry.store import Registry
 
         registry = Registry(settings=options.settings)
-    metrics = ServeMetrics()
+    metrics = ServeMetrics(options.metrics_dir)
     in_flight = InFlight()
     predlog = None
     if options.log_dir is not None:
@@ -494,6 +494,7 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
                 h.close()
             if predlog is not None:
                 predlog.close()
+            metrics.worker_stopped()
 
     app = Starlette(
         routes=server.routes(),

@@ -1,7 +1,16 @@
-"""Prometheus metrics of one server, in a registry of its own (two apps in one process never collide)."""
+"""Prometheus metrics of one server, in a registry of its own (two apps in one process never collide).
+
+With several workers (``mlgate serve --workers N``) each worker is a process of its own: ``serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a temporary folder before the workers start, every worker writes its
+values there, and ``/metrics`` in any worker reads them all (prometheus_client's multiprocess mode), so a
+scrape sees the whole server. Gauges then say how the workers' values combine: in-flight requests and
+queued log records add up, the server is ready when every live worker is, a version is held (1) when
+any live worker holds it, and the shadow agreement share is reported per worker (a ``pid`` label).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 # request latencies of a small tabular model sit around a millisecond; the buckets resolve that range
@@ -12,9 +21,12 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 class ServeMetrics:
     """Requests, latency, errors, in-flight requests, served versions, swaps, canary, shadow, batches, the log."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        """``multiprocess_dir``: the folder the workers share (PROMETHEUS_MULTIPROC_DIR, already set in the
+        environment when prometheus_client was imported); None for a single process."""
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("route", "version", "status")
         self.requests = Counter(
@@ -34,15 +46,26 @@ class ServeMetrics:
             ("route", "version", "kind"),
             registry=self.registry,
         )
-        self.in_flight = Gauge("mlgate_serve_in_flight_requests", "Requests being handled.", registry=self.registry)
+        self.in_flight = Gauge(
+            "mlgate_serve_in_flight_requests",
+            "Requests being handled.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         self.model_info = Gauge(
             "mlgate_serve_model_info",
             "The version each followed alias holds (value 1), with its digest and semantic version.",
             ("name", "alias", "version", "digest", "semver"),
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self._info_labels: dict[str, tuple[str, ...]] = {}
-        self.ready = Gauge("mlgate_serve_ready", "1 once a model is loaded and serving.", registry=self.registry)
+        self.ready = Gauge(
+            "mlgate_serve_ready",
+            "1 once a model is loaded and serving (in every worker).",
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
         self.swaps = Counter(
             "mlgate_serve_swaps",
             "Versions swapped in, by alias and how (load or retained).",
@@ -78,6 +101,7 @@ class ServeMetrics:
             "mlgate_serve_shadow_agreement",
             "Share of the rows scored by the shadow whose prediction equals the served one (since start).",
             registry=self.registry,
+            multiprocess_mode="liveall",
         )
         self._agree = 0
         self._compared = 0
@@ -103,7 +127,10 @@ class ServeMetrics:
             "mlgate_prediction_log_written", "Prediction-log records written to Parquet.", registry=self.registry
         )
         self.log_queue = Gauge(
-            "mlgate_prediction_log_queued", "Records waiting in the prediction-log queue.", registry=self.registry
+            "mlgate_prediction_log_queued",
+            "Records waiting in the prediction-log queue.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.registry_errors = Counter(
             "mlgate_serve_registry_errors",
@@ -123,9 +150,7 @@ class ServeMetrics:
 
     def serving(self, name: str, alias: str, version: str, digest: str, semver: str, *, primary: bool = True) -> None:
         """Record which version ``alias`` now holds; the primary alias also makes the server ready."""
-        old = self._info_labels.pop(alias, None)
-        if old is not None:
-            self.model_info.remove(*old)
+        self._drop_info(alias)
         self._info_labels[alias] = (name, alias, version, digest, semver)
         self.model_info.labels(name, alias, version, digest, semver).set(1)
         if primary:
@@ -133,9 +158,16 @@ class ServeMetrics:
 
     def unserving(self, alias: str) -> None:
         """``alias`` holds nothing any more (a canary or shadow alias was deleted)."""
+        self._drop_info(alias)
+
+    def _drop_info(self, alias: str) -> None:
         old = self._info_labels.pop(alias, None)
-        if old is not None:
+        if old is None:
+            return
+        if self.multiprocess_dir is None:
             self.model_info.remove(*old)
+        else:  # the shared files cannot forget a series: it drops to 0 (livemax: still 1 if another worker holds it)
+            self.model_info.labels(*old).set(0)
 
     def compared(self, version: str, shadow_version: str, agree: int, disagree: int) -> None:
         """Count the rows a shadow agreed and disagreed on, and update the agreement share."""
@@ -148,9 +180,24 @@ class ServeMetrics:
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=str(self.multiprocess_dir))
+        return generate_latest(every_worker), CONTENT_TYPE_LATEST
+
+    def worker_stopped(self) -> None:
+        """Forget this worker's live gauges (in-flight, ready, held versions) in the shared folder."""
+        if self.multiprocess_dir is not None:
+            import os
+
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid(), str(self.multiprocess_dir))
 
     def value(self, name: str, labels: dict[str, Any] | None = None) -> float:
         """One sample's value (0 when absent), for tests and the CLI."""

@@ -51,6 +51,7 @@ class ServeOptions:
     batch_max_size: int = 0
     batch_max_wait_ms: float = 2.0
     settings: Settings | None = None
+    metrics_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.poll_s <= 0:

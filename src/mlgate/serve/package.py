@@ -12,6 +12,8 @@ The folder holds:
   extra and of the flavor's packages, walked through the installed distributions' metadata. A package
   the lock does not list (the training environment lacked the ``serve`` extra) is pinned at the
   version installed here and named in a comment. ``--full-lock`` writes the whole lock instead.
+* ``wheels/``: empty, or with ``with_wheel`` (``--with-wheel``) the wheel of the mlgate that packaged it,
+  built from its source tree, for installing where mlgate is not on the package index.
 * ``entrypoint.sh``: runs ``mlgate serve`` against the packaged registry (``PORT``, ``HOST`` and
   ``WORKERS`` from the environment), from wherever the folder lies.
 * ``Dockerfile``: ``python:<the recorded minor version>-slim``, the requirements, the registry, the
@@ -246,10 +248,56 @@ def _k8s_name(name: str) -> str:
     return text[:63].rstrip("-")
 
 
+def source_root() -> Path | None:
+    """The source tree of the running mlgate (an editable install or a checkout), or None for an installed wheel."""
+    import mlgate
+
+    root = Path(mlgate.__file__).resolve().parents[2]  # src/mlgate/__init__.py → the project
+    text = (root / "pyproject.toml").read_text() if (root / "pyproject.toml").is_file() else ""
+    return root if re.search(r'(?m)^name\s*=\s*"mlgate"', text) else None
+
+
+def build_wheel(dest: Path) -> Path:
+    """Build the running mlgate's wheel into ``dest`` (``pip wheel --no-deps``) and return its path."""
+    import subprocess
+    import sys
+
+    from mlgate.errors import EnvironmentProblem
+
+    root = source_root()
+    if root is None:
+        raise EnvironmentProblem(
+            "--with-wheel builds mlgate's wheel from its source tree, and this mlgate is an installed wheel",
+            hint="run it from a checkout (pip install -e .), or put the wheel in wheels/ yourself: "
+            "pip download mlgate --no-deps -d wheels/",
+        )
+    before = set(dest.glob("mlgate-*.whl"))
+    cmd = [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--quiet", "--wheel-dir", str(dest)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    built = sorted(set(dest.glob("mlgate-*.whl")) - before) or sorted(dest.glob("mlgate-*.whl"))
+    if done.returncode != 0 or not built:
+        raise EnvironmentProblem(
+            f"could not build mlgate's wheel from {root}: {(done.stderr or done.stdout).strip()[-500:]}",
+            hint="check that pip can build it: pip wheel . --no-deps -w wheels/",
+        )
+    return built[-1]
+
+
 def package(
-    ref: str, out: Path, *, registry: Registry, image: str | None = None, full_lock: bool = False, force: bool = False
+    ref: str,
+    out: Path,
+    *,
+    registry: Registry,
+    image: str | None = None,
+    full_lock: bool = False,
+    force: bool = False,
+    with_wheel: bool = False,
 ) -> Package:
-    """Write the build context for ``ref`` into ``out`` (which must be empty or absent, unless ``force``)."""
+    """Write the build context for ``ref`` into ``out`` (which must be empty or absent, unless ``force``).
+
+    ``with_wheel``: put the running mlgate's wheel in ``wheels/``, where the Dockerfile's ``pip install
+    --find-links ./wheels`` finds it.
+    """
     import yaml
 
     from mlgate import __version__
@@ -301,6 +349,8 @@ def package(
     (out / "requirements.txt").write_text(_requirements_text(pins, missing, mv.ref, mv.digest))
     (out / "wheels").mkdir()
     (out / "wheels" / ".keep").write_text("")
+    if with_wheel:
+        build_wheel(out / "wheels")
     entry = out / "entrypoint.sh"
     entry.write_text(ENTRYPOINT.format(name=mv.name, alias=PACKAGED_ALIAS, port=PORT))
     entry.chmod(0o755)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import require
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import uvicorn
     from starlette.applications import Starlette
 
     from mlgate.registry.store import Registry
     from mlgate.registry.types import ModelVersion
     from mlgate.serve.options import ServeOptions
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def check_alias(options: ServeOptions, registry: Registry) -> ModelVersion:
@@ -98,9 +105,32 @@ def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn_config(options)
-    if options.workers > 1:
+    if options.workers == 1:
+        uvicorn.Server(uvicorn_config(options)).run()
+        return
+    with shared_metrics_dir() as folder:
+        config = uvicorn_config(dataclasses.replace(options, metrics_dir=folder))
         sock = config.bind_socket()
         Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run()
+
+
+@contextlib.contextmanager
+def shared_metrics_dir() -> Iterator[Path]:
+    """A temporary folder the workers share their Prometheus values through, removed afterwards.
+
+    prometheus_client picks its multiprocess mode from ``PROMETHEUS_MULTIPROC_DIR`` when it is first
+    imported, so the variable is set here, before the workers are spawned, and restored after.
+    """
+    import os
+    import tempfile
+
+    before = os.environ.get(MULTIPROC_ENV)
+    with tempfile.TemporaryDirectory(prefix="mlgate-metrics-") as folder:
+        os.environ[MULTIPROC_ENV] = folder
+        try:
+            yield Path(folder)
+        finally:
+            if before is None:
+                os.environ.pop(MULTIPROC_ENV, None)
+            else:
+                os.environ[MULTIPROC_ENV] = before

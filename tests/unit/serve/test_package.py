@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from mlgate import __version__
 from mlgate.cli import main
 from mlgate.errors import UsageError
 from mlgate.registry.store import Registry
@@ -113,16 +114,22 @@ def test_the_entrypoint_serves_from_the_package_folder(
     out = tmp_path / "pkg"
     assert main(["package", "bc:2", "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["ref"] == "bc:2"
+    # the current interpreter stands in for the image's: `mlgate` from this environment, nothing from the outside
+    out_text = _serve_from(out, Path(sys.executable).parent, seeded, cwd=tmp_path)
+    assert "Traceback" not in out_text, out_text
+
+
+def _serve_from(out: Path, bin_dir: Path, seeded: Any, *, cwd: Path) -> str:
+    """Run the package's entrypoint with ``bin_dir`` first on PATH, predict through it, stop it; its output."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # the current interpreter stands in for the image's: `mlgate` from this environment, nothing from the outside
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
-    env |= {"PORT": str(port), "HOST": "127.0.0.1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLGATE_", "PYTHON", "VIRTUAL_ENV"))}
+    env |= {"PORT": str(port), "HOST": "127.0.0.1", "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
     proc = subprocess.Popen(
         ["/bin/sh", str(out / "entrypoint.sh")],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -143,5 +150,42 @@ def test_the_entrypoint_serves_from_the_package_folder(
         assert r.json()["predictions"] == seeded.models[2].predict(seeded.X.iloc[:4]).tolist()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
-    assert proc.returncode in (0, 130) and "Traceback" not in out, out  # 130: the console script's Ctrl-C
+        text, _ = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130), text  # 130: the console script's Ctrl-C
+    return text
+
+
+@pytest.mark.slow  # a fresh virtual environment from the locked requirements: about 40 s (pip's cache warm)
+def test_a_fresh_environment_from_the_locked_requirements_serves_the_package(
+    seeded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # what the Dockerfile does, without a Docker engine: a bare Python, the pins, mlgate's wheel from wheels/
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    out = tmp_path / "pkg"
+    assert main(["package", "bc:2", "--out", str(out), "--with-wheel", "--json"]) == 0
+    wheels = [f for f in json.loads(capsys.readouterr().out)["files"] if f.endswith(".whl")]
+    assert len(wheels) == 1 and wheels[0].startswith("wheels/mlgate-")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run(
+        [*pip, "--find-links", str(out / "wheels"), "-r", str(out / "requirements.txt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # the environment holds exactly the pins (nothing from the development install leaks in)
+    frozen = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
+    installed = dict(line.lower().split("==", 1) for line in frozen.splitlines() if "==" in line)
+    pinned = (out / "requirements.txt").read_text().lower()
+    assert installed["mlgate"] == __version__ and "mlgate[serve]==" + installed["mlgate"] in pinned
+    assert "pytest" not in installed and "hypothesis" not in installed
+    where = subprocess.run(
+        [str(python), "-c", "import mlgate; print(mlgate.__file__)"], capture_output=True, text=True, check=True
+    )
+    assert Path(where.stdout.strip()).is_relative_to(venv)
+    text = _serve_from(out, venv / "bin", seeded, cwd=tmp_path)
+    assert "Traceback" not in text and "serving bc:2" in text, text
