@@ -204,6 +204,13 @@ def _read(data: Any, target: str) -> tuple[Any, str, str]:
     return frame, dataset_digest_of(data), label
 
 
+def _pandas(frame: Any) -> Any:
+    """A pandas copy of a Polars frame, column by column through NumPy (no pyarrow needed)."""
+    import pandas as pd
+
+    return pd.DataFrame({c: frame.get_column(c).to_numpy() for c in frame.columns})
+
+
 def _task(y_raw: np.ndarray, cand_out: np.ndarray, declared: str | None, classifier: bool = False) -> str:
     if declared:
         if declared not in ("binary", "multiclass", "regression", "classification"):
@@ -297,7 +304,7 @@ def _score(
     label: str,
 ) -> Evaluation:
     y_series = frame.get_column(target)
-    features = frame.drop(target).to_pandas()
+    features = _pandas(frame.drop(target))
     y_raw = y_series.to_numpy()
     try:
         cand_out, cand_proba = _predict(candidate, features)
@@ -641,7 +648,7 @@ def _golden(spec: GateSpec, ev: Evaluation, candidate: Any, settings: Settings) 
         return Check(spec.name, "golden", "error", message="no golden set: set data.golden or golden: {path: …}")
     full = Path(path) if Path(path).is_absolute() else settings.root / path
     try:
-        frame = collect(scan(full), label=str(path)).to_pandas()
+        frame = _pandas(collect(scan(full), label=str(path)))
     except MlgateError as exc:
         return Check(spec.name, "golden", "error", message=f"cannot read the golden set {path}: {exc}")
     target = spec.options.get("target") or ev.target

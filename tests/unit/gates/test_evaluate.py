@@ -193,3 +193,17 @@ def test_waivers_unblock_only_failures_they_name_while_in_force(cases: list[tupl
         assert expired_note == (failed and w == "expired")
     passed = not any(c.blocking for c in checks)
     assert passed == all(w == "active" for s, w in cases if s in ("fail", "error"))
+
+
+def test_evaluation_frames_reach_pandas_without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core install has no pyarrow: the gate must hand the models pandas frames without it."""
+    import sys
+
+    import polars as pl
+
+    from mlgate.gates.evaluate import _pandas
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # any import of pyarrow now fails
+    out = _pandas(pl.DataFrame({"n": [1, None], "s": ["x", None], "f": [1.5, 2.0], "b": [True, False]}))
+    assert list(out.columns) == ["n", "s", "f", "b"]
+    assert out["s"].iloc[0] == "x" and out["f"].tolist() == [1.5, 2.0] and out["b"].tolist() == [True, False]
