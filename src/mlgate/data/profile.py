@@ -306,6 +306,25 @@ def profile(
     ]
 
 
+def scan_columns(data: Any, columns: Sequence[str] | None, *, format: str | None = None) -> tuple[Any, Any]:
+    """A lazy scan of ``data`` and its schema, narrowed to ``columns``; an unknown column is an InputError."""
+    import polars as pl
+
+    from mlgate.data.io import read_errors, scan
+
+    lf = scan(data, format=format)
+    with read_errors():
+        schema = lf.collect_schema()
+    if columns is None:
+        return lf, schema
+    unknown = [c for c in columns if c not in schema]
+    if unknown:
+        raise InputError(
+            f"column {unknown[0]!r} is not in the data", hint=f"its columns are: {', '.join(schema.names())}"
+        )
+    return lf.select(list(columns)), pl.Schema({c: schema[c] for c in columns})
+
+
 def profile_with_sums(
     data: Any,
     sums: Sequence[Any],
@@ -322,24 +341,12 @@ def profile_with_sums(
     caller (validation) gets its counts without reading the data again. A batch sum that is null
     counts as 0.
     """
-    import polars as pl
-
-    from mlgate.data.io import read_errors, scan, sliceable
+    from mlgate.data.io import sliceable
 
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
     label = str(data) if isinstance(data, str | Path) else None
-    lf = scan(data, format=format)
-    with read_errors():
-        schema = lf.collect_schema()
-    if columns is not None:
-        unknown = [c for c in columns if c not in schema]
-        if unknown:
-            raise InputError(
-                f"column {unknown[0]!r} is not in the data", hint=f"its columns are: {', '.join(schema.names())}"
-            )
-        schema = pl.Schema({c: schema[c] for c in columns})
-        lf = lf.select(list(columns))
+    lf, schema = scan_columns(data, columns, format=format)
     specs = [_Spec(i, name, dtype) for i, (name, dtype) in enumerate(schema.items())]
     rows, columns_out, totals = _stream(lf, specs, batch_rows, slices=sliceable(data, format=format), sums=sums)
     if rows == 0 and not allow_empty:

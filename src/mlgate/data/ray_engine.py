@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlgate.data.profile import Profile, merge_all, profile
+from mlgate.data.profile import Profile, merge_all, profile, scan_columns
 from mlgate.errors import InputError, MissingDependency, MlgateError, UsageError
 
 LOCAL_CPUS = 2
@@ -63,23 +63,14 @@ def profile_ray(
     """
     import polars as pl
 
-    from mlgate.data.io import read_errors, resolve, scan
+    from mlgate.data.io import resolve
 
     if partitions is not None and partitions < 1:
         raise UsageError(f"partitions must be at least 1, not {partitions}")
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, not {batch_rows}")
     label = str(data) if isinstance(data, str | Path) else None
-    lf = scan(data, format=format)
-    with read_errors():
-        schema = lf.collect_schema()
-    if columns is not None:
-        unknown = [c for c in columns if c not in schema]
-        if unknown:
-            raise InputError(
-                f"column {unknown[0]!r} is not in the data", hint=f"its columns are: {', '.join(schema.names())}"
-            )
-        schema = pl.Schema({c: schema[c] for c in columns})
+    lf, schema = scan_columns(data, columns, format=format)
     ray = _connect(address)  # after the checks above, so that a bad call does not wait for Ray to start
     count = partitions or max(1, int(ray.cluster_resources().get("CPU", 1)))
     source = resolve(data, format=format) if label is not None else None
