@@ -12,10 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.ray"]
+
+# On a shared 2-core machine wall-clock limits fail on load, not on bugs: the properties are checked in full.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture(autouse=True)

@@ -13,35 +13,19 @@ from mlgate.cli import _common
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
-    import typer
-
-    try:  # recent Typer vendors Click
-        from typer._click import exceptions as click_exc
-    except ImportError:  # pragma: no cover - older Typer over Click
-        import click.exceptions as click_exc
-
-    from mlgate.cli.app import app
+    from mlgate.cli import fastpath
     from mlgate.errors import MlgateError
 
     args = sys.argv[1:] if argv is None else argv
     _common.DEBUG = "--debug" in args
-    code = 0
     try:
-        result = app(args=args, prog_name="mlgate", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
+        fast = fastpath.dispatch(args)
+        code = _typer_main(args) if fast is None else fast
     except MlgateError as exc:
         if _common.DEBUG:
             _common.err_console().print_exception(show_locals=False)
         _common.print_error(exc)
         code = exc.exit_code
-    except typer.Exit as exc:
-        code = exc.exit_code
-    except typer.Abort:
-        _common.err_console().print("[red]aborted[/]")
-        code = 130
-    except click_exc.ClickException as exc:
-        exc.show()
-        code = 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2
     except KeyboardInterrupt:
         _common.err_console().print("[red]interrupted[/]")
         code = 130
@@ -57,3 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _typer_main(args: list[str]) -> int:
+    """Every other command line: Typer parses it; its own exits become exit codes."""
+    import typer
+
+    try:  # recent Typer vendors Click
+        from typer._click import exceptions as click_exc
+    except ImportError:  # pragma: no cover - older Typer over Click
+        import click.exceptions as click_exc
+
+    from mlgate.cli.app import app
+
+    try:
+        result = app(args=args, prog_name="mlgate", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        _common.err_console().print("[red]aborted[/]")
+        return 130
+    except click_exc.ClickException as exc:
+        exc.show()
+        return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2

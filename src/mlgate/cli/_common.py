@@ -6,9 +6,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
     from rich.console import Console
 
     from mlgate.config import Settings

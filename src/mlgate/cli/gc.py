@@ -1,21 +1,30 @@
-"""``mlgate gc``: list blobs no version references; delete them only with --yes."""
+"""``mlgate gc``: list what no version and no run-cache entry needs any more; delete it only with --yes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from mlgate.cli._common import console, print_json, registry, short_digest
+from mlgate.cli._common import console, print_json, registry, settings, short_digest
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.cache import CacheGcResult
+    from mlgate.registry.types import GcResult
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, option: str) -> float:
     from mlgate.errors import UsageError
 
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     t = text.strip().lower()
     try:
-        return float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+        seconds = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
     except ValueError:
-        raise UsageError(f"--min-age {text!r} is not a duration such as 30s, 10m, 1h or 2d") from None
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(f"{option} {text!r} is not a duration such as 30s, 10m, 1h or 2d")
+    return seconds
 
 
 def gc(
@@ -24,13 +33,32 @@ def gc(
     min_age: str = typer.Option(
         "1h", "--min-age", help="Keep orphans younger than this: a registration may still be committing."
     ),
+    cache_unused_for: str | None = typer.Option(
+        None,
+        "--cache-unused-for",
+        help="Also drop pipeline run-cache entries unused for this long (e.g. 30d), except those holding "
+        "this project's current outputs. Default: keep every entry.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Find artifact blobs that no version references (left by interrupted registrations)."""
-    result = registry(ctx).gc(delete=yes, min_age_s=_seconds(min_age))
+    """Find artifact blobs that no version references (left by interrupted registrations), and run-cache
+    entries and output blobs that are no longer needed. Lists them; deletes only with --yes."""
+    from mlgate.pipeline.gc import collect_garbage
+
+    min_age_s = _seconds(min_age, "--min-age")
+    unused_for_s = _seconds(cache_unused_for, "--cache-unused-for") if cache_unused_for is not None else None
+    result = registry(ctx).gc(delete=yes, min_age_s=min_age_s)
+    cache = collect_garbage(settings(ctx), unused_for_s=unused_for_s, min_age_s=min_age_s, delete=yes)
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "run_cache": cache.to_dict()})
         return
+    _render_registry(result, yes, min_age)
+    _render_cache(cache, cache_unused_for)
+    if not yes and (result.orphans or cache.orphans or cache.expired or cache.damaged):
+        console().print("nothing deleted; run [bold]mlgate gc --yes[/] (same options) to delete them")
+
+
+def _render_registry(result: GcResult, yes: bool, min_age: str) -> None:
     total = sum(size for _, size, _ in result.orphans)
     if not result.orphans:
         console().print(f"no unreferenced blobs ({result.referenced} referenced)")
@@ -47,5 +75,26 @@ def gc(
         console().print(f"[green]deleted[/] {len(result.deleted)} blob(s)")
         if result.kept_young:
             console().print(f"kept {len(result.kept_young)} younger than {min_age}")
-    else:
-        console().print("nothing deleted; run [bold]mlgate gc --yes[/] to delete them")
+
+
+def _render_cache(cache: CacheGcResult, unused_for: str | None) -> None:
+    size = sum(n for _, n, _ in cache.orphans)
+    if cache.expired:
+        from rich.table import Table
+
+        t = Table(title=f"{_entries(len(cache.expired))} of the run cache unused for {unused_for} or more")
+        for col in ("stage", "key", "unused for"):
+            t.add_column(col)
+        for key, stage, age in cache.expired:
+            t.add_row(stage, short_digest(key), f"{age / 86400:.1f} d")
+        console().print(t)
+    verb = "deleted" if cache.deleted else "found"
+    console().print(
+        f"run cache: {_entries(cache.entries)}; {verb} {len(cache.expired)} expired, {len(cache.damaged)} damaged, "
+        f"{len(cache.orphans)} output blob(s) nothing names ({size} bytes)"
+        + (f"; kept {cache.kept_young} younger blob(s)" if cache.kept_young else "")
+    )
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from mlgate.cli._common import console, err_console, print_json, registry, settings, when
-
-if TYPE_CHECKING:
-    from mlgate.pipeline.runner import RunResult, StageResult
+from mlgate.cli._common import console, print_json, registry, settings, when
 
 runs_app = typer.Typer(help="Recorded pipeline runs: params, metrics, timings and cache hits.", no_args_is_help=True)
-
-_STYLE = {"ran": "green", "cached": "cyan", "failed": "bold red", "skipped": "yellow", "up to date": "cyan"}
 
 
 def run(
@@ -34,107 +29,21 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run stale pipeline stages; stages seen before are restored from the run cache. Exit 1 if a stage failed."""
-    from mlgate.pipeline.runner import run as run_pipeline
+    from mlgate.cli.pipeline_output import run_command
 
-    cfg = settings(ctx)
-    opts: dict[str, Any] = {
-        "force": force,
-        "dry_run": dry_run,
-        "jobs": jobs,
-        "lock_timeout": lock_timeout,
-        "smoke": smoke,
-        "executor": executor,
-    }
-    if as_json:
-        result = run_pipeline(cfg, stages or (), **opts)
-        print_json(result.to_dict())
-    else:
-        result = _run_with_progress(cfg, stages or (), opts)
-        _render_run(result)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-def _run_with_progress(cfg: Any, stages: Any, opts: dict[str, Any]) -> RunResult:
-    """The run, with a live line per stage once one needs its command or the cache.
-
-    Rich's progress display is only set up then: a no-op run prints its table without paying for it.
-    """
-    import threading
-
-    from mlgate.pipeline.runner import run as run_pipeline
-
-    state: dict[str, Any] = {"progress": None, "tasks": {}}
-    mutex = threading.Lock()
-
-    def progress() -> Any:
-        if state["progress"] is None:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            state["progress"] = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console()
-            )
-            state["progress"].start()
-        return state["progress"]
-
-    def on_event(kind: str, payload: Any) -> None:
-        from rich.markup import escape
-
-        with mutex:
-            tasks = state["tasks"]
-            if kind == "wait":
-                err_console().print(f"[yellow]waiting for the project lock:[/] {escape(str(payload))}")
-            elif kind in ("running", "restoring"):
-                verb = "running" if kind == "running" else "restoring from the cache"
-                tasks[payload] = progress().add_task(f"{escape(payload)}: {verb}…", total=1)
-            elif kind == "done" and payload.name in tasks:
-                res: StageResult = payload
-                style = _STYLE.get(res.outcome, "white")
-                label = f"{escape(res.name)}: [{style}]{res.outcome}[/]"
-                if res.outcome == "cached" and res.restored:
-                    label += f" ({res.restored} file(s) restored)"
-                progress().update(tasks[res.name], description=label, completed=1)
-
-    try:
-        return run_pipeline(cfg, stages, on_event=on_event, **opts)
-    finally:
-        if state["progress"] is not None:
-            state["progress"].stop()
-
-
-def _render_run(result: RunResult) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    title = "dry run: nothing was changed" if result.dry_run else f"run {result.run_id}"
-    if result.smoke:
-        title += " (smoke)"
-    table = Table(title=title)
-    for col in ("stage", "outcome", "time", "why"):
-        table.add_column(col)
-    for s in result.stages:
-        style = _STYLE.get(s.outcome, "white")
-        why = "; ".join(s.reasons[:3]) + (" …" if len(s.reasons) > 3 else "")
-        if s.outcome == "cached" and s.restored:
-            why = f"{s.restored} file(s) restored from the cache; " + why
-        table.add_row(
-            escape(s.name), f"[{style}]{s.outcome}[/]", f"{s.duration_s:.2f} s" if s.duration_s else "", escape(why)
-        )
-    console().print(table)
-    counts = {k: sum(s.outcome == k for s in result.stages) for k in ("ran", "cached", "failed", "skipped")}
-    if not result.dry_run:
-        console().print(
-            f"{counts['ran']} ran, {counts['cached']} cached, {counts['failed']} failed, {counts['skipped']} skipped "
-            f"in {result.duration_s:.2f} s"
-        )
-    err = err_console()
-    for s in result.stages:
-        if s.outcome == "failed":
-            err.print(f"[bold red]failed:[/] {escape(s.error or s.name)}")
-            if s.log_tail:
-                err.print(f"  last {len(s.log_tail)} line(s) of the log:")
-                for line in s.log_tail:
-                    err.print(f"  │ {escape(line)}")
+    code = run_command(
+        settings(ctx),
+        stages or (),
+        as_json=as_json,
+        force=force,
+        dry_run=dry_run,
+        jobs=jobs,
+        lock_timeout=lock_timeout,
+        smoke=smoke,
+        executor=executor,
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 def status(
@@ -144,26 +53,11 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Say which stages are stale and exactly why. Exit 0 when everything is up to date, 1 when a stage is stale."""
-    from rich.markup import escape
+    from mlgate.cli.pipeline_output import status_command
 
-    from mlgate.pipeline.status import status as pipeline_status
-
-    states = pipeline_status(settings(ctx), stages or (), smoke=smoke)
-    stale = [s for s in states if s.stale]
-    if as_json:
-        print_json({"stale": bool(stale), "stages": [s.to_dict() for s in states]})
-    else:
-        out = console()
-        for s in states:
-            if not s.stale:
-                out.print(f"[cyan]{escape(s.name)}[/]: up to date")
-                continue
-            out.print(f"[yellow]{escape(s.name)}[/]: stale")
-            for why in s.reasons:
-                out.print(f"  - {escape(why)}")
-        out.print(f"{len(stale)} of {len(states)} stage(s) stale" if stale else "everything is up to date")
-    if stale:
-        raise typer.Exit(1)
+    code = status_command(settings(ctx), stages or (), smoke=smoke, as_json=as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @runs_app.command("list")

@@ -12,19 +12,17 @@ blobs so that ``mlgate gc`` does not take them for orphans of an interrupted reg
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import platform
 import re
-import shutil
 import sys
-import tempfile
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import NotFoundError
+from mlgate.files import write_atomic
 from mlgate.hashing import canonical_json, digest_json
 from mlgate.pipeline.digests import Manifest
 from mlgate.pipeline.spec import Stage
@@ -91,7 +89,7 @@ def _environment(root: Path) -> dict[str, Any]:
                 packages[name] = version(name)
             except PackageNotFoundError:
                 packages[name] = None
-    return {"python": platform.python_version(), "packages": packages}
+    return {"python": sys.version.split()[0], "packages": packages}  # platform.python_version(), unimported
 
 
 def _environment_key(root: Path) -> list[Any]:
@@ -107,14 +105,8 @@ def _environment_key(root: Path) -> list[Any]:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write a small state file atomically (temporary file, rename); a failure only costs recomputing it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps(data, separators=(",", ":")))
 
 
 def stage_key(stage: Stage, deps: dict[str, str], params: dict[str, Any], env: dict[str, Any]) -> str:
@@ -132,6 +124,31 @@ class CacheEntry:
     key: str
     stage: str
     outs: dict[str, dict[str, Any]]  # path → {"type": "file"|"dir", "digest", "files": manifest}
+
+
+@dataclass
+class CacheGcResult:
+    """What garbage collection found in the run cache, and whether it deleted it."""
+
+    entries: int = 0  # entries looked at
+    expired: list[tuple[str, str, float]] = field(default_factory=list)  # (key, stage, age in s)
+    damaged: list[str] = field(default_factory=list)  # keys of unreadable entries
+    orphans: list[tuple[str, int, float]] = field(default_factory=list)  # (digest, bytes, age in s)
+    kept_young: int = 0  # unnamed blobs younger than the age guard
+    deleted: bool = False
+    freed_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "entries": self.entries,
+            "expired": [{"key": k, "stage": s, "age_s": round(a, 1)} for k, s, a in self.expired],
+            "damaged": self.damaged,
+            "orphans": [{"digest": d, "size": n, "age_s": round(a, 1)} for d, n, a in self.orphans],
+            "kept_young": self.kept_young,
+            "deleted": self.deleted,
+            "freed_bytes": self.freed_bytes,
+        }
 
 
 def _sub(location: str, *parts: str) -> str:
@@ -152,21 +169,92 @@ class RunCache:
         )
 
     def get(self, key: str) -> CacheEntry | None:
-        """The entry for a key, or None when the key was never stored (or its blobs are gone)."""
+        """The entry for a key, or None when the key was never stored (or its blobs are gone).
+
+        A hit marks the entry used now (local stores), which is what ``mlgate gc --cache-unused-for`` reads.
+        """
         if not self.entries.has(key):
             return None
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="mlgate-entry-") as tmp:
-            target = Path(tmp) / "entry.json"
-            try:
-                self.entries.fetch(key, target)
-                data = json.loads(target.read_text(encoding="utf-8"))
-            except (NotFoundError, ValueError, OSError):
-                return None
-        if data.get("key") != key:
+            entry = self._read(key, Path(tmp))
+        if entry is None:
             return None
-        entry = CacheEntry(key, str(data.get("stage")), data["outs"])
         missing = any(not self.blobs.has(f["digest"]) for o in entry.outs.values() for f in o["files"].values())
-        return None if missing else entry
+        if missing:
+            return None
+        self.entries.touch(key)
+        return entry
+
+    def _read(self, key: str, scratch: Path) -> CacheEntry | None:
+        """The entry stored at ``key`` (fetched through ``scratch``); None when missing, damaged or misfiled."""
+        target = scratch / "entry.json"
+        try:
+            self.entries.fetch(key, target)
+            data = json.loads(target.read_text(encoding="utf-8"))
+            if data.get("key") != key:
+                return None
+            return CacheEntry(key, str(data.get("stage")), dict(data["outs"]))
+        except (NotFoundError, ValueError, OSError, KeyError, TypeError, AttributeError):
+            return None
+
+    def gc(
+        self,
+        *,
+        keep: set[tuple[str, str, str]],
+        unused_for_s: float | None = None,
+        min_age_s: float = 3600.0,
+        delete: bool = False,
+    ) -> CacheGcResult:
+        """Find entries unused for ``unused_for_s`` and the output blobs no remaining entry names.
+
+        ``keep`` holds ``(stage, output path, digest)`` of outputs a workspace holds now (its ``mlgate.lock``):
+        an entry that produced exactly those outputs is never expired. Without ``unused_for_s`` no readable entry
+        expires, and only blobs of interrupted saves or of damaged entries are found. Blobs and damaged
+        entries younger than ``min_age_s`` are kept: a run may be writing the entry that will name them.
+        With ``delete``, expired entries go first, then the blobs nothing names any more.
+        """
+        import tempfile
+        import time
+
+        now = time.time()
+        result = CacheGcResult()
+        named: set[str] = set()
+        doomed: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="mlgate-gc-") as tmp:
+            for info in self.entries.list():
+                result.entries += 1
+                age = now - info.mtime
+                entry = self._read(info.digest, Path(tmp))
+                if entry is None:
+                    if age >= min_age_s:
+                        result.damaged.append(info.digest)
+                        doomed.append(info.digest)
+                    continue
+                outs = entry.outs.items()
+                wanted = bool(outs) and all((entry.stage, path, o.get("digest")) in keep for path, o in outs)
+                if unused_for_s is not None and age >= unused_for_s and not wanted:
+                    result.expired.append((info.digest, entry.stage, age))
+                    doomed.append(info.digest)
+                    continue
+                named.update(f["digest"] for o in entry.outs.values() for f in o["files"].values())
+        for blob in self.blobs.list():
+            if blob.digest in named:
+                continue
+            age = now - blob.mtime
+            if age < min_age_s:
+                result.kept_young += 1
+                continue
+            result.orphans.append((blob.digest, blob.size, age))
+        if delete:
+            for key in doomed:
+                self.entries.delete(key)
+            for digest, size, _ in result.orphans:
+                self.blobs.delete(digest)
+                result.freed_bytes += size
+            result.deleted = True
+        return result
 
     def put(self, key: str, stage: str, outs: dict[str, tuple[str, str, Manifest]], root: Path) -> CacheEntry:
         """Store outputs (``path → (type, digest, manifest)``) then the entry that names them."""
@@ -185,7 +273,9 @@ class RunCache:
         out = entry.outs[path]
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".mlgate-restore-{uuid.uuid4().hex[:8]}"
+        import shutil
+
+        tmp = target.parent / f".mlgate-restore-{os.urandom(4).hex()}"
         try:
             if out["type"] == "file":
                 ((info,),) = [tuple(out["files"].values())]

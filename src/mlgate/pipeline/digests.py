@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from mlgate.files import write_atomic
 from mlgate.hashing import digest_file, manifest_digest
 
 Manifest = dict[str, dict[str, Any]]
@@ -102,11 +102,7 @@ class StatCache:
         with self._lock:
             entries = {k: v for k, v in self._entries.items() if os.path.exists(k)}
             self._dirty = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".stat-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": _VERSION, "entries": entries}, fh, separators=(",", ":"))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"version": _VERSION, "entries": entries}, separators=(",", ":")))
 
 
 def _walk(root: str) -> tuple[list[str], list[str], list[os.stat_result]]:

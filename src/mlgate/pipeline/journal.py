@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgate.files import write_atomic
 from mlgate.pipeline.status import state_dir
 
 if TYPE_CHECKING:
@@ -80,15 +79,14 @@ def _ref(common: Path, ref: str) -> str | None:
     return None
 
 
-def defer_run(settings: Settings, record: RunRecord) -> Path:
-    """Keep a run in the project until the registry is next opened; returns the file written."""
-    folder = state_dir(settings.root) / PENDING
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".run-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record.to_dict(), fh, separators=(",", ":"), default=str)
-    path = folder / f"{record.id}.json"
-    os.replace(tmp, path)
+def defer_run(settings: Settings, record: dict[str, Any]) -> Path:
+    """Keep a run (``RunRecord.to_dict()``'s form) in the project until the registry is next opened.
+
+    A dict rather than a RunRecord, so that a no-op run never imports the registry's types.
+    Returns the file written.
+    """
+    path = state_dir(settings.root) / PENDING / f"{record['id']}.json"
+    write_atomic(path, json.dumps(record, separators=(",", ":"), default=str))
     return path
 
 

@@ -6,12 +6,11 @@ in git. Written to a temporary file and renamed over the old one: a reader never
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import ConfigError
+from mlgate.files import write_atomic
 
 LOCK_NAME = "mlgate.lock"
 SCHEMA = "mlgate.lock/1"
@@ -50,15 +49,4 @@ def write_lock(root: Path, stages: dict[str, dict[str, Any]], name: str = LOCK_N
         allow_unicode=True,
         width=1000,
     )
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(root / name, text, durable=True)

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -63,7 +62,7 @@ def project_lock(
                 json.dumps(
                     {
                         "pid": os.getpid(),
-                        "host": socket.gethostname(),
+                        "host": os.uname().nodename,  # socket.gethostname() without importing socket
                         "user": user,
                         "command": " ".join(["mlgate", *sys.argv[1:]]) if sys.argv else "mlgate",
                         "since": datetime.now(UTC).isoformat(timespec="seconds"),

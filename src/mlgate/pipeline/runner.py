@@ -14,12 +14,9 @@ deferred (see :mod:`mlgate.pipeline.journal`) so that it opens neither the regis
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +31,9 @@ from mlgate.pipeline.spec import EXECUTORS, Pipeline, Stage
 from mlgate.pipeline.status import SMOKE_LOCK, Context, Inputs, require_stages, state_dir
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from mlgate.config import Settings
-    from mlgate.registry.types import RunRecord
 
 
 LOG_TAIL = 15
@@ -144,7 +142,7 @@ def run(
     pipeline = require_stages(settings)
     names = pipeline.select(targets)
     started, t0 = datetime.now(UTC), time.monotonic()
-    run_id = uuid.uuid4().hex[:12]
+    run_id = os.urandom(6).hex()  # 48 random bits, as uuid4().hex[:12] gave, without importing uuid
     lock_name = SMOKE_LOCK if smoke else LOCK_NAME
     if dry_run:
         stat = StatCache(state_dir(settings.root) / "stat.json")
@@ -202,20 +200,22 @@ def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
     from mlgate.pipeline.journal import defer_run, flush_runs, git_head
 
     if result.noop:
-        defer_run(settings, _run_record(settings, result, names, git_head(settings.root)))
+        defer_run(settings, _run_fields(settings, result, names, git_head(settings.root), iso_time=True))
         return
     from mlgate.lineage import git_state
     from mlgate.registry.store import Registry
+    from mlgate.registry.types import RunRecord
 
-    record = _run_record(settings, result, names, git_state(settings.root))
+    record = RunRecord(**_run_fields(settings, result, names, git_state(settings.root)))
     with Registry(settings=settings) as reg:
         flush_runs(settings, reg)  # earlier no-op runs first, so that the registry keeps their order
         reg.record_run(record)
 
 
-def _run_record(settings: Settings, result: RunResult, names: list[str], git: dict[str, Any] | None) -> RunRecord:
-    from mlgate.registry.types import RunRecord
-
+def _run_fields(
+    settings: Settings, result: RunResult, names: list[str], git: dict[str, Any] | None, *, iso_time: bool = False
+) -> dict[str, Any]:
+    """The fields of the run's RunRecord; ``iso_time`` gives its JSON form (``RunRecord.to_dict()``)."""
     stages = [
         {
             "stage": s.name,
@@ -226,20 +226,20 @@ def _run_record(settings: Settings, result: RunResult, names: list[str], git: di
         }
         for s in result.stages
     ]
-    return RunRecord(
-        id=result.run_id,
-        project=settings.project,
-        status="succeeded" if result.ok else "failed",
-        targets=names,
-        params=result.params,
-        metrics=result.metrics,
-        stages=stages,
-        cache_hits=result.cache_hits,
-        git=git,
-        started_at=result.started_at,
-        duration_s=round(result.duration_s, 3),
-        created_by=settings.actor,
-    )
+    return {
+        "id": result.run_id,
+        "project": settings.project,
+        "status": "succeeded" if result.ok else "failed",
+        "targets": names,
+        "params": result.params,
+        "metrics": result.metrics,
+        "stages": stages,
+        "cache_hits": result.cache_hits,
+        "git": git,
+        "started_at": result.started_at.isoformat() if iso_time else result.started_at,
+        "duration_s": round(result.duration_s, 3),
+        "created_by": settings.actor,
+    }
 
 
 def _dry_run(pipeline: Pipeline, names: list[str], ctx: Context, settings: Settings, force: bool) -> list[StageResult]:
@@ -319,33 +319,57 @@ class _Runner:
             self.on_event(kind, payload)
 
     def run(self, names: list[str]) -> list[StageResult]:
-        done: dict[str, StageResult] = {}
-        pending = list(names)
-        running: dict[Future[StageResult], str] = {}
+        """Bring ``names`` (in dependency order) up to date; a stage whose upstream failed is skipped."""
         try:
-            with ThreadPoolExecutor(self.jobs) as pool:
-                while pending or running:
-                    for name in list(pending):
-                        ups = [u for u in self.pipeline.upstream[name] if u in names]
-                        bad = [u for u in ups if u in done and done[u].outcome in ("failed", "skipped")]
-                        if bad:
-                            pending.remove(name)
-                            done[name] = StageResult(name, "skipped", reasons=[f"stage {bad[0]!r} did not succeed"])
-                            self._event("done", done[name])
-                        elif all(u in done for u in ups) and len(running) < self.jobs:
-                            pending.remove(name)
-                            self._event("start", name)
-                            running[pool.submit(self._stage, self.pipeline.stages[name])] = name
-                    if not running:
-                        continue
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        name = running.pop(fut)
-                        done[name] = fut.result()
-                        self._event("done", done[name])
+            done = self._run_serial(names) if self.jobs == 1 else self._run_parallel(names)
         finally:
             self.stat.save()
         return [done[n] for n in names]
+
+    def _blocked(self, name: str, done: dict[str, StageResult]) -> StageResult | None:
+        """The stage's 'skipped' result when one of its upstream stages failed or was skipped."""
+        bad = [u for u in self.pipeline.upstream[name] if u in done and done[u].outcome in ("failed", "skipped")]
+        return StageResult(name, "skipped", reasons=[f"stage {bad[0]!r} did not succeed"]) if bad else None
+
+    def _run_serial(self, names: list[str]) -> dict[str, StageResult]:
+        # --jobs 1 (the default) needs no thread pool, nor the import of concurrent.futures on a no-op run
+        done: dict[str, StageResult] = {}
+        for name in names:
+            result = self._blocked(name, done)
+            if result is None:
+                self._event("start", name)
+                result = self._stage(self.pipeline.stages[name])
+            done[name] = result
+            self._event("done", result)
+        return done
+
+    def _run_parallel(self, names: list[str]) -> dict[str, StageResult]:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        done: dict[str, StageResult] = {}
+        pending = list(names)
+        running: dict[Future[StageResult], str] = {}
+        with ThreadPoolExecutor(self.jobs) as pool:
+            while pending or running:
+                for name in list(pending):
+                    ups = [u for u in self.pipeline.upstream[name] if u in names]
+                    blocked = self._blocked(name, done)
+                    if blocked is not None:
+                        pending.remove(name)
+                        done[name] = blocked
+                        self._event("done", blocked)
+                    elif all(u in done for u in ups) and len(running) < self.jobs:
+                        pending.remove(name)
+                        self._event("start", name)
+                        running[pool.submit(self._stage, self.pipeline.stages[name])] = name
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    name = running.pop(fut)
+                    done[name] = fut.result()
+                    self._event("done", done[name])
+        return done
 
     def _stage(self, stage: Stage) -> StageResult:
         t0 = time.monotonic()
@@ -404,6 +428,8 @@ class _Runner:
         for o in stage.outs:
             target = self.root / o.path
             if target.is_dir() and not target.is_symlink():
+                import shutil
+
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)

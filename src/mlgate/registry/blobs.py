@@ -7,9 +7,8 @@ never leaves a half-written blob under a real digest.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -71,8 +70,13 @@ class BlobStore(ABC):
     def delete(self, digest: str) -> None:
         """Remove a blob; a no-op if it is not there."""
 
+    def touch(self, digest: str) -> None:  # noqa: B027 - optional: stores that cannot do it leave it
+        """Mark a blob used now, where the store can do it cheaply (a local folder; not S3)."""
+
     def put_bytes(self, digest: str, data: bytes) -> None:
         """Store small bytes (reports, profiles) under their digest."""
+        import tempfile
+
         with tempfile.NamedTemporaryFile(delete=False) as fh:
             fh.write(data)
         try:
@@ -100,6 +104,9 @@ class LocalBlobStore(BlobStore):
             return
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
+            import shutil
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
                 shutil.copyfileobj(inp, out, 1024 * 1024)
@@ -137,6 +144,10 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)
+
+    def touch(self, digest: str) -> None:
+        with contextlib.suppress(OSError):  # a read-only store still serves hits
+            os.utime(self._path(digest))
 
     def stale_temp_files(self, older_than_s: float) -> list[Path]:
         """Temporary files left by writers that died mid-copy."""

@@ -80,3 +80,35 @@ def test_smoke_flag_and_noop_runs_reach_runs_list(cli) -> None:  # type: ignore[
     assert [r["id"] for r in runs][1] == noop.json()["run_id"] and len(runs) == 3
     bad = cli("run", "--executor", "dask")
     assert bad.code == 2 and "unknown executor 'dask'" in bad.err
+
+
+def test_gc_lists_then_drops_run_cache_entries_unused_for_long(cli) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
+    _project(Path.cwd())
+    assert cli("run").code == 0
+    Path("raw.txt").write_text("changed\n")
+    assert cli("run").code == 0
+    store = Path(os.environ["MLGATE_ARTIFACTS"]) / "pipeline"
+    then = time.time() - 40 * 86400
+    for f in store.rglob("*"):
+        if f.is_file():
+            os.utime(f, (then, then))
+
+    kept = cli("gc", "--json").json()["run_cache"]
+    assert kept["entries"] == 4 and kept["expired"] == [] and kept["orphans"] == []
+    listed = cli("gc", "--cache-unused-for", "30d")
+    assert listed.code == 0 and "2 entries of the run cache unused for 30d" in listed.out
+    assert "nothing deleted" in listed.out
+    done = cli("gc", "--cache-unused-for", "30d", "--yes", "--json").json()["run_cache"]
+    assert done["deleted"] and {e["stage"] for e in done["expired"]} == {"prepare", "train"}
+    assert cli("gc", "--json").json()["run_cache"]["entries"] == 2
+    assert cli("status").code == 0  # the workspace's own entries and outputs are untouched
+
+
+def test_gc_rejects_durations_it_cannot_read(cli) -> None:  # type: ignore[no-untyped-def]
+    for args in (["--cache-unused-for", "soon"], ["--cache-unused-for", "-3d"], ["--min-age", "inf"]):
+        bad = cli("gc", *args)
+        assert bad.code == 2 and "is not a duration such as 30s, 10m, 1h or 2d" in bad.err, bad.err
+        assert args[0] in bad.err

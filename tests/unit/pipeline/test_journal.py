@@ -37,7 +37,7 @@ def test_a_noop_run_is_deferred_then_flushed_once(make_project: Callable[..., Pr
         stored = reg.get_run(noop.run_id)
         assert [r.id for r in reg.runs()] == [noop.run_id, first.run_id]
         # the same record written again (a crash after inserting, before unlinking) is not inserted twice
-        defer_run(p.settings(), stored)
+        defer_run(p.settings(), stored.to_dict())
     assert flush_runs(p.settings()) == 0 and len(_runs(p)) == 2
     assert stored.params == first.params and stored.metrics == first.metrics and stored.cache_hits == 2
 
