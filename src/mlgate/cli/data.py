@@ -12,7 +12,7 @@ from mlgate.cli._common import console, print_json, settings
 if TYPE_CHECKING:
     from mlgate.data.profile import ColumnProfile, Profile
 
-app = typer.Typer(help="Data CI: profiles, schemas, validation, drift.", no_args_is_help=True)
+app = typer.Typer(help="Data CI: profiles, schemas, validation, drift.", no_args_is_help=True, rich_markup_mode=None)
 
 TOP_VALUES = 3
 

@@ -8,7 +8,9 @@ import typer
 
 from mlgate.cli._common import console, emit_report, err_console, print_json
 
-schema_app = typer.Typer(help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @schema_app.command("infer")

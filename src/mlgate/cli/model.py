@@ -9,7 +9,7 @@ import typer
 
 from mlgate.cli._common import console, print_json, registry, short_digest, when
 
-app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True)
+app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("register")

@@ -8,7 +8,9 @@ import typer
 
 from mlgate.cli._common import console, print_json, registry, settings, when
 
-runs_app = typer.Typer(help="Recorded pipeline runs: params, metrics, timings and cache hits.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="Recorded pipeline runs: params, metrics, timings and cache hits.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def run(

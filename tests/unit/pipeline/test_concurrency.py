@@ -34,10 +34,10 @@ stages:
 """
 
 
-def _start(root: Path) -> subprocess.Popen[bytes]:
+def _start(root: Path, *args: str) -> subprocess.Popen[bytes]:
     with open(root.parent / "mlgate-output.txt", "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "mlgate", "run"],
+            [sys.executable, "-m", "mlgate", "run", *args],
             cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -72,6 +72,21 @@ def test_kill_9_mid_stage_leaves_no_cached_partial_output(make_project: Callable
     assert outcomes(result) == {"slow": "ran"}  # the next run runs it again, it is not taken from a cache
     assert p.ran() == ["slow"]
     assert (p.root / "out.txt").read_text() == "partial\ndone\n"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])  # a serial run and one through the thread pool
+def test_ctrl_c_mid_stage_exits_130_and_caches_nothing(make_project: Callable[..., Project], jobs: str) -> None:
+    p = make_project(SLOW, files={"hold": ""}, params=None)
+    proc = _start(p.root, "--jobs", jobs)
+    _wait_for(p.root / "started", proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
+    assert proc.wait(timeout=60) == 130
+    said = (p.root.parent / "mlgate-output.txt").read_text()
+    assert "interrupted" in said and "Traceback" not in said
+    assert list(RunCache(p.settings().artifacts).entries.list()) == []
+    assert read_lock(p.root) == {} and p.status()[0].stale
+    (p.root / "hold").unlink()
+    assert outcomes(p.run()) == {"slow": "ran"}  # the project lock was released
 
 
 def test_two_runs_wait_for_each_other_and_name_the_holder(make_project: Callable[..., Project]) -> None:
