@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import blake3
 PREFIX = "blake3:"
 _MMAP_FROM = 4 * 1024 * 1024  # below this a plain read beats setting up a memory map
 _CHUNK = 1024 * 1024
+_SCRATCH = threading.local()
 
 
 def digest_bytes(data: bytes) -> str:
@@ -25,15 +27,27 @@ def digest_bytes(data: bytes) -> str:
     return PREFIX + blake3.blake3(data).hexdigest()
 
 
-def digest_file(path: str | os.PathLike[str]) -> str:
-    """Digest of one file's contents; large files are hashed on several threads."""
-    size = os.path.getsize(path)
+def digest_file(path: str | os.PathLike[str], *, size: int | None = None) -> str:
+    """Digest of one file's contents; large files are hashed on several threads.
+
+    ``size`` (from a stat the caller already made) only picks the method: a file that changes size
+    meanwhile is still hashed whole.
+    """
+    if size is None:
+        size = os.path.getsize(path)
     if size >= _MMAP_FROM:
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(path)
         return PREFIX + hasher.hexdigest()
-    with open(path, "rb") as fh:
-        return PREFIX + blake3.blake3(fh.read()).hexdigest()
+    # read into a buffer each thread reuses: a fresh bytes object per file costs more than hashing it
+    view = getattr(_SCRATCH, "view", None)
+    if view is None:
+        view = _SCRATCH.view = memoryview(bytearray(_MMAP_FROM))
+    hasher = blake3.blake3()
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(view):
+            hasher.update(view[:n])
+    return PREFIX + hasher.hexdigest()
 
 
 def canonical_json(obj: Any) -> bytes:

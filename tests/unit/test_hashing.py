@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import blake3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,3 +58,25 @@ def test_renaming_a_file_changes_the_tree_digest(tmp_path):
     before = digest_path(a)
     (a / "x.bin").rename(a / "y.bin")
     assert digest_path(a) != before
+
+
+@pytest.mark.parametrize("size", [0, 1, 4 * 2**20 - 1, 4 * 2**20, 4 * 2**20 + 1])
+def test_every_size_hashes_like_its_bytes_whatever_size_the_caller_believed(tmp_path, size):
+    """Around the read/memory-map boundary, and with a stale size from an earlier stat (the file changed)."""
+    data = (bytes(range(251)) * (size // 251 + 1))[:size]
+    p = tmp_path / "f.bin"
+    p.write_bytes(data)
+    want = digest_bytes(data)
+    assert digest_file(p) == want
+    assert digest_file(p, size=0) == want == digest_file(p, size=8 * 2**20)
+
+
+def test_threads_reusing_their_buffers_do_not_mix_files(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs = [bytes([i]) * (1000 * i + 7) for i in range(1, 40)]
+    for i, data in enumerate(blobs):
+        (tmp_path / f"{i}.bin").write_bytes(data)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: digest_file(tmp_path / f"{i}.bin"), range(len(blobs))))
+    assert got == [digest_bytes(b) for b in blobs]

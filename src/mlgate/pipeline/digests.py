@@ -40,7 +40,7 @@ class StatCache:
                 self._entries = {}  # a damaged cache only costs re-hashing
 
     def _hash(self, path: Path, st: os.stat_result) -> str:
-        digest = digest_file(path)
+        digest = digest_file(path, size=st.st_size)
         with self._lock:
             self._entries[str(path)] = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
             self._dirty = True
