@@ -27,6 +27,13 @@ CI_VARIABLES = (
     "GITHUB_SERVER_URL",
     "GITHUB_RUN_ID",
     "GITHUB_BASE_REF",
+    "GITLAB_CI",
+    "CI_API_V4_URL",
+    "CI_PROJECT_ID",
+    "CI_PROJECT_URL",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "CI_PIPELINE_URL",
 )
 
 # Sections later parts of mlgate read; listed so that a typo in a top-level key is caught here.
@@ -67,6 +74,7 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)
     ci_env: Mapping[str, str] = field(default_factory=dict)  # the CI_VARIABLES that are set
     github_token: str | None = field(default=None, repr=False)  # MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN
+    gitlab_token: str | None = field(default=None, repr=False)  # MLGATE_GITLAB_TOKEN, then GITLAB_TOKEN
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
 
     def line_of(self, *path: str | int) -> str:
@@ -212,6 +220,7 @@ def load_settings(
         raw=data,
         ci_env={k: env[k] for k in CI_VARIABLES if env.get(k)},
         github_token=env.get("MLGATE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,
+        gitlab_token=env.get("MLGATE_GITLAB_TOKEN") or env.get("GITLAB_TOKEN") or None,
         lines=lines,
     )
 

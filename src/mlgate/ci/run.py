@@ -115,7 +115,8 @@ def ci(
             "commit with the base branch and records it",
             hint="run it in a checkout (actions/checkout with fetch-depth: 0), or `git init` and commit first",
         )
-    base = base or settings.ci_env.get("GITHUB_BASE_REF") or "main"
+    env = settings.ci_env
+    base = base or env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or "main"
     result = CiResult(git=git, base=base)
     reg = registry if registry is not None else Registry(settings=settings)
     try:
@@ -403,19 +404,11 @@ def _outputs(
             )
         result.report_path = path
     run_url = _run_url(settings)
-    token = token or settings.github_token
-    comment_to: tuple[str, int] | None = None
-    if token:
-        repo = repository or settings.ci_env.get("GITHUB_REPOSITORY")
-        number = pull_request or pull_request_of(settings)
-        if repo and number:
-            comment_to = (repo, number)
-        else:
-            result.steps.append(
-                Step("comment", "skip", "a token was given but no pull request: not a pull_request event")
-            )
-    if comment_to is not None:
-        _comment(settings, result, token or "", comment_to, run_url, say)
+    target = _comment_target(settings, token, repository, pull_request)
+    if isinstance(target, Step):
+        result.steps.append(target)
+    elif target is not None:
+        _comment(settings, result, target, run_url, say)
     if result.report_path is not None:
         images = {n: p.name for n, p in result.images.items()}
         result.report_path.write_text(render(result, images=images, run_url=run_url), encoding="utf-8")
@@ -425,20 +418,65 @@ def _outputs(
             fh.write(render(result, images=None, run_url=run_url) + "\n")
 
 
-def _comment(
-    settings: Settings, result: CiResult, token: str, to: tuple[str, int], run_url: str | None, say: Say
-) -> None:
-    from mlgate.ci.comment import DEFAULT_API_URL, upsert_comment
+@dataclass(frozen=True)
+class _Target:
+    """Where the report comment goes: GitHub's pull request or GitLab's merge request."""
+
+    forge: str  # github | gitlab
+    token: str
+    project: str  # owner/name on GitHub; the project id or path on GitLab
+    number: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.project}#{self.number}" if self.forge == "github" else f"{self.project}!{self.number}"
+
+
+def _comment_target(
+    settings: Settings, token: str | None, repository: str | None, pull_request: int | None
+) -> _Target | Step | None:
+    """The comment's target; a skip step when a token was given outside a pull or merge request."""
+    env = settings.ci_env
+    if env.get("GITLAB_CI"):
+        token = token or settings.gitlab_token
+        project = repository or env.get("CI_PROJECT_ID")
+        iid = env.get("CI_MERGE_REQUEST_IID", "")
+        number = pull_request or (int(iid) if iid.isdigit() else None)
+        forge, where = "gitlab", "not a merge-request pipeline"
+    else:
+        token = token or settings.github_token
+        project = repository or env.get("GITHUB_REPOSITORY")
+        number = pull_request or pull_request_of(settings)
+        forge, where = "github", "not a pull_request event"
+    if not token:
+        return None
+    if not (project and number):
+        return Step("comment", "skip", f"a token was given but no {forge} request to comment on: {where}")
+    return _Target(forge, token, project, number)
+
+
+def _comment(settings: Settings, result: CiResult, to: _Target, run_url: str | None, say: Say) -> None:
+    from mlgate.ci import comment
     from mlgate.ci.report import render
 
     def step() -> Step:
-        say(f"commenting on {to[0]}#{to[1]}")
+        say(f"commenting on {to.label}")
         # the comment shows the verdict of every step but its own, which it cannot know before posting
         body = render(result, images=None, run_url=run_url)
-        api = settings.ci_env.get("GITHUB_API_URL") or DEFAULT_API_URL
-        result.comment = upsert_comment(body, repository=to[0], pull_request=to[1], token=token, api_url=api)
+        env = settings.ci_env
+        if to.forge == "gitlab":
+            api = env.get("CI_API_V4_URL") or comment.DEFAULT_GITLAB_API_URL
+            web = env.get("CI_PROJECT_URL")
+            result.comment = comment.upsert_note(
+                body, project=to.project, merge_request=to.number, token=to.token, api_url=api, project_url=web
+            )
+        else:
+            api = env.get("GITHUB_API_URL") or comment.DEFAULT_API_URL
+            result.comment = comment.upsert_comment(
+                body, repository=to.project, pull_request=to.number, token=to.token, api_url=api
+            )
         verb = "created" if result.comment.created else "updated"
-        return Step("comment", "pass", f"{verb} {result.comment.url or f'{to[0]}#{to[1]}'}")
+        return Step("comment", "pass", f"{verb} {result.comment.url or to.label}")
 
     _guard(result, "comment", step)
 
@@ -448,4 +486,4 @@ def _run_url(settings: Settings) -> str | None:
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
         server = env.get("GITHUB_SERVER_URL") or "https://github.com"
         return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-    return None
+    return env.get("CI_PIPELINE_URL") or None

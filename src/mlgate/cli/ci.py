@@ -14,7 +14,10 @@ MARKS = {"pass": "[green]✔ pass[/]", "fail": "[red]✘ fail[/]", "error": "[re
 def ci(
     ctx: typer.Context,
     base: str | None = typer.Option(
-        None, "--base", help="The branch the pull request merges into (default: GITHUB_BASE_REF, else main)."
+        None,
+        "--base",
+        help="The branch the pull request merges into (default: GITHUB_BASE_REF or "
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else main).",
     ),
     report: Path = typer.Option(
         Path("mlgate-report/report.md"), "--report", help="Write the Markdown report here; its plots go beside it."
@@ -22,10 +25,18 @@ def ci(
     token: str | None = typer.Option(
         None,
         "--token",
-        help="GitHub token to comment on the pull request (default: MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN).",
+        help="Token to comment on the pull request (default: MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN) or, in "
+        "GitLab CI, on the merge request (MLGATE_GITLAB_TOKEN, then GITLAB_TOKEN).",
     ),
-    repo: str | None = typer.Option(None, "--repo", help="owner/name (default: GITHUB_REPOSITORY)."),
-    pr: int | None = typer.Option(None, "--pr", help="Pull request number (default: from GITHUB_REF)."),
+    repo: str | None = typer.Option(
+        None, "--repo", help="owner/name (default: GITHUB_REPOSITORY); in GitLab CI the project (CI_PROJECT_ID)."
+    ),
+    pr: int | None = typer.Option(
+        None,
+        "--pr",
+        help="Pull request number (default: from GITHUB_REF); in GitLab CI the merge request's IID "
+        "(CI_MERGE_REQUEST_IID).",
+    ),
     candidate: str | None = typer.Option(
         None, "--candidate", help="The version to gate (default: the one this run or commit registered)."
     ),

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlgate.ci.comment import MARKER, MAX_BODY, upsert_comment
+from mlgate.ci.comment import MARKER, MAX_BODY, upsert_comment, upsert_note
 from mlgate.errors import EnvironmentProblem, UsageError
-from tests.unit.ci.github_fake import READ_ONLY_TOKEN, WRITE_TOKEN, fake_github
+from tests.unit.ci.forge_fake import (
+    GITLAB_GUEST_TOKEN,
+    GITLAB_TOKEN,
+    READ_ONLY_TOKEN,
+    WRITE_TOKEN,
+    fake_github,
+    fake_gitlab,
+)
 
 
 def test_the_first_run_creates_the_comment_and_later_runs_update_it() -> None:
@@ -65,3 +72,35 @@ def test_the_body_always_starts_with_the_marker_and_fits(body: str) -> None:
     assert item["body"].startswith(MARKER) and len(item["body"]) <= MAX_BODY
     if len(body) < 1000:
         assert item["body"].endswith(body)
+
+
+def test_gitlab_gets_one_note_per_merge_request_created_then_updated() -> None:
+    with fake_gitlab() as gl:
+        api = f"{gl.url}/api/v4"
+        gl.notes[("acme%2Ffraud", 3)] = [{"id": 1, "body": "looks fine", "system": False}]
+        kw = {"project": "acme/fraud", "merge_request": 3, "token": GITLAB_TOKEN, "api_url": api}
+        first = upsert_note("report one", project_url="https://gitlab.example/acme/fraud", **kw)
+        second = upsert_note("report two", **kw)
+        notes = gl.notes[("acme%2Ffraud", 3)]
+    assert first.created and not second.created and first.id == second.id
+    assert first.url == f"https://gitlab.example/acme/fraud/-/merge_requests/3#note_{first.id}"
+    assert [n["body"] for n in notes] == ["looks fine", f"{MARKER}\nreport two"]
+    assert [m for m, _, _ in gl.requests] == ["GET", "POST", "GET", "PUT"]
+    assert {token for _, _, token in gl.requests} == {GITLAB_TOKEN}  # in PRIVATE-TOKEN, nowhere else
+
+
+def test_gitlab_refusals_are_named_with_what_to_do() -> None:
+    with fake_gitlab() as gl:
+        api = f"{gl.url}/api/v4"
+        with pytest.raises(EnvironmentProblem, match=r"GitLab refused to write the merge-request note \(403") as info:
+            upsert_note("r", project="42", merge_request=3, token=GITLAB_GUEST_TOKEN, api_url=api)
+        assert "`api` scope" in str(info.value.hint) and "MLGATE_GITLAB_TOKEN" in str(info.value.hint)
+        with pytest.raises(EnvironmentProblem, match=r"\(401 Unauthorized\)") as bad:
+            upsert_note("r", project="42", merge_request=3, token="glpat-nope", api_url=api)
+        assert "glpat-nope" not in str(bad.value) + str(bad.value.hint)
+        with pytest.raises(EnvironmentProblem, match="404 Not found") as missing:
+            upsert_note("r", project="42", merge_request=9, token=GITLAB_TOKEN, api_url=api)
+        assert "CI_MERGE_REQUEST_IID" in str(missing.value.hint)
+    assert gl.notes.get(("42", 3), []) == []
+    with pytest.raises(UsageError, match="no token"):
+        upsert_note("r", project="42", merge_request=3, token="")

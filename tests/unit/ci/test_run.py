@@ -11,7 +11,7 @@ import pytest
 from mlgate.ci.run import ci, pull_request_of
 from mlgate.errors import ConfigError, UsageError
 from tests.unit.ci.conftest import git, register, settings_for
-from tests.unit.ci.github_fake import READ_ONLY_TOKEN, WRITE_TOKEN, fake_github
+from tests.unit.ci.forge_fake import GITLAB_TOKEN, READ_ONLY_TOKEN, WRITE_TOKEN, fake_github, fake_gitlab
 
 
 def test_outside_a_git_repository_it_stops_with_exit_2(project: Path) -> None:
@@ -90,6 +90,40 @@ def test_the_comment_is_created_once_then_updated(project: Path, breast_cancer, 
     assert first.step("comment").status == "pass" and first.exit_code == 0
     assert "mlgate ci: ✅ passed" in comment["body"] and "Plots:" in comment["body"]
     assert "comment" in (project / "r.md").read_text(), "the file report lists the comment step"
+
+
+def test_in_a_gitlab_merge_request_pipeline_the_report_becomes_one_note(
+    project: Path, breast_cancer, sk_model: Any
+) -> None:
+    register(project, sk_model, breast_cancer[0])
+    with fake_gitlab() as gl:
+        env = {
+            "GITLAB_CI": "true",
+            "CI_API_V4_URL": f"{gl.url}/api/v4",
+            "CI_PROJECT_ID": "42",
+            "CI_PROJECT_URL": "https://gitlab.example/acme/fraud",
+            "CI_MERGE_REQUEST_IID": "3",
+            "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+            "CI_PIPELINE_URL": "https://gitlab.example/acme/fraud/-/pipelines/77",
+            "MLGATE_GITLAB_TOKEN": GITLAB_TOKEN,
+            "GITHUB_TOKEN": "never-used-here",
+        }
+        first = ci(settings_for(project, **env), report=project / "r.md", candidate="cancer:1")
+        second = ci(settings_for(project, **env), report=project / "r.md", candidate="cancer:1")
+        (note,) = gl.notes[("42", 3)]
+    assert first.step("comment").status == "pass" and first.exit_code == 0 and first.base == "main"
+    assert first.comment.created and not second.comment.created
+    assert (
+        second.step("comment").summary
+        == f"updated https://gitlab.example/acme/fraud/-/merge_requests/3#note_{note['id']}"
+    )
+    assert "mlgate ci: ✅ passed" in note["body"] and "/-/pipelines/77" in note["body"]
+
+
+def test_a_gitlab_branch_pipeline_skips_the_note(project: Path) -> None:
+    settings = settings_for(project, GITLAB_CI="true", CI_PROJECT_ID="42", MLGATE_GITLAB_TOKEN=GITLAB_TOKEN)
+    step = ci(settings, report=None).step("comment")
+    assert step.status == "skip" and "not a merge-request pipeline" in step.summary
 
 
 def test_a_token_without_permission_still_writes_the_report(project: Path) -> None:
