@@ -156,6 +156,11 @@ def status(settings: Settings, targets: Iterable[str] = (), *, smoke: bool = Fal
 
 def require_stages(settings: Settings) -> Pipeline:
     """The checked pipeline; an error when ``mlgate.yaml`` declares no stage."""
+    if settings.config_path is None:
+        raise UsageError(
+            f"no mlgate.yaml in {settings.root} or any folder above it, so there are no stages to run",
+            hint="run `mlgate init` in the project, then add a 'stages:' section (see docs/pipelines.md)",
+        )
     pipeline = load_pipeline(settings)
     if not pipeline.stages:
         raise UsageError(

@@ -295,6 +295,10 @@ def test_no_stages_is_a_usage_error(make_project: Callable[..., Project]) -> Non
     p = make_project("project: empty\n", files={}, params=None)
     with pytest.raises(UsageError, match="there are no stages to run"):
         p.run()
+    (p.root / "mlgate.yaml").unlink()
+    with pytest.raises(UsageError, match=r"no mlgate\.yaml in .* or any folder above it") as info:
+        p.run()
+    assert "mlgate init" in str(info.value.hint)
     with pytest.raises(UsageError, match="--jobs must be at least 1"):
         make_project("stages:\n  s: {cmd: echo}\n", files={}, params=None, name="other").run(jobs=0)
     assert EnvironmentProblem.exit_code == 3
