@@ -67,6 +67,8 @@ def test_a_pull_request_that_passes_and_one_that_must_fail(tmp_path: Path) -> No
     report = (root / "out" / "good" / "report.md").read_text()
     assert "# mlgate ci: ✅ passed" in report and "registered by this run: passed" in report
     assert "### Pipeline (smoke run)" in report
+    graph = report.split("```mermaid\n", 1)[1].split("```", 1)[0]  # the stage graph, coloured by outcome
+    assert graph.startswith("flowchart LR") and 's0["train · ran"]' in graph and "class s0 ran" in graph
     assert "### Metrics against `main`" in report and "`metrics.json:accuracy`" in report
     assert (root / "out" / "good" / "roc.png").is_file()
 

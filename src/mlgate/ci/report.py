@@ -83,6 +83,9 @@ def _pipeline(result: Any) -> list[str]:
     for s in run.stages:
         lines.append(f"| {md_text(s.name)} | {md_text(s.outcome)} | {s.duration_s:.1f} s | {s.restored} |")
     lines.append("")
+    if result.stage_graph:  # GitHub and GitLab draw Mermaid blocks; elsewhere the source stays readable
+        lines += ["<details><summary>stage graph</summary>", "", "```mermaid", result.stage_graph.rstrip(), "```"]
+        lines += ["", "</details>", ""]
     for s in run.stages:
         if s.outcome == "failed":
             lines += [f"**{md_text(s.name)} failed**: {md_text(_first_line(s.error or ''))}", ""]

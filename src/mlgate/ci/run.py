@@ -53,6 +53,7 @@ class CiResult:
     steps: list[Step] = field(default_factory=list)
     validations: list[Any] = field(default_factory=list)  # data.validate.ValidationReport
     pipeline: Any = None  # pipeline.RunResult
+    stage_graph: str | None = None  # Mermaid flowchart of the run's stages, coloured by outcome
     smoke: bool | None = None  # None: this mlgate cannot run smoke mode
     base_run: Any = None  # registry RunRecord of the base branch's last run
     this_run: Any = None
@@ -216,6 +217,7 @@ def _pipeline(settings: Settings, reg: Any, result: CiResult, smoke: bool, say: 
 
         run_result = run(settings, on_event=on_event, smoke=result.smoke)
         result.pipeline = run_result
+        result.stage_graph = _stage_graph(settings, run_result)
         counts = {k: sum(s.outcome == k for s in run_result.stages) for k in ("ran", "cached", "failed", "skipped")}
         text = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
         if result.smoke:
@@ -225,6 +227,14 @@ def _pipeline(settings: Settings, reg: Any, result: CiResult, smoke: bool, say: 
         return Step("pipeline", "pass", text)
 
     _guard(result, "pipeline", step)
+
+
+def _stage_graph(settings: Settings, run_result: Any) -> str:
+    from mlgate.pipeline.graph import mermaid
+    from mlgate.pipeline.spec import load_pipeline
+
+    outcomes = {s.name: s.outcome for s in run_result.stages}
+    return mermaid(load_pipeline(settings), list(outcomes), outcomes=outcomes)
 
 
 def _has_smoke_section(settings: Settings) -> bool:

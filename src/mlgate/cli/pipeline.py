@@ -62,6 +62,30 @@ def status(
         raise typer.Exit(code)
 
 
+def dag(
+    ctx: typer.Context,
+    stages: list[str] | None = typer.Argument(None, help="Show only these stages and what they depend on."),
+    fmt: str = typer.Option("text", "--format", help="text, mermaid (for Markdown), dot (Graphviz) or json."),
+) -> None:
+    """Show the stage graph: which stage feeds which, in dependency order."""
+    from mlgate.errors import UsageError
+    from mlgate.pipeline import graph
+    from mlgate.pipeline.status import require_stages
+
+    formats = ("text", "mermaid", "dot", "json")
+    if fmt not in formats:
+        raise UsageError(f"--format {fmt!r} is not one of {', '.join(formats)}")
+    pipeline = require_stages(settings(ctx))
+    names = pipeline.select(stages or ())
+    if fmt == "json":
+        print_json({"stages": names, "edges": [list(e) for e in graph.edges(pipeline, names)]})
+    elif fmt == "text":
+        for line in graph.text(pipeline, names):
+            print(line)
+    else:
+        print(graph.mermaid(pipeline, names) if fmt == "mermaid" else graph.dot(pipeline, names), end="")
+
+
 @runs_app.command("list")
 def runs_list(
     ctx: typer.Context,

@@ -112,3 +112,16 @@ def test_gc_rejects_durations_it_cannot_read(cli) -> None:  # type: ignore[no-un
         bad = cli("gc", *args)
         assert bad.code == 2 and "is not a duration such as 30s, 10m, 1h or 2d" in bad.err, bad.err
         assert args[0] in bad.err
+
+
+def test_dag_in_every_format(cli) -> None:  # type: ignore[no-untyped-def]
+    _project(Path.cwd())
+    assert cli("dag").out.splitlines() == ["prepare", "└── train"]
+    assert cli("dag", "--format", "json").json() == {"stages": ["prepare", "train"], "edges": [["prepare", "train"]]}
+    assert "s0 --> s1" in cli("dag", "--format", "mermaid").out
+    assert '"prepare" -> "train";' in cli("dag", "--format", "dot").out
+    assert cli("dag", "prepare").out.splitlines() == ["prepare"]
+    bad = cli("dag", "--format", "svg")
+    assert bad.code == 2 and "is not one of text, mermaid, dot, json" in bad.err
+    unknown = cli("dag", "nope")
+    assert unknown.code == 2 and "unknown stage 'nope'" in unknown.err
