@@ -161,10 +161,10 @@ class ColumnProfile:
             nulls=a.nulls + b.nulls,
             nan=a.nan + b.nan,
             inf=a.inf + b.inf,
-            min=_pick(min, a.min, b.min),
-            max=_pick(max, a.max, b.max),
-            str_len_min=_pick(min, a.str_len_min, b.str_len_min),
-            str_len_max=_pick(max, a.str_len_max, b.str_len_max),
+            min=pick_present(min, a.min, b.min),
+            max=pick_present(max, a.max, b.max),
+            str_len_min=pick_present(min, a.str_len_min, b.str_len_min),
+            str_len_max=pick_present(max, a.str_len_max, b.str_len_max),
             str_len_sum=a.str_len_sum + b.str_len_sum,
         )
         out.mean, out.m2 = _chan(a.finite, a.mean, a.m2, b.finite, b.mean, b.m2)
@@ -687,7 +687,8 @@ def _hll_from_registers(registers: np.ndarray, lg_k: int = HLL_LG_K) -> datasket
 # --- merging -----------------------------------------------------------------------------------------
 
 
-def _pick(fn: Any, a: Any, b: Any) -> Any:
+def pick_present(fn: Any, a: Any, b: Any) -> Any:
+    """``fn(a, b)`` when both are known, else whichever is (None when neither is): merges min, max, sums."""
     if a is None:
         return b
     if b is None:

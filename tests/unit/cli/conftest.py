@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +23,8 @@ class Result:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, registry_url: str, tmp_path: Path):
-    """``cli("model", "list")`` → Result(code, out, err) against a fresh registry (SQLite and PostgreSQL)."""
-    monkeypatch.setenv("MLGATE_REGISTRY", registry_url)
-    monkeypatch.setenv("MLGATE_ARTIFACTS", str(tmp_path / "artifacts"))
+def data_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """``data_cli("data", "profile", …)`` → Result(code, out, err), for commands that need no registry."""
     monkeypatch.setenv("COLUMNS", "200")
 
     def run(*args: str) -> Result:
@@ -34,6 +33,14 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, reg
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def cli(data_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, registry_url: str, tmp_path: Path):
+    """``cli("model", "list")`` → Result(code, out, err) against a fresh registry (SQLite and PostgreSQL)."""
+    monkeypatch.setenv("MLGATE_REGISTRY", registry_url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(tmp_path / "artifacts"))
+    return data_cli
 
 
 @pytest.fixture

@@ -104,6 +104,28 @@ class Running:
         raise AssertionError("the server did not become ready")
 
 
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def wait_for_process(proc: Any, probe: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``probe`` (HTTP against a server ``proc`` runs) until it holds; fail if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if probe():
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        assert proc.poll() is None and time.monotonic() < deadline, f"{what} did not become ready"
+        time.sleep(0.1)
+
+
 def _free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

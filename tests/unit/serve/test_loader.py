@@ -13,14 +13,7 @@ import httpx
 
 from mlgate.registry.blobs import blob_key
 from mlgate.serve.app import VERSION_HEADER
-
-
-def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
+from tests.unit.serve.conftest import wait_for
 
 
 def served_version(server: Any) -> str:

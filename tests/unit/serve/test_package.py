@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from mlgate.errors import UsageError
 from mlgate.registry.store import Registry
 from mlgate.serve.app import VERSION_HEADER
 from mlgate.serve.package import _k8s_name, package, serving_closure
+from tests.unit.serve.conftest import wait_for_process
 
 
 def test_the_package_holds_the_verified_version_and_its_server(
@@ -136,15 +136,8 @@ def _serve_from(out: Path, bin_dir: Path, seeded: Any, *, cwd: Path) -> str:
     )
     try:
         recs = json.loads(seeded.X.iloc[:4].to_json(orient="records"))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the packaged server did not start"
-            time.sleep(0.1)
+        ready = lambda: httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200  # noqa: E731
+        wait_for_process(proc, ready, "the packaged server")
         r = httpx.post(f"http://127.0.0.1:{port}/predict", json=recs)
         assert r.status_code == 200 and r.headers[VERSION_HEADER] == "bc:2"  # the same number as the source
         assert r.json()["predictions"] == seeded.models[2].predict(seeded.X.iloc[:4]).tolist()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -18,14 +17,7 @@ from mlgate.serve.app import VARIANT_HEADER, VERSION_HEADER
 from mlgate.serve.options import ServeOptions
 from mlgate.serve.routing import CanarySplit, agreement, key_share
 from mlgate.serve.server import serve
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
+from tests.unit.serve.conftest import wait_for
 
 
 def records(seeded: Any, start: int = 0, n: int = 3) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from mlgate.cli import main
 from mlgate.errors import NotFoundError, UsageError
 from mlgate.serve.options import ServeOptions
 from mlgate.serve.server import MULTIPROC_ENV, check_alias, shared_metrics_dir
+from tests.unit.serve.conftest import wait_for_process
 
 
 def test_check_alias_names_what_exists(seeded_registry: Any) -> None:
@@ -64,16 +65,9 @@ def test_mlgate_serve_process_serves_and_stops_cleanly(seeded: Any, seeded_regis
     try:
         base = f"http://127.0.0.1:{port}"
         recs = seeded.X.iloc[:2].to_dict(orient="records")
-        deadline = time.monotonic() + 60
-        while True:  # each worker loads on its own: ready once every worker answers
-            try:
-                codes = {httpx.post(f"{base}/predict", json=recs).status_code for _ in range(8)}
-                if codes == {200}:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "mlgate serve did not become ready"
-            time.sleep(0.1)
+        # each worker loads on its own: ready once every worker answers
+        every = lambda: {httpx.post(f"{base}/predict", json=recs).status_code for _ in range(8)} == {200}  # noqa: E731
+        wait_for_process(proc, every, "mlgate serve")
         r = httpx.post(f"{base}/predict", json=recs)
         assert r.status_code == 200 and r.headers["x-mlgate-model-version"] == "bc:1"
         seeded_registry.set_alias("bc", "production", 2)
@@ -126,15 +120,9 @@ def test_metrics_count_the_requests_of_every_worker(seeded: Any, seeded_registry
     try:
         base = f"http://127.0.0.1:{port}"
         recs = seeded.X.iloc[:2].to_dict(orient="records")
-        deadline = time.monotonic() + 60
-        while True:  # each worker loads on its own: ready once every worker answers
-            try:
-                if {httpx.get(f"{base}/v2/health/ready").status_code for _ in range(8)} == {200}:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "mlgate serve did not become ready"
-            time.sleep(0.1)
+        # each worker loads on its own: ready once every worker answers
+        every = lambda: {httpx.get(f"{base}/v2/health/ready").status_code for _ in range(8)} == {200}  # noqa: E731
+        wait_for_process(proc, every, "mlgate serve")
         sent = 0
         workers: set[str] = set()
         deadline = time.monotonic() + 30

@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mlgate.data.profile import pick_present
 from mlgate.data.schema.dtypes import NUMERIC_KINDS, dtype_kind, dtype_name
 from mlgate.data.schema.model import ColumnSchema, Range, Schema
 from mlgate.errors import InputError, UsageError
@@ -176,8 +177,8 @@ def _infer(
             for i in range(len(names)):
                 missing[i] += int(stats[f"n{i}"])
                 if f"lo{i}" in stats:
-                    low[i] = _pick(min, low[i], stats[f"lo{i}"])
-                    high[i] = _pick(max, high[i], stats[f"hi{i}"])
+                    low[i] = pick_present(min, low[i], stats[f"lo{i}"])
+                    high[i] = pick_present(max, high[i], stats[f"hi{i}"])
             for i in open_:
                 distinct[i].add(out[f"u{i}"][0], n - int(stats[f"n{i}"]))
     if rows == 0:
@@ -204,14 +205,6 @@ def _infer(
         columns[name] = col
     rows_min = max(1, math.floor(rows * ROWS_MIN_FRACTION))
     return Schema(columns, rows_min=rows_min, rows_max=None, target=target)
-
-
-def _pick(fn: Any, a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return fn(a, b)
 
 
 def _null_limit(missing: int, rows: int, slack: float) -> float:
