@@ -50,7 +50,7 @@ def promote(
     from mlgate.registry.store import Registry
 
     settings = settings or load_settings()
-    reg = registry if registry is not None else Registry(settings)
+    reg = registry if registry is not None else Registry(settings=settings)
     mv = reg.get(ref)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "…": an override of the gate is recorded with its reason')

@@ -77,7 +77,7 @@ def gate(
     started = time.perf_counter()
     say = say or (lambda _msg: None)
     settings = config if isinstance(config, Settings) else load_settings(config=config)
-    reg = registry if registry is not None else Registry(settings)
+    reg = registry if registry is not None else Registry(settings=settings)
     cand_mv = reg.get(ref)
     try:
         champ_mv = reg.get(f"{cand_mv.name}@{against}")
