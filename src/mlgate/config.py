@@ -36,6 +36,11 @@ CI_VARIABLES = (
     "CI_PIPELINE_URL",
 )
 
+# What `mlgate run` hands each stage command besides the resolved settings: the smoke mode, the merged smoke
+# params, the registry the run records into (a stage may register nowhere else) and where a stage lists
+# the versions it registered (so that the run cache can name them).
+STAGE_VARIABLES = ("MLGATE_SMOKE", "MLGATE_PARAMS_FILE", "MLGATE_RUN_REGISTRY", "MLGATE_REGISTERED_FILE")
+
 # Sections later parts of mlgate read; listed so that a typo in a top-level key is caught here.
 KNOWN_KEYS = {
     "project",
@@ -73,6 +78,7 @@ class Settings:
     run_id: str | None = None  # MLGATE_RUN_ID: set by `mlgate run` for stage commands, recorded in lineage
     raw: Mapping[str, Any] = field(default_factory=dict)
     ci_env: Mapping[str, str] = field(default_factory=dict)  # the CI_VARIABLES that are set
+    stage_env: Mapping[str, str] = field(default_factory=dict)  # the STAGE_VARIABLES that are set (in a stage)
     github_token: str | None = field(default=None, repr=False)  # MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN
     gitlab_token: str | None = field(default=None, repr=False)  # MLGATE_GITLAB_TOKEN, then GITLAB_TOKEN
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
@@ -219,6 +225,7 @@ def load_settings(
         run_id=env.get("MLGATE_RUN_ID") or None,
         raw=data,
         ci_env={k: env[k] for k in CI_VARIABLES if env.get(k)},
+        stage_env={k: env[k] for k in STAGE_VARIABLES if env.get(k)},
         github_token=env.get("MLGATE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,
         gitlab_token=env.get("MLGATE_GITLAB_TOKEN") or env.get("GITLAB_TOKEN") or None,
         lines=lines,
@@ -278,7 +285,24 @@ def normalize_registry_url(url: str | None, root: Path) -> str:
             p = (root / p).resolve()
         return f"sqlite:///{p}"
     if base in ("postgresql", "postgres"):
+        _check_port(rest)
         if not rest or (rest.startswith("/") and len(rest) == 1):
             raise ConfigError(f"registry URL {url!r} names no host or database")
         return f"postgresql+psycopg://{rest}"
     return url
+
+
+def _check_port(rest: str) -> None:
+    """A port that is not a number from 1 to 65535 is a configuration mistake, said before any connection."""
+    from urllib.parse import urlsplit
+
+    hostport = urlsplit(f"//{rest}").netloc.rpartition("@")[2]  # never the password: it stays out of messages
+    try:
+        port = urlsplit(f"//{hostport}").port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(
+            f"the registry URL's host and port {hostport!r} hold no valid port",
+            hint="write postgresql://USER:PASSWORD@HOST:5432/DATABASE (the port is a number from 1 to 65535)",
+        )

@@ -120,6 +120,22 @@ def environment(packages: Sequence[str] = ()) -> dict[str, Any]:
     }
 
 
+def effective_params(
+    params: Mapping[str, Any] | str | Path | None, stage_env: Mapping[str, str]
+) -> Mapping[str, Any] | str | Path | None:
+    """The params a stage really ran with: in a smoke run, a params file stands for the merged smoke params.
+
+    ``mlgate run --smoke`` writes ``params.yaml`` with its ``smoke:`` overrides merged in and hands its path
+    over as ``MLGATE_PARAMS_FILE``. A script that passes ``params="params.yaml"`` (or any other file name)
+    trained with the merged values if it read that variable, and lineage must not claim the full ones.
+    Values passed as a mapping are what the script says it used, and are kept.
+    """
+    smoke_file = stage_env.get("MLGATE_PARAMS_FILE")
+    if stage_env.get("MLGATE_SMOKE") == "1" and smoke_file and isinstance(params, str | Path):
+        return Path(smoke_file)
+    return params
+
+
 def lineage(
     *,
     root: Path,
@@ -127,10 +143,12 @@ def lineage(
     params: Mapping[str, Any] | str | Path | None = None,
     run_id: str | None = None,
     user: str = "unknown",
+    stage_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to say how a version was produced."""
-    values, params_digest = load_params(params, root)
-    return {
+    """Everything needed to say how a version was produced; ``stage_env`` is the stage's (Settings.stage_env)."""
+    stage_env = stage_env or {}
+    values, params_digest = load_params(effective_params(params, stage_env), root)
+    out: dict[str, Any] = {
         "git": git_state(root),
         "data": data_digests(data, root),
         "params": values,
@@ -139,3 +157,6 @@ def lineage(
         "user": user,
         "time": datetime.now(UTC).isoformat(),
     }
+    if stage_env.get("MLGATE_SMOKE") == "1":
+        out["smoke"] = True
+    return out

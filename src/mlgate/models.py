@@ -124,6 +124,7 @@ def log_model(
                 # inside a stage of `mlgate run`, the run that is producing the model
                 run_id=run_id if run_id is not None else reg.settings.run_id,
                 user=reg.actor,
+                stage_env=reg.settings.stage_env,
             ),
             environment=environment(fl.packages),
             version=version,

@@ -33,6 +33,18 @@ def protected_aliases(settings: Settings) -> list[str]:
     return value
 
 
+def refuse_smoke(mv: Any, to: str) -> None:
+    """A smoke run's version trained on cheap settings: it may be gated, never promoted, not even forced."""
+    from mlgate.registry.store import SMOKE_STATUS
+
+    if mv.status == SMOKE_STATUS:
+        raise UsageError(
+            f"{mv.ref} was registered by a smoke run (`mlgate run --smoke`, its params cut down for CI) and "
+            f"cannot be promoted to {to}",
+            hint="promote a version from a full run: `mlgate run` (or `mlgate ci --no-smoke` on main)",
+        )
+
+
 def promote(
     ref: str,
     to: str,
@@ -52,6 +64,7 @@ def promote(
     settings = settings or load_settings()
     reg = registry if registry is not None else Registry(settings=settings)
     mv = reg.get(ref)
+    refuse_smoke(mv, to)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "…": an override of the gate is recorded with its reason')
     if to not in protected_aliases(settings):

@@ -5,6 +5,12 @@ base branch's last recorded run → gate of the version this commit registered a
 ``model.name`` is set) → optional promotion (``--promote-to staging`` on main) → the report: a file with
 its plots beside it, ``$GITHUB_STEP_SUMMARY``, and one pull-request comment when a token is given.
 
+Validation checks the data this commit's pipeline produced: a file that a stage writes is validated as
+soon as the stages writing it are done (before the stages reading it run), one that no stage writes
+before the pipeline, and a named file that is absent is a failure. The candidate is the version a stage
+of this run registered; a stage restored from the run cache names the version its cached run registered
+(same digest), so main gates and promotes the very version the pull request built and gated.
+
 A step that fails is recorded and the next one still runs, so the report says everything at once. The
 exit code is the worst outcome: 3 (environment, e.g. the comment was refused) over 2 (configuration or
 input) over 1 (a check said no) over 0. Only a missing ``mlgate.yaml`` or a folder outside git stops
@@ -117,13 +123,16 @@ def ci(
             hint="run it in a checkout (actions/checkout with fetch-depth: 0), or `git init` and commit first",
         )
     env = settings.ci_env
-    base = base or env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or "main"
+    base = base or env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+    base = base or default_branch(settings.root)
     result = CiResult(git=git, base=base)
     reg = registry if registry is not None else Registry(settings=settings)
     try:
-        _validation(settings, result, say)
+        check = _Validation(settings, result, say)
+        check.before_pipeline()
         before = _numbers(reg, _model_name(settings))
-        _pipeline(settings, reg, result, smoke, say)
+        _pipeline(settings, reg, result, smoke, say, on_done=check.stage_done)
+        check.finish()
         _base_comparison(settings, reg, result)
         _gate(settings, reg, result, candidate, before, say)
         if promote_to:
@@ -169,39 +178,129 @@ def _validation_inputs(settings: Settings) -> tuple[Path | None, list[str]]:
     return (schema if schema.is_file() else None), list(dict.fromkeys(files))
 
 
-def _validation(settings: Settings, result: CiResult, say: Say) -> None:
-    def step() -> Step:
+class _Validation:
+    """Data validation around the pipeline: each file once it exists in the form this commit produces.
+
+    A file no stage writes is validated before the pipeline; a file a stage writes (``outs`` naming it or a
+    folder holding it) when every stage writing it is done, from the run's ``done`` events, so before any
+    stage of a serial run reads it; what is still pending at the end (the pipeline did not run them) after
+    the pipeline. A named file that does not exist then is a failure, never a pass.
+    """
+
+    NAME = "data validation"
+
+    def __init__(self, settings: Settings, result: CiResult, say: Say) -> None:
+        self.settings, self.result, self.say = settings, result, say
+        self.index = len(result.steps)
+        self.step: Step | None = None
+        self.schema: Path | None = None
+        self.pending: dict[str, set[str]] = {}  # file → stages still to write it
+        self.done: dict[str, str] = {}  # stage → outcome
+        self.violations = 0
+        self.missing: list[str] = []
+        self.unproduced: list[str] = []  # (file, stage) whose producing stage did not succeed
+        try:
+            schema, files = _validation_inputs(settings)
+            if schema is None:
+                self.step = Step(self.NAME, "skip", f"no schema ({DEFAULT_SCHEMA} or data.schema in mlgate.yaml)")
+            elif not files:
+                self.step = Step(self.NAME, "skip", "no data files (data.train, data.eval or data.validate)")
+            else:
+                self.schema = schema
+                writers = _writers(settings)
+                self.pending = {f: {st for out, st in writers if _produces(out, f)} for f in files}
+        except MlgateError as exc:
+            self.step = Step(self.NAME, "error", str(exc), exc.exit_code)
+
+    def _check(self, files: list[str]) -> None:
         from mlgate.data.validate import validate
 
-        schema, files = _validation_inputs(settings)
-        if schema is None:
-            return Step("data validation", "skip", f"no schema ({DEFAULT_SCHEMA} or data.schema in mlgate.yaml)")
-        if not files:
-            return Step("data validation", "skip", "no data files (data.train, data.eval or data.validate)")
-        failed, missing = 0, []
+        assert self.schema is not None
         for f in files:
-            path = settings.root / f
-            if not path.exists() and not any(c in f for c in "*?["):
-                missing.append(f)
+            self.pending.pop(f, None)
+            path = self.settings.root / f
+            if not any(c in f for c in "*?[") and not path.exists():
+                self.missing.append(f)
                 continue
-            say(f"validating {f}")
-            rep = validate(path, schema)
-            result.validations.append(rep)
-            failed += len(rep.violations)
-        if missing:
-            result.notes.append(f"not validated, not there before the pipeline ran: {', '.join(missing)}")
-        checked = f"{len(result.validations)} file(s) against {schema.name}"
-        if failed:
-            return Step("data validation", "fail", f"{checked}: {failed} violation(s)", 1)
-        return Step("data validation", "pass", f"{checked}: no violations")
+            self.say(f"validating {f}")
+            rep = validate(path, self.schema)
+            self.result.validations.append(rep)
+            self.violations += len(rep.violations)
 
-    _guard(result, "data validation", step)
+    def _guarded(self, files: list[str]) -> None:
+        if self.step is not None or not files:
+            return
+        try:
+            self._check(files)
+        except MlgateError as exc:
+            self.step = Step(self.NAME, "error", str(exc), exc.exit_code)
+
+    def before_pipeline(self) -> None:
+        """Validate the files no stage writes."""
+        self._guarded([f for f, writers in self.pending.items() if not writers])
+
+    def stage_done(self, stage: Any) -> None:
+        """A stage finished (``done`` event): validate the files whose writers are all done now."""
+        self.done[stage.name] = stage.outcome
+        ready = []
+        for f, writers in list(self.pending.items()):
+            if writers and writers <= self.done.keys():
+                bad = [w for w in sorted(writers) if self.done[w] not in ("ran", "cached")]
+                if bad:
+                    self.pending.pop(f)
+                    self.unproduced.append(f"{f} (stage {bad[0]!r} {self.done[bad[0]]})")
+                else:
+                    ready.append(f)
+        self._guarded(ready)
+
+    def finish(self) -> None:
+        """Validate what is still pending, then record the step where validation began."""
+        self._guarded(list(self.pending))
+        self.result.steps.insert(self.index, self.step or self._outcome())
+
+    def _outcome(self) -> Step:
+        assert self.schema is not None
+        checked = f"{len(self.result.validations)} file(s) against {self.schema.name}"
+        problems = []
+        if self.violations:
+            problems.append(f"{self.violations} violation(s)")
+        if self.missing:
+            problems.append(f"named but absent after the pipeline: {', '.join(self.missing)}")
+        if self.unproduced:
+            problems.append(f"not produced: {', '.join(self.unproduced)}")
+        if problems:
+            return Step(self.NAME, "fail", f"{checked}; {'; '.join(problems)}", 1)
+        return Step(self.NAME, "pass", f"{checked}: no violations")
+
+
+def _writers(settings: Settings) -> list[tuple[str, str]]:
+    """``(output path, stage)`` for every declared output of the pipeline (none without ``stages:``)."""
+    if not settings.raw.get("stages"):
+        return []
+    from mlgate.pipeline.spec import load_pipeline
+
+    try:
+        pipeline = load_pipeline(settings)
+    except MlgateError:
+        return []  # the pipeline step reports the broken definition
+    return [(o.path, st.name) for st in pipeline.stages.values() for o in st.outs]
+
+
+def _produces(out: str, file: str) -> bool:
+    """True when the output ``out`` (a file or a folder) is, holds, or matches the data file ``file``."""
+    import fnmatch
+    import posixpath
+
+    out, file = posixpath.normpath(out), posixpath.normpath(file)
+    return file == out or file.startswith(out.rstrip("/") + "/") or fnmatch.fnmatch(out, file)
 
 
 # -- pipeline ----------------------------------------------------------------------------------
 
 
-def _pipeline(settings: Settings, reg: Any, result: CiResult, smoke: bool, say: Say) -> None:
+def _pipeline(
+    settings: Settings, reg: Any, result: CiResult, smoke: bool, say: Say, on_done: Callable[[Any], None]
+) -> None:
     def step() -> Step:
         from mlgate.pipeline.runner import run
 
@@ -214,6 +313,8 @@ def _pipeline(settings: Settings, reg: Any, result: CiResult, smoke: bool, say: 
         def on_event(kind: str, payload: Any) -> None:
             if kind == "start":
                 say(f"stage {payload}: running")
+            elif kind == "done":
+                on_done(payload)
 
         run_result = run(settings, on_event=on_event, smoke=result.smoke)
         result.pipeline = run_result
@@ -286,6 +387,19 @@ def base_run(reg: Any, settings: Settings, base: str, *, exclude: str | None = N
     return next((r for r in runs if (r.git or {}).get("branch") == base), None)
 
 
+def default_branch(root: Path) -> str:
+    """The repository's default branch: ``origin/HEAD``, else the one of main/master that exists, else
+    ``init.defaultBranch``, else main."""
+    out = _git_out(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    if out and "/" in out.strip():
+        return out.strip().split("/", 1)[1]
+    local = [b for b in ("main", "master") if _git_out(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{b}")]
+    if len(local) == 1:
+        return local[0]
+    configured = (_git_out(root, "config", "--get", "init.defaultBranch") or "").strip()
+    return configured or "main"
+
+
 def _git_out(root: Path, *args: str) -> str | None:
     import subprocess
 
@@ -310,18 +424,63 @@ def _numbers(reg: Any, name: str | None) -> set[int]:
         return set()
 
 
-def pick_candidate(reg: Any, name: str, commit: str | None, before: set[int]) -> tuple[str | None, str]:
-    """The version to gate: registered during this run, else the newest one built from ``commit``."""
+def stage_versions(settings: Settings, run_result: Any, name: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(stage, outcome, {name, number, digest})`` of each version of ``name`` the run's stages stand for.
+
+    A stage that ran lists what its command registered; a stage restored from (or up to date with) the run
+    cache lists what the run that filled the cache entry registered: the cache entry keeps it.
+    """
+    from mlgate.pipeline.cache import RunCache
+
+    if run_result is None:
+        return []
+    cache = RunCache(settings.artifacts, s3_endpoint_url=settings.s3_endpoint_url)
+    found = []
+    for st in run_result.stages:
+        if st.key is None or st.outcome not in ("ran", "cached"):
+            continue
+        entry = cache.get(st.key)
+        for item in entry.registered if entry is not None else []:
+            if item.get("name") == name:
+                found.append((st.name, st.outcome, item))
+    return found
+
+
+def pick_candidate(
+    reg: Any,
+    name: str,
+    commit: str | None,
+    before: set[int],
+    *,
+    from_stages: list[tuple[str, str, dict[str, Any]]] | None = None,
+    smoke: bool = False,
+) -> tuple[str | None, str]:
+    """The version to gate: the one this run's stages registered (or stand for, when cached), else one
+    registered during the run, else the newest one built from ``commit`` (no smoke version unless ``smoke``).
+    """
     from mlgate.errors import NotFoundError
+    from mlgate.registry.store import SMOKE_STATUS
 
     try:
         versions = reg.versions(name)
     except NotFoundError:
         return None, f"model {name!r} has no version in the registry"
+    by_digest = {v.digest: v for v in versions}
+    for stage, outcome, item in reversed(from_stages or []):
+        mv = by_digest.get(item["digest"])
+        if mv is None:
+            continue  # registered into another registry (a fork's local one): look further
+        if outcome == "ran":
+            return mv.ref, f"{mv.ref}, registered by stage {stage!r} of this run"
+        return mv.ref, (
+            f"{mv.ref} ({mv.digest[:19]}…), registered when stage {stage!r} last trained on these inputs; "
+            "restored from the run cache, so this is the version that run built and gated"
+        )
     new = [v for v in versions if v.number not in before]
     if new:
         return new[-1].ref, f"{new[-1].ref}, registered by this run"
     same = [v for v in versions if commit and ((v.lineage or {}).get("git") or {}).get("commit") == commit]
+    same = same if smoke else [v for v in same if v.status != SMOKE_STATUS]
     if same:
         return same[-1].ref, f"{same[-1].ref}, built from this commit earlier"
     return None, f"no version of {name!r} was registered by this run or from this commit"
@@ -334,9 +493,13 @@ def _gate(settings: Settings, reg: Any, result: CiResult, candidate: str | None,
         name = _model_name(settings)
         if candidate is None and name is None:
             return Step("gate", "skip", "no model.name in mlgate.yaml")
-        ref, why = (
-            (candidate, candidate) if candidate else pick_candidate(reg, name or "", result.git["commit"], before)
-        )
+        if candidate:
+            ref, why = candidate, candidate
+        else:
+            stages = stage_versions(settings, result.pipeline, name or "")
+            ref, why = pick_candidate(
+                reg, name or "", result.git["commit"], before, from_stages=stages, smoke=bool(result.smoke)
+            )
         if ref is None:
             return Step("gate", "skip", why)
         result.candidate = reg.get(ref).ref
@@ -356,9 +519,17 @@ def _gate(settings: Settings, reg: Any, result: CiResult, candidate: str | None,
 def _promote(settings: Settings, reg: Any, result: CiResult, alias: str) -> None:
     def step() -> Step:
         from mlgate.promotion import promote
+        from mlgate.registry.store import SMOKE_STATUS
 
         if result.gate is None or not result.gate.passed or result.candidate is None:
             return Step("promotion", "skip", f"nothing promoted to {alias}: no candidate passed the gate")
+        if reg.get(result.candidate).status == SMOKE_STATUS:
+            return Step(
+                "promotion",
+                "fail",
+                f"{result.candidate} comes from a smoke run and is never promoted; run with --no-smoke to promote",
+                1,
+            )
         commit = result.git["commit"][:12]
         event = promote(result.candidate, alias, settings=settings, registry=reg, reason=f"mlgate ci at {commit}")
         result.promoted = event

@@ -82,8 +82,9 @@ def list_(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="List this model's versions instead of all models."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    show_all: bool = typer.Option(False, "--all", help="Also list the versions smoke runs registered."),
 ) -> None:
-    """List models, or the versions of one model."""
+    """List models, or the versions of one model (smoke runs' versions only with --all)."""
     from rich.table import Table
 
     reg = registry(ctx)
@@ -100,7 +101,12 @@ def list_(
             table.add_row(s.name, str(s.versions), latest, ", ".join(f"{a}→{n}" for a, n in s.aliases.items()))
         console().print(table if summaries else "no models registered yet")
         return
+    from mlgate.registry.store import SMOKE_STATUS
+
     versions = reg.versions(name)
+    hidden = 0 if show_all else sum(v.status == SMOKE_STATUS for v in versions)
+    if hidden:
+        versions = [v for v in versions if v.status != SMOKE_STATUS]
     if as_json:
         print_json([v.to_dict() for v in versions])
         return
@@ -120,6 +126,8 @@ def list_(
             v.created_by,
         )
     console().print(table)
+    if hidden:
+        console().print(f"{hidden} version(s) from smoke runs not shown (--all lists them)")
 
 
 @app.command("show")

@@ -124,6 +124,8 @@ class CacheEntry:
     key: str
     stage: str
     outs: dict[str, dict[str, Any]]  # path → {"type": "file"|"dir", "digest", "files": manifest}
+    # model versions the command registered ({name, number, digest}): a restore names the same version
+    registered: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -195,7 +197,7 @@ class RunCache:
             data = json.loads(target.read_text(encoding="utf-8"))
             if data.get("key") != key:
                 return None
-            return CacheEntry(key, str(data.get("stage")), dict(data["outs"]))
+            return CacheEntry(key, str(data.get("stage")), dict(data["outs"]), list(data.get("registered") or []))
         except (NotFoundError, ValueError, OSError, KeyError, TypeError, AttributeError):
             return None
 
@@ -256,17 +258,31 @@ class RunCache:
             result.deleted = True
         return result
 
-    def put(self, key: str, stage: str, outs: dict[str, tuple[str, str, Manifest]], root: Path) -> CacheEntry:
-        """Store outputs (``path → (type, digest, manifest)``) then the entry that names them."""
+    def put(
+        self,
+        key: str,
+        stage: str,
+        outs: dict[str, tuple[str, str, Manifest]],
+        root: Path,
+        *,
+        registered: list[dict[str, Any]] | None = None,
+    ) -> CacheEntry:
+        """Store outputs (``path → (type, digest, manifest)``) then the entry that names them.
+
+        ``registered`` lists the model versions the command registered, so that a later restore (main after
+        the pull request) knows which version it stands for.
+        """
         for path, (kind, _digest, files) in outs.items():
             base = root / path
             for rel, info in files.items():
                 src = base if kind == "file" else base / rel
                 self.blobs.put_file(info["digest"], src)
         entry_outs = {p: {"type": k, "digest": d, "files": m} for p, (k, d, m) in outs.items()}
-        data = canonical_json({"key": key, "stage": stage, "outs": entry_outs, "kind": "mlgate.cache-entry/1"})
-        self.entries.put_bytes(key, data)
-        return CacheEntry(key, stage, entry_outs)
+        doc: dict[str, Any] = {"key": key, "stage": stage, "outs": entry_outs, "kind": "mlgate.cache-entry/1"}
+        if registered:
+            doc["registered"] = registered
+        self.entries.put_bytes(key, canonical_json(doc))
+        return CacheEntry(key, stage, entry_outs, list(registered or []))
 
     def restore(self, entry: CacheEntry, path: str, root: Path) -> int:
         """Put one cached output back in the workspace, verifying every file; returns files written."""

@@ -5,7 +5,10 @@ outputs before the command, verifies the declared outputs afterwards and stores 
 command with ``/bin/sh`` in the project folder, so the folder must be reachable at the same path on the
 node that runs it: always true on a local Ray; on a cluster, put the project on a shared file system.
 The address comes from ``ray_address`` in ``mlgate.yaml`` or ``RAY_ADDRESS``; without one a local Ray is
-started (or the one this process already initialised is reused).
+started (or the one this process already initialised is reused). An address is tried with a plain TCP
+connection first (``CONNECT_TIMEOUT_S``): ``ray.init`` against an address nothing answers waits for many
+minutes and ignores Ctrl-C, so an unreachable cluster is an environment error (exit 3) within seconds.
+Every task gets the run's settings in its environment (``runner.stage_environment``), never the worker's own.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from mlgate.errors import EnvironmentProblem, MissingDependency
 
+CONNECT_TIMEOUT_S = 5.0
 _REMOTE: dict[str, Any] = {}
 _REMOTE_LOCK = threading.Lock()
 
@@ -37,6 +41,47 @@ def _shell(cmd: str, cwd: str, extra_env: dict[str, str]) -> tuple[int, bytes]:
     return proc.returncode, proc.stdout
 
 
+def host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a Ray address (``ray://host:10001``, ``host:6379``); None for ``auto``/``local``."""
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return None
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        from mlgate.errors import ConfigError
+
+        raise ConfigError(
+            f"Ray address {address!r} names no host and port",
+            hint="use ray://HOST:10001 (Ray Client) or HOST:6379 (the head node's GCS), e.g. in RAY_ADDRESS",
+        )
+    return parts.hostname, port
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise EnvironmentProblem (exit 3) unless something accepts a TCP connection at the Ray address."""
+    import socket
+
+    target = host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise EnvironmentProblem(
+            f"the Ray cluster at {address} cannot be reached ({why} within {timeout:g} s)",
+            hint="check RAY_ADDRESS or ray_address in mlgate.yaml and that the head node is up (`ray status` "
+            "there); a cluster started with token authentication also needs RAY_AUTH_MODE=token and its "
+            "token here; or run the stages here with --executor local",
+        ) from None
+
+
 def connect(address: str | None) -> Any:
     """The ``ray`` module, initialised: connected to ``address``, or reusing or starting a local Ray."""
     try:
@@ -46,7 +91,17 @@ def connect(address: str | None) -> Any:
     with _REMOTE_LOCK:
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, log_to_driver=False)
+                check_reachable(address)
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except (ConnectionError, RuntimeError, TimeoutError) as exc:
+                    auth = "auth" in str(exc).lower() or "token" in str(exc).lower()
+                    raise EnvironmentProblem(
+                        f"could not connect to the Ray cluster at {address}: {exc}",
+                        hint="the cluster uses token authentication: set RAY_AUTH_MODE=token and its token"
+                        if auth
+                        else "check the address and that the cluster's Ray version matches this one (`ray status`)",
+                    ) from exc
             else:
                 # "local" starts a Ray here even when RAY_ADDRESS is set: mlgate's settings choose the address
                 ray.init(address="local", include_dashboard=False, log_to_driver=False)

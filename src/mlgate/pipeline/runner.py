@@ -2,10 +2,12 @@
 
 For each stage, once every stage it depends on has succeeded: up to date with ``mlgate.lock`` → nothing
 to do; its key in the run cache → outputs restored from the artifact store; otherwise the command runs,
-as a subprocess here (the local executor) or as a Ray task (``executor: ray``), with ``MLGATE_RUN_ID``
-in its environment. Declared outputs are removed before the command runs, so a stale file cannot pass
-for a new one. The outputs are cached only after the command exited 0, every declared output exists and
-no dependency changed meanwhile. A failing stage stops its dependents; the others go on and stay cached.
+as a subprocess here (the local executor) or as a Ray task (``executor: ray``), with the run's settings
+in its environment (:func:`stage_environment`: registry, artifacts, actor, run id), so that what a stage
+registers lands where the run is recorded. Declared outputs are removed before the command runs, so a
+stale file cannot pass for a new one. The outputs are cached only after the command exited 0, every
+declared output exists and no dependency changed meanwhile; the versions the command registered are kept
+in the same cache entry. A failing stage stops its dependents; the others go on and stay cached.
 
 A run that ran, restored or failed something is recorded in the registry at once; a no-op run is
 deferred (see :mod:`mlgate.pipeline.journal`) so that it opens neither the registry nor git.
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgate.errors import ConfigError, MlgateError, UsageError
+from mlgate.errors import ConfigError, EnvironmentProblem, MlgateError, UsageError
 from mlgate.pipeline.cache import RunCache
 from mlgate.pipeline.digests import StatCache
 from mlgate.pipeline.lock import LOCK_NAME, read_lock, write_lock
@@ -290,7 +292,9 @@ class _Runner:
         self.jobs = jobs
         self.on_event = on_event
         self.executor = executor
-        self.env = {"MLGATE_RUN_ID": run_id}
+        self.run_id = run_id
+        self.env = stage_environment(settings, run_id)
+        self._checked = False
         if smoke:
             self.env.update(MLGATE_SMOKE="1", MLGATE_PARAMS_FILE=str(self._smoke_params_file()))
         self._inputs: dict[str, Inputs] = {}
@@ -381,6 +385,8 @@ class _Runner:
                 stage.name, "failed", time.monotonic() - t0, error=str(exc), log_tail=exc.log_tail, log_path=str(log)
             )
         except MlgateError as exc:
+            if isinstance(exc, EnvironmentProblem):
+                raise  # the registry, the store or Ray is down: exit 3 for the run, not a failed stage
             return StageResult(stage.name, "failed", time.monotonic() - t0, error=str(exc))
         return StageResult(stage.name, outcome, time.monotonic() - t0, restored, why, key)
 
@@ -400,9 +406,25 @@ class _Runner:
             if restored is not None:
                 return "cached", restored, why, inputs.key
         self._event("running", stage.name)
-        self._execute(stage, log)
-        self._save(stage, inputs, log)
+        self._preflight()
+        registered = self._execute(stage, log)
+        self._save(stage, inputs, log, registered)
         return "ran", 0, why, inputs.key
+
+    def _preflight(self) -> None:
+        """Before the first command: the registry must answer, or a stage would train for nothing.
+
+        A stage that registers a model (``log_model``) needs it, and the run is recorded there; failing
+        here is an environment problem (exit 3) instead of a failed stage after minutes of training.
+        """
+        with self._lock_mutex:
+            if self._checked:
+                return
+            from mlgate.registry.store import Registry
+
+            with Registry(settings=self.settings) as reg:
+                reg.engine  # connects and migrates; raises EnvironmentProblem when unreachable  # noqa: B018
+            self._checked = True
 
     def _restore(self, stage: Stage, inputs: Inputs) -> int | None:
         entry = self.cache.get(inputs.key)
@@ -424,7 +446,8 @@ class _Runner:
         self._lock_update(stage, inputs, outs)
         return restored
 
-    def _execute(self, stage: Stage, log: Path) -> None:
+    def _execute(self, stage: Stage, log: Path) -> list[dict[str, Any]]:
+        """Run the stage's command; returns the model versions it registered (name, number, digest)."""
         for o in stage.outs:
             target = self.root / o.path
             if target.is_dir() and not target.is_symlink():
@@ -434,14 +457,18 @@ class _Runner:
             else:
                 target.unlink(missing_ok=True)
         log.parent.mkdir(parents=True, exist_ok=True)
+        noted = self.state / "registered" / f"{self.run_id}-{stage.name}.jsonl"
+        noted.unlink(missing_ok=True)
+        env = {**self.env, "MLGATE_REGISTERED_FILE": str(noted)}
         if self.executor == "ray":
             from mlgate.pipeline.ray_executor import run_command
 
-            returncode = run_command(stage.cmd, self.root, self.env, log, address=self.settings.ray_address)
+            returncode = run_command(stage.cmd, self.root, env, log, address=self.settings.ray_address)
         else:
-            returncode = _run_local(stage.cmd, self.root, self.env, log)
+            returncode = _run_local(stage.cmd, self.root, env, log)
+        registered = _read_registered(noted)
         if returncode == 0:
-            return
+            return registered
         tail = _tail(log)
         if returncode == 127:
             raise StageError(
@@ -456,7 +483,7 @@ class _Runner:
             log_tail=tail,
         )
 
-    def _save(self, stage: Stage, inputs: Inputs, log: Path) -> None:
+    def _save(self, stage: Stage, inputs: Inputs, log: Path, registered: list[dict[str, Any]]) -> None:
         missing = [o for o in stage.outs if not (self.root / o.path).exists()]
         if missing:
             raise StageError(
@@ -482,7 +509,7 @@ class _Runner:
             outs[o.path] = digest
             if o.cache:
                 cached[o.path] = ("dir" if path.is_dir() else "file", digest, files)
-        self.cache.put(inputs.key, stage.name, cached, self.root)
+        self.cache.put(inputs.key, stage.name, cached, self.root, registered=registered)
         self._lock_update(stage, inputs, outs)
 
     def _lock_update(self, stage: Stage, inputs: Inputs, outs: dict[str, str]) -> None:
@@ -493,6 +520,49 @@ class _Runner:
             current = read_lock(self.root, self.lock_name)
             current[stage.name] = block
             write_lock(self.root, current, self.lock_name)
+
+
+def stage_environment(settings: Settings, run_id: str) -> dict[str, str]:
+    """What every stage process gets, locally or on a Ray worker: the settings this run resolved.
+
+    Flags and the driver's ``MLGATE_*`` variables beat ``mlgate.yaml``; without them here a stage would
+    read ``mlgate.yaml`` again and register its model somewhere else than the run records to.
+    ``MLGATE_RUN_REGISTRY`` makes a registration into any other registry fail loudly.
+    """
+    env = {
+        "MLGATE_RUN_ID": run_id,
+        "MLGATE_REGISTRY": settings.registry,
+        "MLGATE_RUN_REGISTRY": settings.registry,
+        "MLGATE_ARTIFACTS": settings.artifacts,
+        "MLGATE_ACTOR": settings.actor,
+        "MLGATE_SQLITE_BUSY_TIMEOUT": str(settings.sqlite_busy_timeout),
+    }
+    if settings.config_path is not None:
+        env["MLGATE_CONFIG"] = str(settings.config_path)
+    if settings.s3_endpoint_url:
+        env["MLGATE_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    return env
+
+
+def _read_registered(path: Path) -> list[dict[str, Any]]:
+    """The versions a stage's command registered, as ``Registry.register`` noted them."""
+    import json
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    finally:
+        path.unlink(missing_ok=True)
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and {"name", "number", "digest"} <= item.keys():
+            out.append({"name": str(item["name"]), "number": int(item["number"]), "digest": str(item["digest"])})
+    return out
 
 
 def _run_local(cmd: str, root: Path, env: dict[str, str], log: Path) -> int:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from mlgate import _failpoints
 from mlgate.config import Settings, load_settings
 from mlgate.errors import (
+    ConfigError,
     ConflictError,
     IntegrityError,
     MlgateError,
@@ -61,6 +62,30 @@ def _semver_tuple(text: str) -> tuple[int, int, int]:
     if not m:
         raise UsageError(f"{text!r} is not a semantic version MAJOR.MINOR.PATCH (for example 1.4.0)")
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+SMOKE_STATUS = "smoke"
+
+
+def _check_run_registry(url: str, run_registry: str | None) -> None:
+    """Inside a stage of ``mlgate run``, refuse to register anywhere but the run's own registry."""
+    if run_registry and run_registry != url:
+        raise ConfigError(
+            f"this stage of `mlgate run` records its run in {db.describe_url(run_registry)}, but tried to "
+            f"register a model in {db.describe_url(url)}; a run's models go to the run's registry",
+            hint="let the stage use the run's settings (drop the explicit registry URL from the script), "
+            "or run the pipeline with --registry pointing at the registry you meant",
+        )
+
+
+def _note_registered(path: Path, mv: ModelVersion) -> None:
+    """Append the version to the stage's list, which the run cache keeps with the stage's outputs."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"name": mv.name, "number": mv.number, "digest": mv.digest}, sort_keys=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
 
 
 class Registry:
@@ -344,6 +369,8 @@ class Registry:
         transaction that takes its number from the model's row under a write lock.
         """
         check_name(name)
+        stage = self.settings.stage_env
+        _check_run_registry(self.url, stage.get("MLGATE_RUN_REGISTRY"))
         src = Path(source)
         if not src.exists():
             raise NotFoundError(f"model files {src} do not exist")
@@ -394,7 +421,8 @@ class Registry:
                     semver=base,
                     rc=rc,
                     stable_semver=None,
-                    status="candidate",
+                    # a smoke run's model was trained on cheap settings: visible, gateable, never promotable
+                    status=SMOKE_STATUS if stage.get("MLGATE_SMOKE") == "1" else "candidate",
                     signature=signature,
                     manifest=entries,
                     lineage=lineage or {},
@@ -410,7 +438,10 @@ class Registry:
                 )
             )
             _failpoints.hit("register.before_commit")
-        return self.get(Ref(name, number=int(number)))
+        mv = self.get(Ref(name, number=int(number)))
+        if stage.get("MLGATE_REGISTERED_FILE"):
+            _note_registered(Path(stage["MLGATE_REGISTERED_FILE"]), mv)
+        return mv
 
     def _ensure_model(self, conn: sa.Connection, name: str, now: datetime) -> int:
         mid = conn.execute(sa.select(models.c.id).where(models.c.name == name)).scalar()
