@@ -7,6 +7,7 @@ key path (``gates[2].max_drop``), so a user can jump straight to the mistake.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from mlgate.errors import ConfigError
 CONFIG_NAME = "mlgate.yaml"
 STATE_DIR = ".mlgate"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
+MAX_BUSY_TIMEOUT_S = 86400.0  # a day: longer is a mistake, and milliseconds must fit SQLite's 32-bit int
 # What `mlgate ci` reads from the CI system: where to write the job summary, which pull request to comment on.
 CI_VARIABLES = (
     "GITHUB_STEP_SUMMARY",
@@ -99,6 +101,12 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+# Aliases may add this many values beyond those written out: enough for any real reuse of a block,
+# far too few for a "billion laughs" file to cost seconds and gigabytes.
+MAX_ALIAS_EXPANSION = 100_000
+MAX_DEPTH = 100
+
+
 def _yaml_with_lines(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
     import yaml
 
@@ -109,14 +117,26 @@ def _yaml_with_lines(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, 
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()  # parsed once: lines come from these nodes, values from the same
+            if node is None:
+                return {}, {}
+            _check_yaml_tree(node, path)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to read (more than {MAX_DEPTH} levels)",
+            hint="flatten the structure; no mlgate setting needs that depth",
+        ) from None
     if data is None:
         return {}, {}
     if not isinstance(data, dict):
@@ -136,6 +156,58 @@ def _yaml_with_lines(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, 
 
     walk(node, ())
     return data, lines
+
+
+def _check_yaml_tree(root: Any, path: Path) -> None:
+    """Refuse what YAML accepts but a configuration must not hold: null or repeated keys, alias bombs, depth.
+
+    Aliases share one node object, so sizes are memoised per node: the check costs the nodes written,
+    not the nodes an alias bomb would expand to.
+    """
+    import yaml
+
+    expanded: dict[int, int] = {}
+
+    def visit(n: Any, depth: int) -> int:
+        if id(n) in expanded:
+            return expanded[id(n)]
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"{path}:{n.start_mark.line + 1}: nested too deeply (more than {MAX_DEPTH} levels)",
+                hint="flatten the structure; no mlgate setting needs that depth",
+            )
+        size = 1
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key_node, value_node in n.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == "tag:yaml.org,2002:null":
+                    raise ConfigError(
+                        f"{path}:{line}: a key is empty or null",
+                        hint="give every key a name (quote it if the name is literally 'null')",
+                    )
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    ident = (key_node.tag, key_node.value)
+                    if ident in seen:
+                        raise ConfigError(
+                            f"{path}:{line}: the key {key_node.value!r} appears twice in the same mapping "
+                            f"(first at line {seen[ident]}); YAML would silently keep only the last one",
+                            hint="remove or rename one of them",
+                        )
+                    seen[ident] = line
+                size += visit(key_node, depth + 1) + visit(value_node, depth + 1)
+        elif isinstance(n, yaml.SequenceNode):
+            size += sum(visit(item, depth + 1) for item in n.value)
+        expanded[id(n)] = size
+        return size
+
+    total = visit(root, 0)
+    if total - len(expanded) > MAX_ALIAS_EXPANSION:
+        raise ConfigError(
+            f"{path}: its YAML aliases (*name) expand to {total:,} values, more than {MAX_ALIAS_EXPANSION:,} "
+            "beyond those written out",
+            hint="write the repeated blocks out, or reuse fewer of them",
+        )
 
 
 def load_settings(
@@ -204,11 +276,14 @@ def load_settings(
     timeout_raw: Any = env.get("MLGATE_SQLITE_BUSY_TIMEOUT") or data.get("sqlite_busy_timeout", DEFAULT_BUSY_TIMEOUT_S)
     try:
         busy = float(timeout_raw)
-        if busy < 0:
+        if not 0 <= busy <= MAX_BUSY_TIMEOUT_S:  # also refuses nan, and inf, which SQLite's int cannot hold
             raise ValueError
     except (TypeError, ValueError):
+        where = "MLGATE_SQLITE_BUSY_TIMEOUT" if env.get("MLGATE_SQLITE_BUSY_TIMEOUT") else None
+        where = where or f"{config_path}:{lines.get(('sqlite_busy_timeout',), 1)}"
         raise ConfigError(
-            f"sqlite_busy_timeout must be a non-negative number of seconds, got {timeout_raw!r}"
+            f"{where}: sqlite_busy_timeout must be a non-negative number of seconds, at most "
+            f"{MAX_BUSY_TIMEOUT_S:g}, got {timeout_raw!r}"
         ) from None
     project = data.get("project")
     actor = env.get("MLGATE_ACTOR") or env.get("GITHUB_ACTOR") or env.get("GITLAB_USER_LOGIN") or _user(env)
@@ -258,7 +333,17 @@ def normalize_registry_url(url: str | None, root: Path) -> str:
     url = url.strip()
     if not url:
         raise ConfigError("the registry URL is empty", hint="use sqlite:///path/to/registry.db or postgresql://…")
+    from mlgate.redact import mask_url
+
+    shown = mask_url(url)  # these messages reach CI logs: never the password
     if "://" not in url:
+        if re.match(r"[A-Za-z][A-Za-z0-9+.\-]+:/?[^/]", url) or re.match(r"[A-Za-z][A-Za-z0-9+.\-]+//", url):
+            # postgresql:/user@host or postgresql//…: a mistyped URL, not a file name to create
+            scheme = re.split(r"[:/]", url, maxsplit=1)[0]
+            raise ConfigError(
+                f"the registry URL that starts with {scheme!r} is mistyped: the scheme must be followed by '://'",
+                hint="use sqlite:///path/to/registry.db or postgresql://user@host:5432/db",
+            )
         # a bare path means a SQLite file
         return f"sqlite:///{(root / url).resolve()}"
     scheme, _, rest = url.partition("://")
@@ -266,18 +351,18 @@ def normalize_registry_url(url: str | None, root: Path) -> str:
     if base not in SUPPORTED_SCHEMES:
         if base in ("http", "https"):
             raise ConfigError(
-                f"registry URL {url!r}: a remote HTTP registry is not supported yet",
+                f"registry URL {shown!r}: a remote HTTP registry is not supported yet",
                 hint="use sqlite:///… or postgresql://user@host/db",
             )
         raise ConfigError(
-            f"registry URL {url!r} has the unsupported scheme {scheme!r}",
+            f"registry URL {shown!r} has the unsupported scheme {scheme!r}",
             hint="use sqlite:///path/to/registry.db or postgresql://user@host:5432/db",
         )
     if base == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
         if not path or path == ":memory:":
             raise ConfigError(
-                f"registry URL {url!r} names no database file",
+                f"registry URL {shown!r} names no database file",
                 hint="use sqlite:///.mlgate/registry.db (three slashes, then the path)",
             )
         p = Path(path)
@@ -287,7 +372,7 @@ def normalize_registry_url(url: str | None, root: Path) -> str:
     if base in ("postgresql", "postgres"):
         _check_port(rest)
         if not rest or (rest.startswith("/") and len(rest) == 1):
-            raise ConfigError(f"registry URL {url!r} names no host or database")
+            raise ConfigError(f"registry URL {shown!r} names no host or database")
         return f"postgresql+psycopg://{rest}"
     return url
 

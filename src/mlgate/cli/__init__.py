@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         if _common.DEBUG:
             _common.err_console().print_exception(show_locals=False)
         else:
+            from rich.markup import escape
+
+            from mlgate.redact import redact
+
             _common.err_console().print(
-                f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}\n"
+                f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(redact(str(exc)))}\n"
                 "  hint: run again with --debug for the traceback, and please report it"
             )
         code = 3

@@ -35,10 +35,12 @@ def print_error(exc: MlgateError) -> None:
     """One clear message: what went wrong, then what to do."""
     from rich.markup import escape
 
+    from mlgate.redact import redact  # the last line of defence: no password reaches a CI log
+
     label = {1: "failed", 2: "error", 3: "error"}.get(exc.exit_code, "error")
-    err_console().print(f"[bold red]{label}:[/] {escape(exc.message)}")
+    err_console().print(f"[bold red]{label}:[/] {escape(redact(exc.message))}")
     if exc.hint:
-        err_console().print(f"  [yellow]hint:[/] {escape(exc.hint)}")
+        err_console().print(f"  [yellow]hint:[/] {escape(redact(exc.hint))}")
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -78,6 +80,25 @@ def emit_report(report: Any, *, markdown: Any, as_json: bool, render: Any) -> No
         print_json(report.to_dict())
     else:
         render(report)
+
+
+def printable(text: object, *, newlines: bool = False) -> str:
+    """Stored text made safe for a Rich console: markup escaped, control characters shown as ``\\x1b``.
+
+    Tags, descriptions and lineage come from whoever registered a version; printed raw, ``[bold red]…[/]``
+    or an escape sequence would make the terminal show something the registry does not hold.
+    """
+    import re
+
+    from rich.markup import escape
+
+    keep = "\n" if newlines else ""
+    shown = re.sub(
+        r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]",
+        lambda m: m.group() if m.group() in keep else m.group().encode("unicode_escape").decode("ascii"),
+        str(text),
+    )
+    return escape(shown)
 
 
 def short_digest(digest: str) -> str:

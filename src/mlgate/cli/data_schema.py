@@ -73,6 +73,8 @@ def _render(report) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
     from rich.table import Table
 
+    from mlgate.data.validate import shown_value
+
     out = console()
     summary = f"{escape(report.source)}: {report.rows:,} rows, {report.columns} columns, {len(report.checks)} checks"
     if report.ok:
@@ -84,7 +86,7 @@ def _render(report) -> None:  # type: ignore[no-untyped-def]
     table.add_column("examples (row: value)", overflow="fold")
     table.add_column("what", overflow="fold", ratio=1)
     for v in report.violations:
-        examples = ", ".join(f"{e.row}: {'null' if e.value is None else e.value!r}" for e in v.examples)
+        examples = ", ".join(f"{e.row}: {shown_value(e.value)}" for e in v.examples)
         table.add_row(
             escape(v.column or "(dataset)"),
             v.rule,

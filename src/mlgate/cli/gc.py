@@ -1,4 +1,5 @@
-"""``mlgate gc``: list what no version and no run-cache entry needs any more; delete it only with --yes."""
+"""``mlgate gc``: list what no version and no run-cache entry needs any more, and what killed processes
+left behind; delete it only with --yes."""
 
 from __future__ import annotations
 
@@ -41,20 +42,26 @@ def gc(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Find artifact blobs that no version references (left by interrupted registrations), and run-cache
-    entries and output blobs that are no longer needed. Lists them; deletes only with --yes."""
+    """Find artifact blobs that no version references (left by interrupted registrations), run-cache
+    entries and output blobs that are no longer needed, and temporary files and folders that killed
+    writes and registrations left behind. Lists them; deletes only with --yes."""
     from mlgate.pipeline.gc import collect_garbage
 
     min_age_s = _seconds(min_age, "--min-age")
     unused_for_s = _seconds(cache_unused_for, "--cache-unused-for") if cache_unused_for is not None else None
-    result = registry(ctx).gc(delete=yes, min_age_s=min_age_s)
-    cache = collect_garbage(settings(ctx), unused_for_s=unused_for_s, min_age_s=min_age_s, delete=yes)
+    from mlgate.pipeline.cache import RunCache
+
+    conf = settings(ctx)
+    run_cache = RunCache(conf.artifacts, s3_endpoint_url=conf.s3_endpoint_url)
+    result = registry(ctx).gc(delete=yes, min_age_s=min_age_s, extra_stores=[run_cache.blobs, run_cache.entries])
+    cache = collect_garbage(conf, unused_for_s=unused_for_s, min_age_s=min_age_s, delete=yes)
     if as_json:
         print_json({**result.to_dict(), "run_cache": cache.to_dict()})
         return
     _render_registry(result, yes, min_age)
     _render_cache(cache, cache_unused_for)
-    if not yes and (result.orphans or cache.orphans or cache.expired or cache.damaged):
+    _render_leftovers(result, yes, min_age)
+    if not yes and (result.orphans or result.leftovers or cache.orphans or cache.expired or cache.damaged):
         console().print("nothing deleted; run [bold]mlgate gc --yes[/] (same options) to delete them")
 
 
@@ -75,6 +82,23 @@ def _render_registry(result: GcResult, yes: bool, min_age: str) -> None:
         console().print(f"[green]deleted[/] {len(result.deleted)} blob(s)")
         if result.kept_young:
             console().print(f"kept {len(result.kept_young)} younger than {min_age}")
+
+
+def _render_leftovers(result: GcResult, yes: bool, min_age: str) -> None:
+    if not result.leftovers:
+        console().print(f"no temporary files left by killed processes (older than {min_age})")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=f"{len(result.leftovers)} temporary file(s) or folder(s) left by killed processes")
+    for col in ("kind", "path", "bytes", "age"):
+        t.add_column(col)
+    for item in result.leftovers:
+        t.add_row(item.kind, escape(item.path), str(item.size), f"{item.age_s:.0f} s")
+    console().print(t)
+    if yes:
+        console().print(f"[green]deleted[/] {len(result.removed_leftovers)} of them")
 
 
 def _render_cache(cache: CacheGcResult, unused_for: str | None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from mlgate.cli._common import console, print_json, registry, short_digest, when
+from mlgate.cli._common import console, print_json, printable, registry, short_digest, when
 
 app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -161,16 +161,17 @@ def show(
             "git",
             f"{git.get('commit', '-')[:12]}{' (dirty)' if git.get('dirty') else ''}" if git else "not a git repo",
         ),
-        ("data", "\n".join(f"{k}  {short_digest(v)}" for k, v in mv.lineage.get("data", {}).items()) or "-"),
+        ("data", "\n".join(f"{printable(k)}  {short_digest(v)}" for k, v in mv.lineage.get("data", {}).items()) or "-"),
         ("params", ", ".join(f"{k}={v}" for k, v in (mv.lineage.get("params") or {}).items()) or "-"),
         ("run", mv.lineage.get("run_id") or "-"),
         ("python", mv.environment.get("python", "-")),
         ("packages", ", ".join(f"{k} {v}" for k, v in mv.environment.get("packages", {}).items()) or "-"),
-        ("tags", ", ".join(f"{k}={v}" for k, v in mv.tags.items()) or "-"),
-        ("description", mv.description or "-"),
+        ("tags", ", ".join(f"{printable(k)}={printable(v)}" for k, v in mv.tags.items()) or "-"),
+        ("description", printable(mv.description, newlines=True) if mv.description else "-"),
     ]
     for k, v in rows:
-        t.add_row(k, str(v))
+        # stored text is escaped; only the tags and description rows, escaped above, keep their brackets
+        t.add_row(k, v if k in ("data", "tags", "description") else printable(v, newlines=True))
     console().print(t)
 
 
@@ -253,7 +254,9 @@ def tag(
     if as_json:
         print_json(mv.tags)
         return
-    console().print(f"{mv.ref} tags: " + (", ".join(f"{k}={v}" for k, v in mv.tags.items()) or "none"))
+    console().print(
+        f"{mv.ref} tags: " + (", ".join(f"{printable(k)}={printable(v)}" for k, v in mv.tags.items()) or "none")
+    )
 
 
 @app.command("describe")
@@ -284,7 +287,14 @@ def events(
     for col in ("time", "field", "key", "old", "new", "actor"):
         t.add_column(col)
     for e in evs:
-        t.add_row(when(e.created_at), e.field, e.key or "", e.old or "", e.new or "", e.actor)
+        t.add_row(
+            when(e.created_at),
+            e.field,
+            printable(e.key or ""),
+            printable(e.old or ""),
+            printable(e.new or ""),
+            printable(e.actor),
+        )
     console().print(t if evs else f"{ref} has no recorded changes")
 
 

@@ -42,6 +42,9 @@ RULES = (
 )
 
 
+EXAMPLE_JSON_CHARS = 1000  # of an example value kept in the JSON report; the length is kept too
+
+
 @dataclass(frozen=True)
 class Example:
     """One offending value and its 0-based row number."""
@@ -67,7 +70,7 @@ class Violation:
             "rule": self.rule,
             "rows": self.rows,
             "message": self.message,
-            "examples": [{"row": e.row, "value": _json_value(e.value)} for e in self.examples],
+            "examples": [_json_example(e) for e in self.examples],
         }
 
 
@@ -532,6 +535,27 @@ def _pct(x: float) -> str:
 
 def _num(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def shown_value(value: Any, width: int = 60) -> str:
+    """An example value for a terminal table: its repr, cut to ``width`` characters with the full length.
+
+    A value can be a 5 MB string; printed whole, a table takes minutes to lay out and fills the log.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, str) and len(value) > width:
+        return f"{value[:width]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width]}… ({len(text):,} characters)"
+
+
+def _json_example(e: Example) -> dict[str, Any]:
+    """``{"row", "value"}``; a long text keeps its first EXAMPLE_JSON_CHARS characters and says its length."""
+    value = _json_value(e.value)
+    if isinstance(value, str) and len(value) > EXAMPLE_JSON_CHARS:
+        return {"row": e.row, "value": value[:EXAMPLE_JSON_CHARS], "length": len(value), "truncated": True}
+    return {"row": e.row, "value": value}
 
 
 def _short(value: Any, width: int = 40) -> str:

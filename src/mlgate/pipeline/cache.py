@@ -286,8 +286,10 @@ class RunCache:
 
     def restore(self, entry: CacheEntry, path: str, root: Path) -> int:
         """Put one cached output back in the workspace, verifying every file; returns files written."""
+        from mlgate.pipeline.spec import check_real_path
+
         out = entry.outs[path]
-        target = root / path
+        target = check_real_path(root, path, f"run cache entry of stage {entry.stage!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
         import shutil
 

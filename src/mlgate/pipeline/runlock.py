@@ -1,8 +1,8 @@
 """One ``mlgate run`` at a time per project: an exclusive ``flock`` on ``.mlgate/pipeline/run.lock``.
 
 The kernel drops the lock when its holder dies, even by ``kill -9``, so a crash never leaves the project
-locked. The holder writes who it is (pid, host, user, command, start time) into the file, and a waiter
-names that holder when it gives up.
+locked. The holder writes who it is (pid, host, user, command with its secrets masked, start time) into the
+file, and a waiter names that holder when it gives up.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mlgate.errors import EnvironmentProblem
+from mlgate.redact import redact, redact_argv
 
 
 def _holder(fh: object) -> str:
@@ -29,7 +30,8 @@ def _holder(fh: object) -> str:
     if not info:
         return "another process"
     who = f"pid {info.get('pid')} on {info.get('host')}"
-    return f"{who} ({info.get('user')}, `{info.get('command')}`, since {info.get('since')})"
+    # masked again: a lock file written by an older mlgate may hold the password in the command
+    return redact(f"{who} ({info.get('user')}, `{info.get('command')}`, since {info.get('since')})")
 
 
 @contextlib.contextmanager
@@ -64,7 +66,7 @@ def project_lock(
                         "pid": os.getpid(),
                         "host": os.uname().nodename,  # socket.gethostname() without importing socket
                         "user": user,
-                        "command": " ".join(["mlgate", *sys.argv[1:]]) if sys.argv else "mlgate",
+                        "command": " ".join(["mlgate", *redact_argv(sys.argv[1:])]),
                         "since": datetime.now(UTC).isoformat(timespec="seconds"),
                     }
                 )

@@ -29,7 +29,7 @@ from mlgate.pipeline.cache import RunCache
 from mlgate.pipeline.digests import StatCache
 from mlgate.pipeline.lock import LOCK_NAME, read_lock, write_lock
 from mlgate.pipeline.runlock import project_lock
-from mlgate.pipeline.spec import EXECUTORS, Pipeline, Stage
+from mlgate.pipeline.spec import EXECUTORS, Pipeline, Stage, check_real_path
 from mlgate.pipeline.status import SMOKE_LOCK, Context, Inputs, require_stages, state_dir
 
 if TYPE_CHECKING:
@@ -448,6 +448,8 @@ class _Runner:
 
     def _execute(self, stage: Stage, log: Path) -> list[dict[str, Any]]:
         """Run the stage's command; returns the model versions it registered (name, number, digest)."""
+        for o in stage.outs:  # checked before anything is deleted: a symlink may have appeared since loading
+            check_real_path(self.root, o.path, o.where, f"output of stage {stage.name!r}")
         for o in stage.outs:
             target = self.root / o.path
             if target.is_dir() and not target.is_symlink():
@@ -503,7 +505,8 @@ class _Runner:
         cached: dict[str, tuple[str, str, dict[str, dict[str, Any]]]] = {}
         outs: dict[str, str] = {}
         for o in stage.outs:
-            path = self.root / o.path
+            # a command that made its output a link to files elsewhere must not get them cached
+            path = check_real_path(self.root, o.path, o.where, f"output of stage {stage.name!r}")
             files = self.stat.manifest(path)
             digest = self.stat.digest(path)
             outs[o.path] = digest

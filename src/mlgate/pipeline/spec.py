@@ -16,6 +16,7 @@ from typing import Any
 
 from mlgate.config import Settings
 from mlgate.errors import ConfigError, UsageError
+from mlgate.refs import NAME_RE
 
 PARAMS_FILE = "params.yaml"
 STAGE_KEYS = {"cmd", "deps", "params", "outs", "metrics", "plots", "always_run", "desc"}
@@ -111,6 +112,24 @@ def _norm(path: Any, where: str, what: str) -> str:
     return norm
 
 
+def check_real_path(root: Path, rel: str, where: str, what: str = "output") -> Path:
+    """``root / rel``, refused when a symlink on the way (or the path itself) leads outside the project.
+
+    ``_norm`` already refused ``..`` and absolute paths; this follows the links that exist now, right
+    before a path is deleted, written or restored, so ``link -> ../outside`` cannot aim a stage at
+    files elsewhere.
+    """
+    target = root / rel
+    real_root = root.resolve()
+    real = target.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise ConfigError(
+            f"{where}: {what} {rel!r} leads outside the project through a symbolic link: it resolves to {real}",
+            hint=f"mlgate writes and deletes outputs only inside {real_root}; remove the link or declare a real path",
+        )
+    return target
+
+
 def inside(child: str, parent: str) -> bool:
     """Whether ``child`` is ``parent`` or lies under it (normalised relative POSIX paths)."""
     return child == parent or child.startswith(parent + "/")
@@ -148,6 +167,18 @@ def _outputs(name: str, kind: str, value: Any, settings: Settings) -> list[Outpu
             item = path
         out.append(Output(_norm(item, where, what), kind, cache, where))
     return out
+
+
+def _stage_name(name: Any, settings: Settings) -> str:
+    """A stage name names its log file and lock block: the model-name rule, so no path or shell syntax."""
+    text = str(name)
+    if not NAME_RE.fullmatch(text):
+        raise ConfigError(
+            f"{settings.line_of('stages', text)}: stage name {text!r} is not valid: it must start with a letter or "
+            "digit and contain only letters, digits, '.', '_' and '-' (at most 128 characters)",
+            hint="rename the stage; its name becomes a file name under .mlgate/",
+        )
+    return text
 
 
 def _stage(name: str, body: Any, settings: Settings) -> Stage:
@@ -195,7 +226,7 @@ def load_pipeline(settings: Settings, *, check_files: bool = True) -> Pipeline:
             f"{settings.line_of('executor')}: unknown executor {executor!r}",
             hint="use executor: local (the default) or executor: ray",
         )
-    stages = {str(name): _stage(str(name), body, settings) for name, body in raw.items()}
+    stages = {_stage_name(name, settings): _stage(str(name), body, settings) for name, body in raw.items()}
     _check_outputs(stages, settings)
     upstream = _edges(stages, settings)
     order = _toposort(stages, upstream, settings)
@@ -287,6 +318,9 @@ def _toposort(stages: dict[str, Stage], upstream: dict[str, set[str]], settings:
 
 def _check_missing_deps(pipeline: Pipeline, settings: Settings) -> None:
     produced = [o.path for s in pipeline.stages.values() for o in s.outs]
+    for s in pipeline.stages.values():
+        for o in s.outs:
+            check_real_path(pipeline.root, o.path, o.where, f"output of stage {s.name!r}")
     for s in pipeline.stages.values():
         for i, dep in enumerate(s.deps):
             if any(inside(dep, p) for p in produced):

@@ -73,6 +73,10 @@ class BlobStore(ABC):
     def touch(self, digest: str) -> None:  # noqa: B027 - optional: stores that cannot do it leave it
         """Mark a blob used now, where the store can do it cheaply (a local folder; not S3)."""
 
+    def stale_temp_files(self, older_than_s: float) -> list[Path]:
+        """Temporary files left by writers that died mid-copy; none where writes are atomic (S3)."""
+        return []
+
     def put_bytes(self, digest: str, data: bytes) -> None:
         """Store small bytes (reports, profiles) under their digest."""
         import tempfile
@@ -153,7 +157,12 @@ class LocalBlobStore(BlobStore):
         """Temporary files left by writers that died mid-copy."""
         cutoff = time.time() - older_than_s
         base = self.root / "blobs"
-        return [p for p in base.glob("*/.tmp-*") if p.stat().st_mtime < cutoff] if base.is_dir() else []
+        found = []
+        for p in base.glob("*/.tmp-*") if base.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+                if p.lstat().st_mtime <= cutoff:
+                    found.append(p)
+        return found
 
 
 def open_blob_store(location: str, *, s3_endpoint_url: str | None = None) -> BlobStore:

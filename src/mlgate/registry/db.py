@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from mlgate.errors import ConfigError, EnvironmentProblem, MissingDependency
+from mlgate.redact import mask_url, redact
 
 HEAD = "0003"
 _MIGRATION_LOCK_ID = 0x6D6C67617465  # "mlgate": the PostgreSQL advisory lock migrations hold
@@ -28,7 +29,7 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"registry URL {url!r} is malformed: {exc}") from exc
+        raise ConfigError(f"registry URL {describe_url(url)!r} is malformed: {redact(str(exc))}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout)
     if parsed.get_backend_name() == "postgresql":
@@ -43,7 +44,7 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> sa.Engine:
             max_overflow=8,
             connect_args={"connect_timeout": 10, "application_name": "mlgate"},
         )
-    raise ConfigError(f"registry URL {url!r}: unsupported database {parsed.get_backend_name()!r}")
+    raise ConfigError(f"registry URL {describe_url(url)!r}: unsupported database {parsed.get_backend_name()!r}")
 
 
 def _sqlite_engine(parsed: sa.URL, busy_timeout: float) -> sa.Engine:
@@ -154,15 +155,12 @@ def _flock(fd: int, timeout: float) -> None:
 
 def describe_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    return mask_url(url)
 
 
 def translate_db_error(exc: BaseException, url: str) -> EnvironmentProblem:
     """Turn a driver error into a message a user can act on."""
-    text = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    text = redact(str(getattr(exc, "orig", exc)) or type(exc).__name__)
     where = describe_url(url)
     if "database is locked" in text or "database table is locked" in text:
         return EnvironmentProblem(

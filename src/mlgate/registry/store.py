@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,16 @@ from mlgate.errors import (
     UsageError,
 )
 from mlgate.hashing import digest_bytes, manifest, manifest_digest
-from mlgate.refs import SEMVER_RE, Ref, check_alias, check_name, parse_ref
+from mlgate.refs import (
+    MAX_NUMBER,
+    SEMVER_RE,
+    Ref,
+    check_alias,
+    check_description,
+    check_name,
+    check_tag,
+    parse_ref,
+)
 from mlgate.registry import db
 from mlgate.registry.blobs import BlobStore, open_blob_store
 from mlgate.registry.tables import alias_events, aliases, gate_reports, models, runs, version_events, versions
@@ -225,7 +234,7 @@ class Registry:
 
     def _resolve_row(self, conn: sa.Connection, ref: Ref) -> Any:
         # the common cases take one joined query; the model lookup runs only to explain a miss
-        if ref.alias is not None or ref.number is not None:
+        if ref.alias is not None or (ref.number is not None and 0 < ref.number <= MAX_NUMBER):
             q = sa.select(versions).join(models, models.c.id == versions.c.model_id).where(models.c.name == ref.name)
             if ref.alias is not None:
                 q = q.join(aliases, aliases.c.version_id == versions.c.id).where(aliases.c.alias == ref.alias)
@@ -377,6 +386,9 @@ class Registry:
         if version is not None:
             _semver_tuple(version)
         tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        for key, value in tags.items():
+            check_tag(key, value)
+        check_description(description)
         entries = manifest(src)
         if not entries:
             raise UsageError(f"{src} holds no files to register")
@@ -483,8 +495,7 @@ class Registry:
 
     def set_tag(self, ref: str, key: str, value: str | None) -> ModelVersion:
         """Set (or, with ``value=None``, remove) one tag; the change is recorded."""
-        if not key or len(key) > 256:
-            raise UsageError(f"tag key {key!r} must be 1 to 256 characters")
+        check_tag(key, value)
         with self._write() as conn:
             vid, _, row = self._version_id(conn, ref)
             tags = dict(row.tags or {})
@@ -502,6 +513,7 @@ class Registry:
 
     def set_description(self, ref: str, text: str | None) -> ModelVersion:
         """Replace a version's description; the change is recorded."""
+        check_description(text)
         with self._write() as conn:
             vid, _, row = self._version_id(conn, ref)
             if row.description != text:
@@ -536,7 +548,7 @@ class Registry:
             ref = Ref(name, number=version)
         else:
             text = str(version)
-            ref = Ref(name, number=int(text)) if text.isdigit() else parse_ref(text)
+            ref = parse_ref(f"{name}:{text}") if text.isascii() and text.isdigit() else parse_ref(text)
             if ref.name != name:
                 raise UsageError(f"{text!r} refers to model {ref.name!r}, not {name!r}")
         row = self._resolve_row(conn, ref)
@@ -945,11 +957,18 @@ class Registry:
             self.read_blob(mv.data_profile_digest, what=f"{mv.ref}: the training-data profile")
         return mv
 
-    def gc(self, *, delete: bool = False, min_age_s: float = 3600.0) -> GcResult:
+    def gc(
+        self, *, delete: bool = False, min_age_s: float = 3600.0, extra_stores: Sequence[BlobStore] = ()
+    ) -> GcResult:
         """Find blobs that no version references; delete those older than ``min_age_s`` if asked.
 
-        The age guard protects a registration that has written its blobs but not yet committed.
+        The age guard protects a registration that has written its blobs but not yet committed. The
+        temporary files of killed writers (in this store and ``extra_stores``) and the temporary folders
+        of killed registrations older than the same guard are found and deleted with them.
         """
+        from mlgate.registry.leftovers import find_leftovers, remove_leftovers
+
+        leftovers = find_leftovers([self.blobs, *extra_stores], min_age_s=min_age_s)
         with self._read() as conn:
             referenced: set[str] = set()
             for (entries,) in conn.execute(sa.select(versions.c.manifest)):
@@ -969,7 +988,8 @@ class Registry:
                     deleted.append(info.digest)
                 else:
                     young.append(info.digest)
-        return GcResult(orphans, deleted, young, len(referenced))
+        removed = remove_leftovers(leftovers) if delete else []
+        return GcResult(orphans, deleted, young, len(referenced), leftovers, removed)
 
     # -- pipeline runs ----------------------------------------------------------------------------
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlgate.registry.leftovers import Leftover
 
 RELEASE_ALIAS = "production"  # promotion here turns a candidate into a stable release
 
@@ -131,6 +134,8 @@ class GcResult:
     deleted: list[str]
     kept_young: list[str]
     referenced: int
+    leftovers: list[Leftover] = field(default_factory=list)  # temporary files and folders of killed processes
+    removed_leftovers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -139,6 +144,8 @@ class GcResult:
             "deleted": self.deleted,
             "kept_young": self.kept_young,
             "referenced": self.referenced,
+            "leftovers": [item.to_dict() for item in self.leftovers],
+            "removed_leftovers": self.removed_leftovers,
         }
 
 

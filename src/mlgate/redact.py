@@ -1,0 +1,53 @@
+"""Masking secrets before anything is shown or stored: passwords in URLs, tokens in command lines.
+
+One helper for every place that prints or records a URL, a command line or a driver's message
+(invariant 12). It masks by shape, so it also catches a URL whose scheme mlgate does not know
+(``postgresq://user:pw@host``) and ``--token VALUE`` flags it never defined.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+MASK = "***"
+
+# scheme://user:password@host — the password runs to the last '@' of the word, so that an unencoded
+# '@' inside it is masked too
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):([^\s'\"]*)@")
+# password=…, ?token=…, GITHUB_TOKEN=…, --api-key=…
+_ASSIGNED = re.compile(
+    r"(?i)([A-Za-z0-9_\-]*(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)[A-Za-z0-9_\-]*)"
+    r"(=|:\s)([^\s&'\",;]+)"
+)
+# a flag whose value is the next argument: --token VALUE, --password VALUE
+_SECRET_FLAG = re.compile(r"(?i)^--?[a-z0-9_\-]*(?:password|passwd|token|secret|api[_-]?key|access[_-]?key)$")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``; other URLs unchanged."""
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", url)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with URL passwords, ``key=value`` secrets and the given secret values masked."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:  # shorter values would mask ordinary words
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+    return _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def redact_argv(argv: Sequence[str], secrets: Iterable[str | None] = ()) -> list[str]:
+    """A command line safe to show or store: every argument redacted, and the value after a secret flag masked."""
+    known = list(secrets)
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        out.append(redact(arg, known))
+        hide_next = bool(_SECRET_FLAG.match(arg))
+    return out
