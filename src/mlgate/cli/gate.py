@@ -10,12 +10,15 @@ import typer
 from mlgate.cli._common import console, err_console, print_json, registry, settings, short_digest
 
 MARKS = {"pass": "[green]✔ pass[/]", "fail": "[red]✘ fail[/]", "error": "[red]✘ error[/]", "warn": "[yellow]! warn[/]",
-         "skip": "[dim]– skip[/]"}  # fmt: skip
+         "skip": "[dim]– skip[/]", "undecided": "[yellow]? undecided[/]",
+         "undecided-blocks": "[red]? undecided, blocks[/]"}  # fmt: skip
 
 
 def gate(
     ctx: typer.Context,
-    ref: str = typer.Argument(..., help="The candidate: fraud:7, fraud:1.4.0-rc.2, fraud@staging, or fraud (latest)."),
+    ref: str | None = typer.Argument(
+        None, help="The candidate: fraud:7, fraud:1.4.0-rc.2, fraud@staging, or fraud (latest)."
+    ),
     against: str = typer.Option("production", "--against", help="The alias whose current version is the champion."),
     data: str | None = typer.Option(None, "--data", help="Evaluation data (default: data.eval in mlgate.yaml)."),
     target: str | None = typer.Option(None, "--target", help="Target column (default: data.target)."),
@@ -27,9 +30,21 @@ def gate(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the report in the registry."),
+    plan: bool = typer.Option(
+        False, "--plan", help="Show what each comparison can resolve on the evaluation rows; score nothing."
+    ),
 ) -> None:
     """Score the candidate and the champion on the same rows and decide every gate. Exit 1 when blocked."""
+    from mlgate.errors import UsageError
     from mlgate.gates.evaluate import gate as run_gate
+
+    if plan:
+        _plan(ctx, data=data, target=target, against=against, as_json=as_json)
+        return
+    if ref is None:
+        raise UsageError(
+            "mlgate gate needs the candidate, e.g. `mlgate gate fraud:7`", hint="or --plan to score nothing"
+        )
 
     status = err_console().status("gating", spinner="dots") if not as_json else None
     if status:
@@ -55,6 +70,35 @@ def gate(
         render(result.report)
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _plan(ctx: typer.Context, *, data: str | None, target: str | None, against: str, as_json: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mlgate.gates.plan import plan
+
+    rows = plan(data=data, target=target, config=settings(ctx), against=against)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    out = console()
+    if not rows:
+        out.print("no comparison gates (vs:) to plan for")
+        return
+    table = Table(title="what the evaluation set can resolve (estimated, nothing scored)", title_justify="left")
+    for col in ("gate", "rows", "max_drop", "resolves ≥", ""):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        mark = "[yellow]margin below resolution[/]" if r.below_resolution else "[green]ok[/]"
+        if r.resolution is None and not r.below_resolution:
+            mark = "[dim]measured when gating[/]"
+        table.add_row(escape(r.gate), f"{r.rows:,}", "relative" if r.max_drop is None else f"{r.max_drop:g}",
+                      "—" if r.resolution is None else f"{r.resolution:.2g}", mark)  # fmt: skip
+    out.print(table)
+    for r in rows:
+        if r.below_resolution or r.resolution is None:
+            out.print(f"[bold]{escape(r.gate)}[/]: {escape(r.message)}")
 
 
 def report(
@@ -157,7 +201,8 @@ def render(doc: dict[str, Any]) -> None:
         table.add_column(col, justify="right", overflow="fold")
     reasons = []
     for c in checks:
-        mark = MARKS.get(c["status"], c["status"])
+        blocks = c["status"] == "undecided" and c.get("blocking")
+        mark = MARKS.get("undecided-blocks" if blocks else c["status"], c["status"])
         if c.get("waived"):
             mark = "[yellow]waived[/]"
         change = ""

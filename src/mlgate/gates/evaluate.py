@@ -84,17 +84,7 @@ def gate(
     except NotFoundError:
         champ_mv = None
     data_cfg = settings.raw.get("data") or {}
-    data = data if data is not None else data_cfg.get("eval")
-    if data is None:
-        raise UsageError(
-            "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml",
-            hint="the gate scores both models on the same rows; name them",
-        )
-    target = target or data_cfg.get("target")
-    if not target:
-        raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
-    if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
-        data = settings.root / data if not Path(data).exists() else Path(data)
+    data, target = eval_source(settings, data, target)
 
     say(f"loading {cand_mv.ref}" + (f" and the champion {champ_mv.ref}" if champ_mv else ""))
     notes: list[str] = []
@@ -141,6 +131,7 @@ def gate(
         timings[bucket] += time.perf_counter() - t
 
     _apply_waivers(checks, waivers, notes)
+    _classify(checks)
     passed = not any(c.blocking for c in checks)
     timings["total_s"] = time.perf_counter() - started
     report = _report(
@@ -160,6 +151,23 @@ def gate(
         )
         report["id"] = result.record.report_digest
     return result
+
+
+def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any, str]:
+    """The evaluation data and target column: the arguments, else ``data.eval`` and ``data.target``."""
+    data_cfg = settings.raw.get("data") or {}
+    data = data if data is not None else data_cfg.get("eval")
+    if data is None:
+        raise UsageError(
+            "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml",
+            hint="the gate scores both models on the same rows; name them",
+        )
+    target = target or data_cfg.get("target")
+    if not target:
+        raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
+    if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
+        data = settings.root / data if not Path(data).exists() else Path(data)
+    return data, target
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -487,32 +495,53 @@ def _compare(spec: GateSpec, metric: Any, ev: Evaluation, mask: np.ndarray | Non
     )
 
 
-def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check) -> Check:
+def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check, reason: str = "aggregate drop") -> Check:
+    """Pass, fail (harm shown) or undecided (the interval straddles the margin), with the set's resolution."""
+    from mlgate.gates.resolution import describe, resolution
+
     margin = _margin(spec, cmp.champion)
     worst = _worst(metric, cmp.ci)
+    best = cmp.ci[1] if metric.higher_is_better else -cmp.ci[0]
+    oriented = cmp.delta if metric.higher_is_better else -cmp.delta
     check.value, check.champion, check.delta, check.ci = cmp.candidate, cmp.champion, cmp.delta, cmp.ci
     check.bound, check.p_value, check.mde, check.rows = margin, cmp.p_value, cmp.mde, cmp.n
-    check.details["method"] = cmp.method
+    res = resolution(cmp.ci, cmp.n, margin)
+    check.details.update(method=cmp.method, undecided_rule=spec.undecided, **res)
     allowed = f"{margin:.4g}" + (f" ({spec.max_drop:.1%} of {cmp.champion:.4g})" if spec.relative else "")
     pct = round(spec.confidence * 100)
     head = (
         f"{metric.name} {cmp.candidate:.4g} vs {cmp.champion:.4g}: change {cmp.delta:+.4g}, "
         f"{pct}% interval [{cmp.ci[0]:+.4g}, {cmp.ci[1]:+.4g}]"
     )
+    words = "rise" if not metric.higher_is_better else "drop"
     if worst >= -margin:
         check.status = "pass"
-        check.message = f"{head}; at worst {worst:+.4g}, within the allowed drop {allowed}"
+        check.message = f"{head}; at worst it may {_worse(metric, -worst)}, within the allowed {words} {allowed}"
+    elif best < -margin:
+        check.status, check.reason = "fail", reason
+        harm = f"harm shown: even at best it would {_worse(metric, -best)}"
+        check.message = f"{head}; {harm}, more than the allowed {words} {allowed}"
     else:
-        check.status = "fail"
-        oriented = cmp.delta if metric.higher_is_better else -cmp.delta
-        if oriented >= -margin:  # the drop itself is allowed; the interval is too wide to be sure of it
-            check.message = (
-                f"{head}; undecided: it may drop by {-worst:.4g}, more than the allowed {allowed}, and "
-                f"{cmp.n} rows can only detect changes of {cmp.mde:.3g} or more: evaluate on more rows"
-            )
+        check.status = "undecided"
+        check.blocks = spec.undecided == "block" or oriented < -margin
+        check.reason = reason if check.blocks else None
+        if spec.undecided == "block":
+            rule = "blocks (undecided: block)"
+        elif check.blocks:
+            rule = f"blocks: the point estimate is beyond the allowed {words}"
         else:
-            check.message = f"{head}; it may drop by {-worst:.4g}, more than the allowed {allowed}"
+            rule = "does not block: the point estimate is within the allowed " + words
+        check.message = f"{head}; undecided: it may {_worse(metric, -worst)}, more than the allowed {allowed}; {rule}"
+    if res["below_resolution"]:
+        check.message += f". {describe(res, margin)}"
     return check
+
+
+def _worse(metric: Any, amount: float) -> str:
+    """A worsening in the metric's own words: "drop by 0.02" for accuracy, "rise by 0.1089" for RMSE."""
+    if amount > 0:
+        return f"{'drop' if metric.higher_is_better else 'rise'} by {amount:.4g}"
+    return f"improve by {-amount:.4g}" if amount < 0 else "stay equal"
 
 
 def _change(spec: GateSpec, metric: Any, ev: Evaluation, metrics: dict[str, dict[str, Any]]) -> Check:
@@ -553,7 +582,7 @@ def _critical(spec: GateSpec, metric: Any, ev: Evaluation) -> Check:
     except InputError as exc:
         check.message = f"cannot compare {metric.name} on {sl.name!r}: {exc}"
         return check
-    return _verdict(spec, metric, cmp, check)
+    return _verdict(spec, metric, cmp, check, reason="slice drop")
 
 
 def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str, Any]], notes: list[str]) -> Check:
@@ -671,10 +700,46 @@ def _apply_waivers(checks: list[Check], waivers: list[Waiver], notes: list[str])
                 notes.append(f"the waiver for {w.gate!r} expired on {w.until.isoformat()} and was not applied")
             continue
         for c in hits:
-            if c.status in ("fail", "error"):
+            if c.status in ("fail", "error") or (c.status == "undecided" and c.blocks):
                 c.waived = {"until": w.until.isoformat(), "reason": w.reason}
         if any(c.waived for c in hits):
             notes.append(f"waived until {w.until.isoformat()}: {w.gate!r} — {w.reason}")
+
+
+# the reason a blocking check carries when its own code did not set a more specific one
+_REASON_BY_NAME = {
+    "finite outputs": "non-finite output",
+    "column order": "input mismatch",
+    "output shape": "input mismatch",
+    "dtype robustness": "input mismatch",
+}
+_REASON_BY_KIND = {
+    "change": "aggregate drop", "bound": "aggregate drop", "slice": "slice drop", "slices": "slice drop",
+    "latency": "latency", "size": "size", "environment": "environment",
+}  # fmt: skip
+
+
+def _classify(checks: list[Check]) -> None:
+    """Give every blocking check a reason class; one that errored is a `check error` unless its kind says more."""
+    for c in checks:
+        if not c.blocking or c.reason:
+            continue
+        if c.status == "error" and c.kind in ("change", "bound", "slice", "slices") and "NaN" in c.message:
+            c.reason = "non-finite output"
+        elif c.status == "error" and c.kind not in ("latency", "size", "environment"):
+            c.reason = _REASON_BY_NAME.get(c.name, "check error")
+        else:
+            c.reason = _REASON_BY_NAME.get(c.name) or _REASON_BY_KIND.get(c.kind, "check error")
+
+
+def reasons(checks: list[Check]) -> list[dict[str, Any]]:
+    """The blocking checks' reasons, most specific class first (``REASONS`` order), then report order."""
+    from mlgate.gates.types import REASONS
+
+    order = {r: i for i, r in enumerate(REASONS)}
+    blocking = [c for c in checks if c.blocking]
+    blocking.sort(key=lambda c: order.get(c.reason or "check error", len(order)))
+    return [{"class": c.reason or "check error", "check": c.name, "message": c.message} for c in blocking]
 
 
 def _version_doc(mv: Any) -> dict[str, Any] | None:
@@ -712,6 +777,8 @@ def _report(
         "errors": sum(c.status == "error" and not c.waived for c in checks),
         "skipped": status.count("skip"),
         "warnings": status.count("warn"),
+        "undecided": sum(c.status == "undecided" and not c.waived for c in checks),
+        "undecided_blocking": sum(c.status == "undecided" and c.blocking for c in checks),
         "waived": sum(c.waived is not None for c in checks),
     }
     env = environment(tuple((cand_mv.environment.get("packages") or {}).keys()))
@@ -739,6 +806,7 @@ def _report(
             "classes": ev.classes,
             "passed": passed,
             "summary": summary,
+            "reasons": reasons(checks),
             "checks": [c.to_dict() for c in checks],
             "metrics": metrics,
             "slices": slices_rows,

@@ -8,6 +8,7 @@ Each entry of ``gates:`` is one of::
     {metric: recall, vs: production, slices: auto, max_drop: 0.03, min_rows: 50}
     {metric: recall, vs: production, slices: [clinic, age]}       # slices of named columns
     {metric: recall, vs: production, slice: "age >= 65", max_drop: 0.02}   # a critical slice
+    {metric: roc_auc, vs: production, max_drop: 0.01, undecided: block}   # strict non-inferiority
     {behaviour: true}  {golden: exact}  {golden: {path: data/golden.csv, tolerance: 0.001}}
     {latency_p99_ms: 20}  {latency: {p99_ms: 20, batch_p99_ms: 200, batch_size: 1000}}
     {size_mb: 50}  {environment: warn}  {environment: {on_mismatch: fail, match: minor}}
@@ -28,7 +29,10 @@ from mlgate.config import Settings
 from mlgate.errors import ConfigError
 from mlgate.hashing import digest_bytes
 
-METRIC_KEYS = {"metric", "min", "max", "vs", "max_drop", "slices", "slice", "min_rows", "bins", "max_categories"}
+METRIC_KEYS = {
+    "metric", "min", "max", "vs", "max_drop", "slices", "slice", "min_rows", "bins", "max_categories", "undecided",
+}  # fmt: skip
+UNDECIDED = ("point", "block")  # an undecided change blocks when its point estimate is beyond the margin / always
 STAT_KEYS = {"alpha", "confidence", "resamples", "seed"}
 COMMON_KEYS = {"name"}
 OTHER_KINDS = ("behaviour", "golden", "latency", "size", "environment")
@@ -61,6 +65,7 @@ class GateSpec:
     vs: str | None = None
     max_drop: float = 0.0
     relative: bool = False  # max_drop is a fraction of the champion's value
+    undecided: str = "point"  # an undecided change blocks: "point" when its point estimate is beyond, "block" always
     slices: str | tuple[str, ...] | None = None  # "auto" or column names
     slice: str | None = None  # a critical slice's filter, a SQL expression
     min_rows: int = 30
@@ -191,6 +196,16 @@ def _parse_metric(where: str, entry: dict[str, Any], name: str | None, against: 
         if vs is None:
             raise ConfigError(f"{where}.max_drop: needs `vs:` (the alias to compare with), e.g. vs: {against}")
         kw["max_drop"], kw["relative"] = _drop(where, entry["max_drop"])
+    if "undecided" in entry:
+        if vs is None:
+            raise ConfigError(f"{where}.undecided: applies to a comparison; add `vs: {against}` and `max_drop:`")
+        if entry["undecided"] not in UNDECIDED:
+            raise ConfigError(
+                f"{where}.undecided: `point` (block only when the point estimate is beyond max_drop, the "
+                f"default) or `block` (strict: block whenever the interval reaches past max_drop), "
+                f"got {entry['undecided']!r}"
+            )
+        kw["undecided"] = entry["undecided"]
     for key, lo in (("min_rows", 1), ("bins", 2), ("max_categories", 1), ("resamples", 100), ("seed", 0)):
         if key in entry:
             kw[key] = _integer(where, key, entry[key], lo)

@@ -1,8 +1,10 @@
 """What gates produce: one :class:`Check` per decision, and the predictions they are decided on.
 
-A check's ``status`` is one of ``pass``, ``fail``, ``warn``, ``skip`` or ``error``. ``error`` means the
-check could not run or could not decide (a missing column, too few rows); gates fail closed, so an
+A check's ``status`` is one of ``pass``, ``fail``, ``undecided``, ``warn``, ``skip`` or ``error``.
+``error`` means the check could not run (a missing column, too few rows); gates fail closed, so an
 error fails the gate exactly like ``fail`` unless a waiver in ``mlgate.yaml`` names the check.
+``undecided`` is a change check whose interval straddles its margin: it blocks when ``blocks`` says so
+(by default when the point estimate is beyond the margin; always with ``undecided: block``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from typing import Any, Literal
 
 import numpy as np
 
-Status = Literal["pass", "fail", "warn", "skip", "error"]
+Status = Literal["pass", "fail", "undecided", "warn", "skip", "error"]
 Task = Literal["binary", "multiclass", "regression"]
 
 REPORT_SCHEMA = "mlgate.gate-report/1"
+# why a check blocks, most specific first: a report leads with the first one any blocking check carries
+REASONS = (
+    "non-finite output",
+    "constant output",
+    "lost class",
+    "input mismatch",
+    "slice drop",
+    "calibration worse",
+    "aggregate drop",
+    "latency",
+    "size",
+    "environment",
+    "check error",
+)
 
 
 @dataclass
@@ -38,14 +54,18 @@ class Check:
     slice: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     waived: dict[str, Any] | None = None  # {"until": "2026-12-31", "reason": "…"} when a waiver applied
+    blocks: bool = False  # whether an ``undecided`` check blocks (decided by the gate's `undecided:` rule)
+    reason: str | None = None  # why it blocks, one of REASONS (aggregate drop, slice drop …)
 
     @property
     def blocking(self) -> bool:
-        """Whether this check stops a promotion: failed or errored and not waived."""
-        return self.status in ("fail", "error") and self.waived is None
+        """Whether this check stops a promotion: failed, errored or a blocking undecided, and not waived."""
+        stops = self.status in ("fail", "error") or (self.status == "undecided" and self.blocks)
+        return stops and self.waived is None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["blocking"] = self.blocking
         if self.ci is not None:
             out["ci"] = [float(self.ci[0]), float(self.ci[1])]
         return {k: _plain(v) for k, v in out.items()}

@@ -39,9 +39,9 @@ table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th::after { content: " ↕"; color: #8c959f; font-size: 11px; }
 table.sortable th[data-dir="asc"]::after { content: " ▲"; color: #1f2328; }
 table.sortable th[data-dir="desc"]::after { content: " ▼"; color: #1f2328; }
-tr.fail td, tr.error td { background: var(--fail-bg); }
-tr.warn td, tr.waived td { background: var(--warn-bg); }
-tr.skip td { background: var(--skip-bg); color: var(--muted); }
+tr.fail td, tr.error td, tr.undecided-blocks td { background: var(--fail-bg); }
+tr.warn td, tr.waived td, tr.undecided td { background: var(--warn-bg); }
+tr.skip td, tr.not-tested td { background: var(--skip-bg); color: var(--muted); }
 .note { color: var(--muted); font-size: 12px; }
 .lead, .foot { color: var(--muted); margin: 4px 0; }
 .plots { display: flex; flex-wrap: wrap; gap: 16px; }

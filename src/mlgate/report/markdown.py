@@ -35,8 +35,11 @@ PLOT_TITLES = {
     "residuals": "Residuals",
 }
 
-_MARKS = {"fail": "❌", "error": "❌", "waived": "⚠️", "warn": "⚠️", "pass": "✅", "skip": "⏭️"}
-_RANK = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "skip": 5}
+_MARKS = {"fail": "❌", "error": "❌", "undecided-blocks": "❌", "waived": "⚠️", "undecided": "⚠️", "warn": "⚠️",
+          "pass": "✅", "not-tested": "⏭️", "skip": "⏭️"}  # fmt: skip
+_RANK = {"fail": 0, "error": 1, "undecided-blocks": 1, "waived": 2, "undecided": 3, "warn": 3, "pass": 4,
+         "not-tested": 5, "skip": 5}  # fmt: skip
+_LABELS = {"undecided-blocks": "undecided, blocks", "not-tested": "not tested"}
 _ATTENTION = _RANK["warn"]  # rows ranked up to here need a reviewer's eye
 _UNKNOWN_RANK = _RANK["error"]  # a status this reader does not know fails closed, like an error
 _DELTA_KINDS = {"change", "slice", "slices"}  # their interval is of a difference, so it is signed
@@ -197,14 +200,19 @@ def view(report: Mapping[str, Any], *, max_slices: int | None = None) -> View:
 
 
 def status_of(item: Mapping[str, Any]) -> str:
-    """A check's or slice's status, ``waived`` for a failure a waiver covers."""
+    """A check's or slice's status, ``waived`` for a failure a waiver covers, ``undecided-blocks`` for an
+    undecided check that blocks, ``not-tested`` for a slice where the metric is undefined."""
     status = str(item.get("status") or "error")
-    return "waived" if status in ("fail", "error") and item.get("waived") else status
+    if status == "undecided" and item.get("blocking", item.get("blocks")):
+        status = "undecided-blocks"
+    if status == "skip" and item.get("reason") and "slice" in item:
+        status = "not-tested"
+    return "waived" if status in ("fail", "error", "undecided-blocks") and item.get("waived") else status
 
 
 def verdict(status: str) -> str:
     """``✅ pass``, ``❌ fail``, ``⚠️ waived`` …; an unknown status reads as an error."""
-    return f"{_MARKS.get(status, '❌')} {status}"
+    return f"{_MARKS.get(status, '❌')} {_LABELS.get(status, status)}"
 
 
 def rank(status: str) -> int:
@@ -375,13 +383,15 @@ def _metrics(report: Mapping[str, Any]) -> Table | None:
 def _counts(report: Mapping[str, Any], checks: list[Mapping[str, Any]]) -> tuple[tuple[tuple[str, bool], ...], int]:
     summary = report.get("summary")
     if isinstance(summary, Mapping) and summary:
-        tally = {k: int(summary.get(k) or 0) for k in ("failed", "errors", "passed", "skipped", "warnings", "waived")}
+        keys = ("failed", "errors", "undecided", "passed", "skipped", "warnings", "waived")
+        tally = {k: int(summary.get(k) or 0) for k in keys}
         total = int(summary.get("checks") or 0)
     else:  # an older or hand-made report: count the checks themselves
         by = Counter(status_of(c) for c in checks)
         tally = {
             "failed": by["fail"],
             "errors": by["error"],
+            "undecided": by["undecided"] + by["undecided-blocks"],
             "passed": by["pass"],
             "skipped": by["skip"],
             "warnings": by["warn"],

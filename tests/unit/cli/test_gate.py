@@ -129,7 +129,7 @@ def assert_documented_report(doc: dict[str, Any]) -> None:
     assert set(doc["environment"]) == documented("Environment")
     assert set(doc["plots"]) == documented("Plots")
     fields, statuses, kinds = documented("Checks", 0), documented("Checks", 1), documented("Checks", 2)
-    assert fields == {f.name for f in Check.__dataclass_fields__.values()}
+    assert fields == {f.name for f in Check.__dataclass_fields__.values()} | {"blocking"}  # blocking: computed
     for check in doc["checks"]:
         assert set(check) == fields
         assert check["status"] in statuses and check["kind"] in kinds
@@ -142,9 +142,11 @@ def assert_documented_report(doc: dict[str, Any]) -> None:
         assert set(row) <= documented("Slices") and row["status"] in statuses
     assert all(key.endswith("_s") and value >= 0 for key, value in doc["timings"].items())
     s = doc["summary"]
-    assert sum(s[k] for k in ("passed", "failed", "errors", "skipped", "warnings", "waived")) == s["checks"]
+    assert (
+        sum(s[k] for k in ("passed", "failed", "errors", "undecided", "skipped", "warnings", "waived")) == s["checks"]
+    )
     assert s["checks"] == len(doc["checks"])
-    assert doc["passed"] is (s["failed"] == 0 and s["errors"] == 0)
+    assert doc["passed"] is (s["failed"] == 0 and s["errors"] == 0 and s["undecided_blocking"] == 0)
 
 
 # -- mlgate gate -------------------------------------------------------------------------------

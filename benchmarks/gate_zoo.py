@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""False blocks and caught regressions: mlgate's change decisions against a naive point-threshold gate.
+
+**Benign retrains** (``--section benign``). For each bundled data set, a champion is trained on a 90%
+sample of the training half, and each benign candidate on another 90% sample of the same rows with the
+same hyper-parameters (another seed): an ordinary retrain, which a gate should let through. Each pair
+is decided by the task's default gates (binary: ROC AUC and accuracy, max_drop 0.01; multiclass:
+accuracy, 0.01; regression: RMSE, 2%) under three rules, on the same comparisons:
+
+* ``before``: mlgate's old rule, a change passes only when its interval's pessimistic end is within
+  the margin (an undecided check blocks);
+* ``after``: pass / fail / undecided, an undecided check blocking only when its point estimate is beyond
+  the margin (mlgate's default, ``undecided: point``); ``strict`` is ``undecided: block``;
+* ``naive``: block on a point drop beyond the margin or a non-finite metric.
+
+It also prints each metric's per-row spread of the paired difference (``SE × √n_eff``), the figure
+``mlgate.gates.resolution.SPREAD`` holds for ``mlgate gate --plan``.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/gate_zoo.py                 # 20 retrains per data set, ~1 minute on 2 cores
+    .venv/bin/python benchmarks/gate_zoo.py --retrains 5    # a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from mlgate.gates import evaluate, stats
+from mlgate.gates.metrics import get_metric
+from mlgate.gates.spec import GateSpec
+from mlgate.gates.types import Check, Pred
+
+DEFAULTS = {
+    "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False)],
+    "multiclass": [("accuracy", 0.01, False)],
+    "regression": [("rmse", 0.02, True)],
+}
+
+
+@dataclass
+class Dataset:
+    name: str
+    task: str
+    X: np.ndarray
+    y: np.ndarray
+    make: Callable[[int], Any]
+
+
+def datasets() -> list[Dataset]:
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cancer, digits, diabetes = load_breast_cancer(), load_digits(), load_diabetes()
+    forest = lambda seed: RandomForestClassifier(n_estimators=200, random_state=seed)  # noqa: E731
+    return [
+        Dataset("breast cancer", "binary", cancer.data, cancer.target, forest),
+        Dataset("digits", "multiclass", digits.data, digits.target, forest),
+        Dataset("diabetes", "regression", diabetes.data, diabetes.target,
+                lambda seed: RandomForestRegressor(n_estimators=200, min_samples_leaf=5, random_state=seed)),
+    ]  # fmt: skip
+
+
+def _pred(model: Any, X: np.ndarray, task: str) -> Pred:
+    if task == "regression":
+        return Pred(value=model.predict(X).astype(np.float64))
+    return Pred(label=model.predict(X).astype(np.int64), proba=model.predict_proba(X))
+
+
+def _retrain(ds: Dataset, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    rows = np.random.default_rng(seed).choice(len(y), int(0.9 * len(y)), replace=False)
+    return ds.make(seed).fit(X[rows], y[rows])
+
+
+def benign(ds: Dataset, retrains: int) -> dict[str, Any]:
+    from sklearn.model_selection import train_test_split
+
+    stratify = ds.y if ds.task != "regression" else None
+    X_tr, X_ev, y_tr, y_ev = train_test_split(ds.X, ds.y, test_size=0.5, random_state=0, stratify=stratify)
+    champ = _pred(_retrain(ds, X_tr, y_tr, 0), X_ev, ds.task)
+    blocked = {"before": 0, "after": 0, "strict": 0, "naive": 0}
+    statuses: dict[str, int] = {}
+    spread: dict[str, list[float]] = {}
+    half: dict[str, list[float]] = {}
+    for seed in range(1, retrains + 1):
+        cand = _pred(_retrain(ds, X_tr, y_tr, seed), X_ev, ds.task)
+        verdicts = dict.fromkeys(blocked, False)
+        for name, drop, relative in DEFAULTS[ds.task]:
+            metric = get_metric(name, ds.task)
+            spec = GateSpec("change", f"{name} vs production", metric=name, vs="production",
+                            max_drop=drop, relative=relative)  # fmt: skip
+            margin = drop * abs(metric.compute(y_ev, champ)) if relative else drop
+            cmp = stats.compare(metric, y_ev, cand, champ, margin=margin)
+            check = evaluate._verdict(spec, metric, cmp, Check(spec.name, "change", "error"))
+            strict = evaluate._verdict(
+                GateSpec(**{**spec.__dict__, "undecided": "block"}), metric, cmp, Check(spec.name, "change", "error")
+            )
+            statuses[check.status] = statuses.get(check.status, 0) + 1
+            oriented = cmp.delta if metric.higher_is_better else -cmp.delta
+            verdicts["before"] |= evaluate._worst(metric, cmp.ci) < -margin
+            verdicts["after"] |= check.blocking
+            verdicts["strict"] |= strict.blocking
+            verdicts["naive"] |= (not math.isfinite(cmp.delta)) or oriented < -margin
+            n_eff = _n_eff(name, y_ev)
+            se = cmp.se or (cmp.ci[1] - cmp.ci[0]) / 2 / NormalDist().inv_cdf(0.975)
+            spread.setdefault(name, []).append(se * math.sqrt(n_eff))
+            half.setdefault(name, []).append((cmp.ci[1] - cmp.ci[0]) / 2)
+        for k, v in verdicts.items():
+            blocked[k] += int(v)
+    return {
+        "dataset": ds.name,
+        "task": ds.task,
+        "eval_rows": len(y_ev),
+        "retrains": retrains,
+        "blocked": blocked,
+        "statuses": statuses,
+        "spread": {k: statistics.median(v) for k, v in spread.items()},
+        "half_width": {k: statistics.median(v) for k, v in half.items()},
+    }
+
+
+def _n_eff(metric: str, y: np.ndarray) -> int:
+    if metric in ("roc_auc", "pr_auc"):
+        return int(np.unique(y, return_counts=True)[1].min())
+    return len(y)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--retrains", type=int, default=20)
+    parser.add_argument("--section", choices=["benign", "all"], default="all")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    results = [benign(ds, args.retrains) for ds in datasets()]
+    rules = " ".join(f"{k:>7}" for k in ("before", "after", "strict", "naive"))
+    print(f"{'data set':<14} {'rows':>5} {'retrains':>8}  false blocks: {rules}")
+    total = dict.fromkeys(("before", "after", "strict", "naive"), 0)
+    for r in results:
+        b = r["blocked"]
+        for k in total:
+            total[k] += b[k]
+        print(f"{r['dataset']:<14} {r['eval_rows']:>5} {r['retrains']:>8}  {'':>13} "
+              + " ".join(f"{b[k] / r['retrains']:>7.0%}" for k in total))  # fmt: skip
+        print(f"{'':<14} statuses {r['statuses']}, half-width {_fmt(r['half_width'])}, spread {_fmt(r['spread'])}")
+    n = sum(r["retrains"] for r in results)
+    print(f"{'all':<14} {'':>5} {n:>8}  {'':>13} " + " ".join(f"{total[k] / n:>7.0%}" for k in total))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"benign": results}, fh, indent=2)
+    return 0
+
+
+def _fmt(d: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3g}" for k, v in d.items())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
