@@ -1,0 +1,151 @@
+"""Secrets never printed: a password planted in the registry URL appears in no output and no state file.
+
+Real commands: ``main()`` in-process for the one-shot errors, real ``mlgate`` processes for the run lock.
+"""
+
+# ruff: noqa: F811 - tests take the imported fixtures as arguments
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlgate.redact import MASK, mask_url, redact, redact_argv
+from tests.unit.cli.conftest import data_cli  # noqa: F401 - the CLI fixtures, shared
+
+PLANTED = "Pl4nted-s3cret"
+
+
+def _clean(*texts: str, secret: str = PLANTED) -> None:
+    for text in texts:
+        assert secret not in text, f"the password leaked: {text!r}"
+
+
+def test_masking_by_shape() -> None:
+    assert mask_url(f"postgresq://postgres:{PLANTED}@db:5432/x") == f"postgresq://postgres:{MASK}@db:5432/x"
+    assert mask_url(f"postgresql+psycopg://u:{PLANTED}@x@h/db") == f"postgresql+psycopg://u:{MASK}@h/db"
+    assert mask_url("postgresql://postgres@127.0.0.1:5432/postgres") == "postgresql://postgres@127.0.0.1:5432/postgres"
+    assert mask_url("sqlite:////tmp/a:b@c/registry.db") == "sqlite:////tmp/a:b@c/registry.db"
+    assert redact(f"host=db password={PLANTED} user=x") == f"host=db password={MASK} user=x"
+    assert redact(f"GITHUB_TOKEN={PLANTED} mlgate ci") == f"GITHUB_TOKEN={MASK} mlgate ci"
+    assert redact(f"https://h/x?token={PLANTED}&a=1") == f"https://h/x?token={MASK}&a=1"
+    assert redact(f"the value {PLANTED} here", secrets=[PLANTED]) == f"the value {MASK} here"
+    argv = [
+        "--registry",
+        f"postgresql://u:{PLANTED}@h/db",
+        "ci",
+        "--token",
+        PLANTED,
+        f"--api-key={PLANTED}",
+        "--pr",
+        "7",
+    ]
+    shown = redact_argv(argv)
+    _clean(*shown)
+    assert shown[-2:] == ["--pr", "7"] and shown[4] == MASK
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "match"),
+    [
+        (f"postgresq://postgres:{PLANTED}@127.0.0.1:5432/postgres", 2, "has the unsupported scheme 'postgresq'"),
+        (f"mysql://root:{PLANTED}@127.0.0.1/db", 2, "has the unsupported scheme 'mysql'"),
+        (f"https://user:{PLANTED}@registry.example.com", 2, "a remote HTTP registry is not supported"),
+        (f"postgresql:/postgres:{PLANTED}@127.0.0.1/postgres", 2, "is mistyped"),
+        (f"postgresql//postgres:{PLANTED}@127.0.0.1/postgres", 2, "is mistyped"),
+        (f"postgresql://postgres:{PLANTED}@127.0.0.1:1/postgres", 3, "cannot use the registry database"),
+    ],
+    ids=["typo-scheme", "other-scheme", "http", "one-slash", "no-colon", "unreachable"],
+)
+@pytest.mark.parametrize("command", [["model", "list"], ["ci", "--report", "r.md"], ["gc"]])
+def test_no_command_prints_the_password(data_cli, url: str, code: int, match: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    Path("mlgate.yaml").write_text("project: p\nstages:\n  s:\n    cmd: echo x > x.txt\n    outs: [x.txt]\n")
+    Path("params.yaml").write_text("x: 1\n")
+    if command[0] == "ci":  # ci needs a commit to report on
+        for git in (
+            ["init", "-q"],
+            ["add", "mlgate.yaml", "params.yaml"],
+            ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "c"],
+        ):
+            subprocess.run(["git", *git], check=True)
+    r = data_cli("--registry", url, *command)
+    reports = "".join(p.read_text() for p in Path.cwd().rglob("*.md"))
+    _clean(r.out, r.err, reports)
+    assert r.code == code, r.err
+    assert match in r.err + r.out + reports
+    assert not Path("postgresql:").exists() and not Path("postgresql").exists()  # no file named after the URL
+
+
+def test_the_password_in_mlgate_yaml_or_the_environment_is_masked_too(data_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    Path("mlgate.yaml").write_text(f"registry: postgresq://postgres:{PLANTED}@127.0.0.1/db\n")
+    r = data_cli("model", "list")
+    assert r.code == 2 and "unsupported scheme" in r.err
+    _clean(r.out, r.err)
+    monkeypatch.setenv("MLGATE_REGISTRY", f"postgresql://postgres:{PLANTED}@127.0.0.1:1/db")
+    r = data_cli("model", "list")
+    assert r.code == 3 and f"postgres:{MASK}@127.0.0.1:1" in r.err
+    _clean(r.out, r.err)
+
+
+SLOW = """\
+stages:
+  slow:
+    cmd:
+      - echo partial > out.txt
+      - touch started
+      - while [ -e hold ]; do sleep 0.05; done
+    outs: [out.txt]
+"""
+
+
+def test_a_waiting_run_and_the_lock_file_never_show_the_password(postgres_url: str, tmp_path: Path) -> None:
+    # the server may need a real password (CI): then that one is the secret to look for
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(postgres_url)
+    secret = params.get("password") or PLANTED
+    host, port, db = params.get("host", "127.0.0.1"), params.get("port", 5432), params["dbname"]
+    url = f"postgresql://{params.get('user', 'postgres')}:{secret}@{host}:{port}/{db}"
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "mlgate.yaml").write_text(SLOW)
+    (root / "hold").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
+    env["MLGATE_ACTOR"] = "tester"
+    log = tmp_path / "first.txt"
+    with open(log, "wb") as out:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "mlgate", "--registry", url, "run"], cwd=root, env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not (root / "started").exists():
+            assert first.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the first run never started its stage"
+            time.sleep(0.05)
+        lock_file = root / ".mlgate" / "pipeline" / "run.lock"
+        held = lock_file.read_text()
+        assert f"postgres:{MASK}@" in held
+        _clean(held, secret=secret)
+        second = subprocess.run(
+            [sys.executable, "-m", "mlgate", "--registry", url, "run", "--lock-timeout", "1"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 3, second.stderr
+        assert "holds the project lock" in second.stderr and f"pid {first.pid}" in second.stderr
+        _clean(second.stdout, second.stderr, secret=secret)
+    finally:
+        (root / "hold").unlink(missing_ok=True)
+        assert first.wait(timeout=120) == 0, log.read_text()
+    _clean(log.read_text(), lock_file.read_text(), secret=secret)
+    for path in (root / ".mlgate").rglob("*"):
+        if path.is_file() and path.suffix in (".log", ".json", ".jsonl", ".lock", ".yaml", ""):
+            _clean(path.read_text(errors="replace"), secret=secret)
