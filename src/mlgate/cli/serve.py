@@ -21,6 +21,9 @@ def serve(
         600.0, "--keep-previous", help="Seconds a replaced version stays loaded, so moving back is instant."
     ),
     max_body: int = typer.Option(8 * 1024 * 1024, "--max-body", help="Largest request body in bytes (larger: 413)."),
+    body_timeout: float = typer.Option(
+        30.0, "--body-timeout", help="Seconds a request body may take to arrive (slower: 408, connection closed)."
+    ),
     allow_pickle: bool = typer.Option(
         False, "--allow-pickle", help="Load versions stored as pickles (runs their code: only if you trust them)."
     ),
@@ -68,6 +71,7 @@ def serve(
         poll_s=poll,
         keep_previous_s=keep_previous,
         max_body_bytes=max_body,
+        body_timeout_s=body_timeout,
         allow_pickle=allow_pickle,
         log_level=log_level.lower(),
         canary_alias=canary_alias,

@@ -13,13 +13,16 @@ alias seeing copies (``routing``), adaptive batching (``batching``) and the pred
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -35,6 +38,7 @@ from mlgate.serve.protocol import (
     RequestError,
     content_type,
     dumps,
+    name_of,
     parse_invocations,
     parse_predict,
     parse_v2,
@@ -53,6 +57,10 @@ if TYPE_CHECKING:
 VERSION_HEADER = "x-mlgate-model-version"
 VARIANT_HEADER = "x-mlgate-variant"
 REQUEST_ID_HEADER = "x-request-id"
+# a request id is echoed verbatim, so it must be a valid header value that fits a log line
+REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+# nginx's code for a client that closed the connection: never sent (nobody is listening), only counted
+CLIENT_CLOSED = 499
 log = logging.getLogger("mlgate.serve")
 
 
@@ -155,23 +163,38 @@ class ServerApp:
     # -- plumbing -----------------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> bytes:
+        from starlette.requests import ClientDisconnect
+
         limit = self.options.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestError(413, [f"the body is {int(declared)} bytes; the limit is {limit}"])
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise RequestError(413, [f"the body is larger than the limit of {limit} bytes"])
-            chunks.append(chunk)
+        try:
+            # a body that never finishes would hold a connection (and a worker's memory) for good
+            async with asyncio.timeout(self.options.body_timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestError(413, [f"the body is larger than the limit of {limit} bytes"])
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestError(
+                408, [f"the body did not arrive within {self.options.body_timeout_s:g} s (after {size} bytes)"]
+            ) from None
+        except ClientDisconnect:
+            raise RequestError(
+                CLIENT_CLOSED, ["the client closed the connection before the body was complete"]
+            ) from None
         return b"".join(chunks)
 
     def _refuse(
         self, request: Request, exc: RequestError, served: Served | None, headers: dict[str, str] | None = None
     ) -> Response:
         self.metrics.error(_route(request), served.label if served else "", "client")
+        if exc.status == 408:  # the rest of the body may still come: nothing more is read on this connection
+            headers = {**(headers or {}), "connection": "close"}
         return json_response(exc.body(), exc.status, served, headers)
 
     def _unavailable(self, request: Request) -> Response:
@@ -239,14 +262,23 @@ class ServerApp:
     ) -> Scored | Response:
         """Route, read, validate, predict, mirror and log; a Response when the request stops early."""
         started = time.perf_counter()
-        rid = request.headers.get(REQUEST_ID_HEADER) or new_request_id()
+        given = request.headers.get(REQUEST_ID_HEADER)
+        rid = given if given and REQUEST_ID.fullmatch(given) else new_request_id()
         primary = self.holder.current
         if primary is None:
             self._log(request, started, None, "primary", rid, 503, error="no version loaded")
             return self._unavailable(request)
         served, variant = primary, "primary"
-        headers = {REQUEST_ID_HEADER: _cut(rid), VARIANT_HEADER: variant}
+        headers = {REQUEST_ID_HEADER: rid, VARIANT_HEADER: variant}
         try:
+            if given is not None and rid != given:
+                raise RequestError(
+                    400,
+                    [
+                        f"the {REQUEST_ID_HEADER} header must be 1 to 128 visible ASCII characters "
+                        f"(got {len(given)} characters); send a shorter id or none (the server makes one)"
+                    ],
+                )
             if "model_version" in request.path_params:
                 served = self._check_model(request, primary)
                 variant = "primary" if served is primary else "canary"
@@ -312,8 +344,14 @@ class ServerApp:
         out_sig = mv.signature.get("outputs", {})
         if out_sig.get("type") == "tensor":
             outputs[0] = {"name": "predict", "datatype": _datatype(out_sig.get("dtype")), "shape": out_sig.get("shape")}
-        if hasattr(served.model.native, "predict_proba"):
-            outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
+        parameters = {"semver": mv.semver, "digest": mv.digest, "alias": self.options.alias}
+        if _gives_proba(served):
+            classes = class_names(served)
+            outputs.append(
+                {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(classes) if classes else -1]}
+            )
+            if classes is not None:
+                parameters["classes"] = classes  # the columns of predict_proba, in order
         return json_response(
             {
                 "name": self.options.name,
@@ -321,7 +359,7 @@ class ServerApp:
                 "platform": f"mlgate-{mv.flavor}",
                 "inputs": served.spec.v2_inputs(),
                 "outputs": outputs,
-                "parameters": {"semver": mv.semver, "digest": mv.digest, "alias": self.options.alias},
+                "parameters": parameters,
             },
             served=served,
         )
@@ -364,10 +402,26 @@ class ServerApp:
         return json_response(doc, served=served, headers=result.headers)
 
     async def predict(self, request: Request) -> Response:
-        result = await self._score(request, lambda body, s: parse_predict(body, s.spec), lambda _: False)
+        raw = request.query_params.get("proba", "false")
+        if raw not in ("true", "false"):
+            exc = RequestError(400, [f"the query parameter proba must be true or false, got {name_of(raw)}"])
+            return self._refuse(request, exc, self.holder.current)
+        want = raw == "true"
+
+        def parse(body: bytes, served: Served) -> Any:
+            if want and not _gives_proba(served):
+                raise RequestError(400, [f"{served.label} gives no probabilities: leave proba out"])
+            return parse_predict(body, served.spec)
+
+        result = await self._score(request, parse, lambda _: want)
         if isinstance(result, Response):
             return result
-        return json_response({"predictions": result.preds}, served=result.served, headers=result.headers)
+        doc: dict[str, Any] = {"predictions": result.preds}
+        if want:
+            probs = np.asarray(result.probs).tolist()
+            names = class_names(result.served) or [str(i) for i in range(len(probs[0]) if probs else 0)]
+            doc["probabilities"] = [dict(zip(names, row, strict=True)) for row in probs]
+        return json_response(doc, served=result.served, headers=result.headers)
 
     async def invocations(self, request: Request) -> Response:
         media = content_type(request.headers)
@@ -388,7 +442,9 @@ class ServerApp:
         from mlgate.serve.openapi import build_openapi
 
         served = self.holder.current
-        return json_response(build_openapi(self.options.name, served.spec if served else None, __version__))
+        spec = served.spec if served else None
+        proba = served is None or _gives_proba(served)
+        return json_response(build_openapi(self.options.name, spec, __version__, proba=proba))
 
     def routes(self) -> list[Route]:
         """Every route, V2 ones with and without ``/versions/{v}``."""
@@ -413,6 +469,19 @@ class ServerApp:
         ]
 
 
+def _gives_proba(served: Served) -> bool:
+    return callable(getattr(served.model.native, "predict_proba", None))
+
+
+def class_names(served: Served) -> list[str] | None:
+    """The class labels a classifier's probabilities are columns of, as text (None when it does not say)."""
+    native = served.model.native
+    classes = getattr(native, "classes_", None)
+    if classes is None:
+        classes = getattr(native, "classes", None)
+    return None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
+
+
 def _route(request: Request) -> str:
     return getattr(request.scope.get("route"), "path", "unmatched")
 
@@ -433,9 +502,11 @@ def _datatype(dtype: str | None) -> str:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-    return json_response({"error": f"{detail}: {request.method} {_cut(request.url.path)}"}, status)
+    if not isinstance(exc, HTTPException):
+        return json_response({"error": f"internal error: {request.method} {_cut(request.url.path)}"}, 500)
+    # the headers carry Allow on a 405
+    doc = {"error": f"{exc.detail}: {request.method} {_cut(request.url.path)}"}
+    return json_response(doc, exc.status_code, headers=dict(exc.headers or {}))
 
 
 def create_app(options: ServeOptions, *, registry: Registry | None = None) -> Starlette:

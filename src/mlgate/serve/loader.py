@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlgate.errors import IntegrityError
-from mlgate.serve.protocol import InputSpec
+from mlgate.serve.protocol import InputSpec, probe_nulls
 
 if TYPE_CHECKING:
     from mlgate.models import LoadedModel
@@ -189,6 +189,7 @@ class ModelHolder:
         except Exception as exc:
             shutil.rmtree(model.path, ignore_errors=True)
             raise SwapFailed("warmup", f"a prediction on one synthetic row raised {type(exc).__name__}: {exc}") from exc
+        spec = probe_nulls(spec, model.predict)  # which columns may be sent as null
         takes_frames = spec.type == "columns" and model.flavor.input_format(mv.flavor_config) == "pandas"
         return Served(model, spec, number, digest, takes_frames)
 

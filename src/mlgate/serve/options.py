@@ -22,7 +22,7 @@ class ServeOptions:
     ``poll_s``: how often the alias is read; ``keep_previous_s``: how long a replaced version stays
     loaded, so that moving the alias back is a pointer swap; ``retry_failed_s``: how long a version
     that failed to load is left alone before it is tried again; ``max_body_bytes``: larger request
-    bodies get a 413.
+    bodies get a 413; ``body_timeout_s``: a body not complete by then gets a 408 and the connection is closed.
 
     Canary and shadow: ``canary_alias`` takes ``canary_weight`` of the traffic (sticky per value of the
     ``request_key_header`` when a request has one); ``shadow_alias`` sees a copy of every request off the
@@ -39,6 +39,7 @@ class ServeOptions:
     keep_previous_s: float = 600.0
     retry_failed_s: float = 60.0
     max_body_bytes: int = DEFAULT_MAX_BODY
+    body_timeout_s: float = 30.0
     allow_pickle: bool = False
     log_level: str = "info"
     canary_alias: str | None = None
@@ -62,6 +63,8 @@ class ServeOptions:
             raise UsageError(f"--port must be between 0 and 65535, got {self.port}")
         if self.max_body_bytes < 1024:
             raise UsageError(f"--max-body must be at least 1024 bytes, got {self.max_body_bytes}")
+        if not self.body_timeout_s > 0:
+            raise UsageError(f"--body-timeout must be a positive number of seconds, got {self.body_timeout_s}")
         if self.keep_previous_s < 0 or self.retry_failed_s < 0:
             raise UsageError("--keep-previous and the retry interval cannot be negative")
         if not 0.0 <= self.canary_weight <= 1.0:

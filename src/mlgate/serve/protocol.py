@@ -11,10 +11,12 @@ is always a 4xx and an exception from the model is always the model's.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import math
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +52,8 @@ _ACCEPTS = {
 }
 _KIND_WORDS = {"float": "numbers", "int": "integers", "bool": "booleans", "string": "strings", "datetime": "strings"}
 MAX_NAME = 64
+# past this many columns a model that refuses a row of nulls is not probed column by column at load
+MAX_NULL_PROBES = 256
 
 
 class RequestError(Exception):
@@ -102,7 +106,11 @@ def _v2_datatype(dtype: np.dtype[Any]) -> str:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a version takes, read once from its signature: columns (name, dtype, kind) or one tensor."""
+    """What a version takes, read once from its signature: columns (name, dtype, kind) or one tensor.
+
+    ``nullable``: the columns that accept null (a missing value): those the signature marks
+    ``nullable`` and those the loaded version scored with a missing value at load (:func:`probe_nulls`).
+    """
 
     type: str  # "columns" or "tensor"
     names: tuple[str, ...] = ()
@@ -110,6 +118,7 @@ class InputSpec:
     kinds: Mapping[str, str] = field(default_factory=dict)
     tensor_dtype: str = "float64"
     tensor_shape: tuple[int, ...] = (-1,)
+    nullable: frozenset[str] = frozenset()
 
     @classmethod
     def from_signature(cls, signature: Mapping[str, Any]) -> InputSpec:
@@ -122,6 +131,7 @@ class InputSpec:
                 tuple(c["name"] for c in cols),
                 {c["name"]: c["dtype"] for c in cols},
                 {c["name"]: _kind(c["dtype"]) for c in cols},
+                nullable=frozenset(c["name"] for c in cols if c.get("nullable")),
             )
         if spec.get("type") == "tensor":
             return cls("tensor", tensor_dtype=spec.get("dtype", "float64"), tensor_shape=tuple(spec.get("shape", [-1])))
@@ -157,13 +167,16 @@ class InputSpec:
             }
         ]
 
-    def synthetic(self) -> Any:
-        """One made-up row of the right names and types, to warm a freshly loaded version up."""
+    def synthetic(self, nulls: Sequence[str] = ()) -> Any:
+        """One made-up row of the right names and types, to warm a freshly loaded version up.
+
+        The columns in ``nulls`` hold a missing value instead.
+        """
         if self.type == "tensor":
             shape = [1, *(d if d > 0 else 1 for d in self.tensor_shape[1:])]
             return np.zeros(shape, dtype=_numpy_dtype(self.tensor_dtype))
         filler = {"float": 0.0, "int": 0, "bool": False, "string": "", "datetime": "1970-01-01"}
-        return self.frame({n: [filler[self.kinds[n]]] for n in self.names})
+        return self.frame({n: [None if n in nulls else filler[self.kinds[n]]] for n in self.names})
 
     # -- building the model's input ----------------------------------------------------------------
 
@@ -171,19 +184,26 @@ class InputSpec:
         """A pandas DataFrame in signature order from already-validated columns."""
         import pandas as pd
 
-        if self.uniform_numeric:  # one 2-D block: several times faster than a frame built column by column
+        nulls = {n for n in self.names if n in self.nullable and _has_null(columns[n])}
+        if self.uniform_numeric and (not nulls or self.kinds[self.names[0]] == "float"):
+            # one 2-D block: several times faster than a frame built column by column (NumPy reads None as NaN)
             block = np.asarray([columns[n] for n in self.names], dtype=self.dtypes[self.names[0]]).T
             return pd.DataFrame(block, columns=list(self.names))
         data = {}
         for n in self.names:
+            values = columns[n]
             if self.kinds[n] == "datetime":
-                data[n] = pd.to_datetime(pd.Series(columns[n], dtype=object), errors="raise")
+                data[n] = pd.to_datetime(pd.Series(values, dtype=object), errors="raise")
+            elif n in nulls and self.kinds[n] in ("int", "bool"):
+                # a missing value is NaN, as pandas reads it from a file: ints widen to floats, booleans to objects
+                missing = [np.nan if v is None else v for v in values]
+                data[n] = np.asarray(missing, dtype=np.float64 if self.kinds[n] == "int" else object)
             elif self.kinds[n] == "string":
                 # "string" in a signature is the default text dtype the training frame had ("str" on pandas 3)
                 dtype = self.dtypes[n] if self.dtypes[n] in ("object", "category") else None
-                data[n] = pd.Series(columns[n], dtype=dtype)
+                data[n] = pd.Series([np.nan if v is None else v for v in values] if n in nulls else values, dtype=dtype)
             else:
-                data[n] = np.asarray(columns[n], dtype=self.dtypes[n])
+                data[n] = np.asarray(values, dtype=self.dtypes[n])
         return pd.DataFrame(data, columns=list(self.names))
 
     def from_columns(self, columns: Mapping[str, Any]) -> Any:
@@ -198,7 +218,7 @@ class InputSpec:
             if not isinstance(values, list):
                 problems.append(f"column {name_of(n)}: expected a list of values")
                 continue
-            problem = _check_values(values, self.kinds[n], self.dtypes[n])
+            problem = _check_values(values, self.kinds[n], self.dtypes[n], nullable=n in self.nullable)
             if problem:
                 problems.append(f"column {name_of(n)}: {problem}")
         if not problems and len(lengths) > 1:
@@ -286,11 +306,53 @@ class InputSpec:
         return problems
 
 
-def _check_values(values: list[Any], kind: str, dtype: str) -> str | None:
-    """Why JSON ``values`` cannot fill a column of ``kind`` (None when they can); never quotes a value."""
+def _has_null(values: Any) -> bool:
+    return isinstance(values, list) and any(v is None for v in values)
+
+
+def probe_nulls(spec: InputSpec, predict: Callable[[Any], Any]) -> InputSpec:
+    """``spec`` with the columns a loaded version scores when they are missing marked nullable.
+
+    A model trained on rows with missing values (a pipeline that imputes, trees that route them) scores
+    such a row, so it is served such rows; one that raises on a missing value, or returns NaN for it,
+    keeps refusing null with a 400. One probe with every column missing, then, if that fails, one per
+    column (up to :data:`MAX_NULL_PROBES` columns).
+    """
+    if spec.type != "columns" or not spec.names:
+        return spec
+
+    def scores(nulls: Sequence[str]) -> bool:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = np.asarray(predict(spec.synthetic(nulls)))
+        except Exception:  # any refusal means the column is not nullable; the reason does not matter here
+            return False
+        return not (out.dtype.kind in "fc" and not np.isfinite(out).all())
+
+    if scores(spec.names):
+        found = set(spec.names)
+    elif len(spec.names) <= MAX_NULL_PROBES:
+        found = {n for n in spec.names if n not in spec.nullable and scores([n])}
+    else:
+        found = set()
+    return dataclasses.replace(spec, nullable=spec.nullable | found)
+
+
+def _check_values(values: list[Any], kind: str, dtype: str, *, nullable: bool = False) -> str | None:
+    """Why JSON ``values`` cannot fill a column of ``kind`` (None when they can); never quotes a value.
+
+    Nulls are accepted only when ``nullable``.
+    """
     types = {type(v) for v in values}
     if type(None) in types:
-        return f"{sum(v is None for v in values)} null value(s); send {_KIND_WORDS[kind]}"
+        if not nullable:
+            count = sum(v is None for v in values)
+            return f"{count} null value(s); send {_KIND_WORDS[kind]} (this model does not score missing values here)"
+        values = [v for v in values if v is not None]
+        types.discard(type(None))
+        if not values:
+            return None
     if kind == "float":
         ok = types <= {int, float}
     elif kind == "int":
@@ -384,7 +446,12 @@ def parse_predict(body: bytes, spec: InputSpec) -> Any:
             return spec.from_rows(doc.get("columns"), doc.get("data"), "body")
         if set(doc) == {"data"}:
             return spec.from_array(doc["data"], "data")
-    raise bad("expected records [{column: value}, …], {'columns': [...], 'data': [[...], …]} or {'data': [...]}")
+        if spec.type == "columns":
+            return spec.from_records([doc], "the record")  # one row as a single object
+    raise bad(
+        "expected records [{column: value}, …], one record {column: value}, "
+        "{'columns': [...], 'data': [[...], …]} or {'data': [...]}"
+    )
 
 
 # -- MLflow /invocations ----------------------------------------------------------------------------
@@ -408,11 +475,15 @@ def parse_invocations(body: bytes, media_type: str, spec: InputSpec) -> Any:
     if len(keys) != 1 or unknown:
         extra = f"; unknown key(s) {', '.join(name_of(k) for k in unknown)}" if unknown else ""
         raise bad(f"expected exactly one of the keys {', '.join(MLFLOW_KEYS)}{extra}")
+    if "params" in doc and not isinstance(doc["params"], dict):
+        raise bad("'params' must be an object")
     key = keys[0]
     value = doc[key]
     if key == "dataframe_split":
         if not isinstance(value, dict) or set(value) - {"columns", "data", "index"}:
             raise bad("dataframe_split must be an object with 'columns' and 'data' (and optionally 'index')")
+        if not isinstance(value.get("index", []), list):
+            raise bad("dataframe_split.index must be a list")
         return spec.from_rows(value.get("columns"), value.get("data"), "dataframe_split")
     if key == "dataframe_records":
         if not isinstance(value, list):
@@ -451,7 +522,7 @@ def parse_csv(body: bytes, spec: InputSpec) -> Any:
         raise bad("CSV: no rows: send at least one after the header")
     columns: dict[str, list[Any]] = {}
     for i, n in enumerate(header):
-        converted, problem = _from_text([r[i] for r in data], spec.kinds[n])
+        converted, problem = _from_text([r[i] for r in data], spec.kinds[n], nullable=n in spec.nullable)
         if problem:
             problems.append(f"column {name_of(n)}: {problem}")
         columns[n] = converted
@@ -460,12 +531,19 @@ def parse_csv(body: bytes, spec: InputSpec) -> Any:
     return spec.from_columns(columns)
 
 
-def _from_text(cells: list[str], kind: str) -> tuple[list[Any], str | None]:
+def _from_text(cells: list[str], kind: str, *, nullable: bool = False) -> tuple[list[Any], str | None]:
+    if nullable:  # an empty cell is a missing value, as pandas reads it
+        missing = [c if c != "" else None for c in cells]
+        if kind in ("string", "datetime"):
+            return missing, None
     if kind in ("string", "datetime"):
         return cells, None
     out: list[Any] = []
     failed = 0
     for c in cells:
+        if nullable and c == "":
+            out.append(None)
+            continue
         try:
             if kind == "float":
                 out.append(float(c))
@@ -503,14 +581,16 @@ def parse_v2(body: bytes, header_length: str | None, spec: InputSpec) -> V2Reque
     if not isinstance(doc, dict):
         raise bad("the body must be a JSON object with 'inputs'")
     rid = doc.get("id")
-    if rid is not None and not isinstance(rid, str):
+    if "id" in doc and not isinstance(rid, str):
         raise bad("'id' must be a string")
+    if not isinstance(doc.get("parameters", {}), dict):
+        raise bad("'parameters' must be an object")
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or not inputs or not all(isinstance(t, dict) for t in inputs):
         raise bad("'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
     outputs = doc.get("outputs")
     wanted: tuple[str, ...] | None = None
-    if outputs is not None:
+    if "outputs" in doc:
         if not isinstance(outputs, list) or not all(
             isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
         ):
@@ -547,7 +627,7 @@ def _v2_tensor(t: Mapping[str, Any], label: str, binary: bytes, offset: int) -> 
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise bad(f"{label}: 'shape' must be a list of non-negative integers")
     count = math.prod(shape)
-    params = t.get("parameters") or {}
+    params = t.get("parameters", {})
     if not isinstance(params, dict):
         raise bad(f"{label}: 'parameters' must be an object")
     size = params.get("binary_data_size")
@@ -568,7 +648,7 @@ def _v2_tensor(t: Mapping[str, Any], label: str, binary: bytes, offset: int) -> 
     if len(flat) != count:
         raise bad(f"{label}: 'shape' {shape} holds {count} values, 'data' has {len(flat)}")
     problem = _check_values(
-        flat, _KIND_OF_V2[datatype], str(V2_TO_NUMPY[datatype]) if datatype != "BYTES" else "string"
+        flat, _KIND_OF_V2[datatype], str(V2_TO_NUMPY[datatype]) if datatype != "BYTES" else "string", nullable=True
     )
     if problem:
         raise bad(f"{label}: {problem} for datatype {datatype}")

@@ -9,9 +9,10 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgate.errors import require
+from mlgate.errors import UsageError, require
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
 
     import uvicorn
@@ -82,21 +83,56 @@ def uvicorn_config(options: ServeOptions, app: Any = None) -> uvicorn.Config:
     )
 
 
-def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
-    """Serve ``name@alias`` until interrupted; refuses to start if an alias does not exist (exit 2) or the
-    prediction-log folder cannot be written (exit 3).
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; UsageError (exit 2) when the port is taken or the address is not ours."""
+    import errno
+    import socket
 
-    Each worker process builds its own app and follows the alias on its own. In-flight requests are
-    drained on shutdown (up to 30 s).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {port} on {host} is already in use: stop what listens there or pass another --port"
+            ) from None
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): check --host and --port") from None
+    sock.set_inheritable(True)  # the worker processes accept on it
+    return sock
+
+
+def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
+    """Serve ``name@alias`` until interrupted; refuses to start if the port is taken or an alias does not
+    exist (exit 2) or the prediction-log folder cannot be written (exit 3).
+
+    The port is bound first, so a taken port is reported before anything is loaded. Each worker process
+    builds its own app and follows the alias on its own. In-flight requests are drained on shutdown
+    (up to 30 s).
     """
+    require("uvicorn", "serve", "mlgate serve")
+    sock = listen(options.host, options.port)
+    try:
+        _serve_on(sock, options, registry)
+    finally:
+        sock.close()
+
+
+def _serve_on(sock: socket.socket, options: ServeOptions, registry: Registry | None) -> None:
     if registry is None:
         from mlgate.registry.store import Registry
 
         registry = Registry(settings=options.settings)
-    check_alias(options, registry)
-    for alias in (options.canary_alias, options.shadow_alias):
-        if alias is not None:
-            check_alias(options.following(alias), registry)
+    from mlgate.models import require_consent
+    from mlgate.signing import verify_signatures
+
+    for following in [options] + [options.following(a) for a in (options.canary_alias, options.shadow_alias) if a]:
+        mv = check_alias(following, registry)
+        # refuse at start, with exit 2 and a hint, what the watcher would only log as a failed swap
+        require_consent(mv, registry=registry, allow_pickle=options.allow_pickle, allow_code=options.allow_code)
+        verify_signatures(registry, mv, alias=following.alias)
     registry.close()
     if options.log_dir is not None:
         from mlgate.serve.predlog import check_writable
@@ -106,11 +142,10 @@ def serve(options: ServeOptions, *, registry: Registry | None = None) -> None:
     from uvicorn.supervisors import Multiprocess
 
     if options.workers == 1:
-        uvicorn.Server(uvicorn_config(options)).run()
+        uvicorn.Server(uvicorn_config(options)).run(sockets=[sock])
         return
     with shared_metrics_dir() as folder:
         config = uvicorn_config(dataclasses.replace(options, metrics_dir=folder))
-        sock = config.bind_socket()
         Multiprocess(config, sockets=[sock]).run()
 
 

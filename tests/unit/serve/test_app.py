@@ -1,4 +1,7 @@
-"""The routes on a real uvicorn server, through real clients: httpx, tritonclient.http and schemathesis."""
+"""The routes on a real uvicorn server, through real clients: httpx and tritonclient.http.
+
+schemathesis, with every check, runs in tests/security/test_server.py.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis import GenerationMode
 
 from mlgate.serve.app import VERSION_HEADER
 
@@ -200,35 +200,3 @@ def test_tritonclient(server: Any, seeded: Any, binary: bool) -> None:
             client.infer("bc", inputs[:-1])
     finally:
         client.close()
-
-
-def _served_document() -> dict[str, Any]:
-    from sklearn.datasets import load_breast_cancer
-
-    from mlgate import __version__
-    from mlgate.serve.openapi import build_openapi
-    from mlgate.serve.protocol import InputSpec
-    from mlgate.signature import infer_schema
-
-    X = load_breast_cancer(as_frame=True).data
-    return build_openapi("bc", InputSpec.from_signature({"inputs": infer_schema(X)}), __version__)
-
-
-# schemathesis' fixture-based loader does not run on pytest 9, so the fuzzer reads the same document
-# the server builds, and the test below checks that the server serves exactly that document
-DOCUMENT = _served_document()
-schema = schemathesis.openapi.from_dict(DOCUMENT)
-schema.config.generation.update(modes=[GenerationMode.NEGATIVE], max_examples=12)
-
-
-def test_the_fuzzed_document_is_the_served_one(server: Any) -> None:
-    assert httpx.get(f"{server.base}/openapi.json").json() == DOCUMENT
-
-
-@schema.parametrize()
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)  # the server is stateless
-def test_fuzzed_bad_input_never_gets_a_5xx(case: Any, server: Any) -> None:
-    response = case.call(base_url=server.base)
-    assert response.status_code < 500, (case.path, case.body, response.text)
-    if response.status_code >= 400:
-        assert "error" in response.json()
