@@ -1,4 +1,4 @@
-"""Project scaffolding: ``mlgate init`` writes a mlgate.yaml and opens the registry once."""
+"""Project scaffolding: ``mlgate init`` writes a commented mlgate.yaml and opens the registry once."""
 
 from __future__ import annotations
 
@@ -7,19 +7,35 @@ from pathlib import Path
 from mlgate.config import CONFIG_NAME, STATE_DIR
 
 TEMPLATE = """\
-# mlgate configuration: https://github.com/mlgate/mlgate (see docs/configuration.md)
+# mlgate configuration (docs/configuration.md). Uncomment and fill in the sections you use.
 project: {project}
 registry: sqlite:///{state}/registry.db        # or postgresql://user@host:5432/db
 artifacts: {state}/artifacts                   # or s3://bucket/prefix (s3: {{endpoint_url: ...}})
-"""
 
-CI_TEMPLATE = """\
-# What `mlgate ci` and the generated workflows use (see docs/ci.md); uncomment and edit:
+# The model this project registers; `mlgate ci` and the generated workflows gate and promote it.
 # model: {{name: {project}}}
-# data: {{train: data/train.csv, eval: data/test.csv, target: target}}  # + mlgate.schema.yaml to validate
+
+# The data: `mlgate gate` scores both models on `eval`, `mlgate data validate` checks `train` and `eval`
+# against `schema` (write one with `mlgate data schema infer data/train.csv -o mlgate.schema.yaml`).
+# data:
+#   train: data/train.csv
+#   eval: data/test.csv
+#   target: target
+#   schema: mlgate.schema.yaml
+
+# Pipeline stages for `mlgate run`, cached by content (docs/pipelines.md).
+# stages:
+#   train:
+#     cmd: python train.py
+#     deps: [train.py, data/train.csv]
+#     params: [train]                            # the train: section of params.yaml
+#     outs: [model/]
+#     metrics: [metrics.json]
+
+# What a new version must pass before `mlgate promote --to production` (docs/gates.md).
 # gates:
+#   - {{metric: accuracy, min: 0.9}}
 #   - {{metric: accuracy, vs: production, max_drop: 0.02}}
-# stages: {{train: {{cmd: python train.py, deps: [train.py, data/train.csv], outs: [metrics.json]}}}}
 """
 
 
@@ -43,10 +59,7 @@ def init_project(directory: str | Path, *, project: str | None = None, ci: str |
     if cfg.exists():
         messages.append(f"{cfg} exists; left as it is")
     else:
-        text = TEMPLATE.format(project=project or root.name, state=STATE_DIR)
-        if ci is not None:
-            text += CI_TEMPLATE.format(project=project or root.name)
-        cfg.write_text(text, encoding="utf-8")
+        cfg.write_text(TEMPLATE.format(project=project or root.name, state=STATE_DIR), encoding="utf-8")
         messages.append(f"wrote {cfg}")
     ignore = root / ".gitignore"
     lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,10 +19,20 @@ DEBUG = False
 
 
 def console() -> Console:
-    """Rich console on standard output (made per call: it then follows any redirection of stdout)."""
+    """Rich console on standard output (made per call: it then follows any redirection of stdout).
+
+    Tables keep refs, versions and digests whole on a terminal and become plain aligned text in a pipe
+    (``tables.TableLayout``); in a pipe long lines are not wrapped at 80 columns either.
+    """
     from rich.console import Console
 
-    return Console(highlight=False)
+    from mlgate.cli.tables import TableLayout
+
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.soft_wrap = True
+    out.push_render_hook(TableLayout(plain=not out.is_terminal, width=out.width))
+    return out
 
 
 def err_console() -> Console:
@@ -55,14 +66,45 @@ def settings(ctx: typer.Context) -> Settings:
     return obj["settings"]
 
 
-def registry(ctx: typer.Context) -> Registry:
-    """The registry the global options and configuration point at."""
+def registry(ctx: typer.Context, *, create: bool = False) -> Registry:
+    """The registry the global options and configuration point at.
+
+    Outside a project (no ``mlgate.yaml`` above, no ``--registry``/``MLGATE_REGISTRY``, no
+    ``.mlgate/registry.db`` here) its first database access raises "no mlgate project" instead of
+    creating an empty registry in whatever folder the command ran in; ``create`` (registering) allows it.
+    """
     obj = ctx.find_root().obj
     if obj.get("registry_obj") is None:
         from mlgate.registry.store import Registry
 
-        obj["registry_obj"] = Registry(settings=settings(ctx))
+        cfg = settings(ctx)
+        in_project = cfg.config_path is not None or obj.get("registry") is not None or _default_db(cfg).exists()
+        cls = Registry if create or in_project else _no_project_registry()
+        obj["registry_obj"] = cls(settings=cfg)
     return obj["registry_obj"]
+
+
+def _default_db(cfg: Settings) -> Path:
+    from mlgate.config import STATE_DIR
+
+    return cfg.root / STATE_DIR / "registry.db"
+
+
+def _no_project_registry() -> type[Registry]:
+    """A Registry whose database is never opened: made here so that importing this module stays light."""
+    from mlgate.errors import UsageError
+    from mlgate.registry.store import Registry
+
+    class NoProjectRegistry(Registry):
+        @property
+        def engine(self) -> Any:
+            raise UsageError(
+                f"no mlgate project here: no mlgate.yaml in {self.settings.root} or any folder above it, "
+                f"and no registry at {_default_db(self.settings)}",
+                hint="run `mlgate init` to start a project, or name a registry: --registry URL or MLGATE_REGISTRY",
+            )
+
+    return NoProjectRegistry
 
 
 def print_json(data: Any) -> None:

@@ -46,7 +46,7 @@ def register(
         flavor=flavor or implied,
         description=description,
         run_id=run_id,
-        registry=registry(ctx),
+        registry=registry(ctx, create=True),  # registering may start the default registry
     )
     if as_json:
         print_json(mv.to_dict())

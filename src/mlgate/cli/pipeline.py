@@ -66,8 +66,10 @@ def dag(
     ctx: typer.Context,
     stages: list[str] | None = typer.Argument(None, help="Show only these stages and what they depend on."),
     fmt: str = typer.Option("text", "--format", help="text, mermaid (for Markdown), dot (Graphviz) or json."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the same as --format json)."),
 ) -> None:
     """Show the stage graph: which stage feeds which, in dependency order."""
+    from mlgate.cli.pipeline_output import emit, no_stages_yet
     from mlgate.errors import UsageError
     from mlgate.pipeline import graph
     from mlgate.pipeline.status import require_stages
@@ -75,7 +77,17 @@ def dag(
     formats = ("text", "mermaid", "dot", "json")
     if fmt not in formats:
         raise UsageError(f"--format {fmt!r} is not one of {', '.join(formats)}")
-    pipeline = require_stages(settings(ctx))
+    if as_json and fmt not in ("text", "json"):
+        raise UsageError(f"--json and --format {fmt} ask for two formats; give one")
+    fmt = "json" if as_json else fmt
+    cfg = settings(ctx)
+    if not stages and no_stages_yet(cfg):
+        if fmt == "json":
+            print_json({"stages": [], "edges": []})
+        else:
+            emit([[(f"{cfg.line_of()} declares no stages yet: add a 'stages:' section (docs/pipelines.md)", None)]])
+        return
+    pipeline = require_stages(cfg)
     names = pipeline.select(stages or ())
     if fmt == "json":
         print_json({"stages": names, "edges": [list(e) for e in graph.edges(pipeline, names)]})

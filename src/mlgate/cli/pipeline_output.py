@@ -42,6 +42,13 @@ def status_command(cfg: Settings, stages: Sequence[str], *, smoke: bool = False,
     """Print which stages are stale and why; the exit code: 1 when a stage is stale, else 0."""
     from mlgate.pipeline.status import status as pipeline_status
 
+    if not stages and no_stages_yet(cfg):
+        if as_json:
+            print_json({"stale": False, "stages": []})
+        else:
+            emit([[(f"{cfg.line_of()} declares no stages yet, so nothing is stale", None)]])
+            emit([[("  add a 'stages:' section to run a pipeline (docs/pipelines.md)", "dim")]])
+        return 0
     states = pipeline_status(cfg, stages, smoke=smoke)
     stale = [s for s in states if s.stale]
     if as_json:
@@ -56,6 +63,11 @@ def status_command(cfg: Settings, stages: Sequence[str], *, smoke: bool = False,
     lines.append([(f"{len(stale)} of {len(states)} stage(s) stale" if stale else "everything is up to date", None)])
     emit(lines)
     return 1 if stale else 0
+
+
+def no_stages_yet(cfg: Settings) -> bool:
+    """A project whose mlgate.yaml has no stages (yet): `mlgate init` writes one like that."""
+    return cfg.config_path is not None and not cfg.raw.get("stages")
 
 
 def emit(lines: list[Line]) -> None:

@@ -49,7 +49,7 @@ def test_table(run, data_file: Path):
     age = next(line for line in out.splitlines() if "age" in line)
     assert "numeric" in age and "10.0" in age  # every tenth age is null
     plan = next(line for line in out.splitlines() if "plan" in line)
-    assert "categorical" in plan and "basic (" in plan.split("│")[-2]
+    assert "categorical" in plan and "basic (" in plan  # a pipe: one plain row per column
     assert "boolean" in out and "true (" in out
 
 
