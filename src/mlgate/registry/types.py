@@ -39,6 +39,11 @@ class ModelVersion:
     aliases: tuple[str, ...] = ()
     id: int = field(default=0, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        # one line: the dataclass repr spelled out the signature, manifest and environment lock (kilobytes)
+        aliases = f", aliases={list(self.aliases)}" if self.aliases else ""
+        return f"<ModelVersion {self.ref} {self.semver} {self.status} {self.flavor} {self.digest[:19]}{aliases}>"
+
     @property
     def semver(self) -> str:
         """``1.4.0`` once released to production, ``1.4.0-rc.N`` while a candidate."""
