@@ -229,8 +229,8 @@ def history(
             str(e.from_number or "-"),
             str(e.to_number or "-"),
             kind,
-            e.actor,
-            e.reason or "",
+            printable(e.actor),
+            printable(e.reason or ""),  # free text from whoever moved the alias
         )
     console().print(t if events else f"no alias of {name} has been set yet")
 
