@@ -201,7 +201,11 @@ class InputSpec:
             elif self.kinds[n] == "string":
                 # "string" in a signature is the default text dtype the training frame had ("str" on pandas 3)
                 dtype = self.dtypes[n] if self.dtypes[n] in ("object", "category") else None
-                data[n] = pd.Series([np.nan if v is None else v for v in values] if n in nulls else values, dtype=dtype)
+                if n in nulls:
+                    if dtype is None and all(v is None for v in values):
+                        dtype = object  # only missing values: still a text column, not pandas' float default
+                    values = [np.nan if v is None else v for v in values]
+                data[n] = pd.Series(values, dtype=dtype)
             else:
                 data[n] = np.asarray(values, dtype=self.dtypes[n])
         return pd.DataFrame(data, columns=list(self.names))

@@ -200,3 +200,84 @@ def test_tritonclient(server: Any, seeded: Any, binary: bool) -> None:
             client.infer("bc", inputs[:-1])
     finally:
         client.close()
+
+
+def test_predict_proba_names_the_classes_and_one_record_is_one_row(server: Any, seeded: Any) -> None:
+    frame = rows(seeded, 3)
+    model = seeded.models[1]
+    recs = json.loads(frame.to_json(orient="records"))
+    r = httpx.post(f"{server.base}/predict", params={"proba": "true"}, json=recs)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["predictions"] == model.predict(frame).tolist()
+    assert [sorted(p) for p in doc["probabilities"]] == [["0", "1"]] * 3
+    want = model.predict_proba(frame)
+    np.testing.assert_allclose([[p["0"], p["1"]] for p in doc["probabilities"]], want)
+    assert "probabilities" not in httpx.post(f"{server.base}/predict", json=recs).json()
+    bad = httpx.post(f"{server.base}/predict", params={"proba": "yes"}, json=recs)
+    assert bad.status_code == 400 and "proba must be true or false" in bad.json()["error"]
+    one = httpx.post(f"{server.base}/predict", json=recs[0])
+    assert one.status_code == 200 and one.json() == {"predictions": model.predict(frame.iloc[:1]).tolist()}
+    meta = httpx.get(f"{server.base}/v2/models/bc").json()
+    assert meta["parameters"]["classes"] == ["0", "1"]
+    assert meta["outputs"][1] == {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}
+    # this model refuses missing values (no imputer): null is a 400 naming the column
+    recs[0]["mean radius"] = None
+    r = httpx.post(f"{server.base}/predict", json=recs)
+    assert r.status_code == 400 and "column 'mean radius': 1 null value(s)" in r.json()["error"]
+
+
+def test_a_model_trained_on_missing_values_is_served_rows_with_nulls(
+    start_server: Any, seeded: Any, seeded_registry: Any
+) -> None:
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    import mlgate
+
+    numeric = list(seeded.X.columns[:6])
+    rng = np.random.default_rng(0)
+    X = seeded.X[numeric].mask(rng.random((len(seeded.X), len(numeric))) < 0.1)  # 10% missing
+    size = np.where(seeded.X["mean radius"] > 14, "large", "small").astype(object)
+    size[rng.random(len(size)) < 0.1] = None
+    X["size"] = pd.Series(size, dtype="str")
+    impute_numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    impute_text = make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore"))
+    pipe = make_pipeline(
+        make_column_transformer((impute_numbers, numeric), (impute_text, ["size"])), LogisticRegression(max_iter=1000)
+    ).fit(X, seeded.y)
+    mv = mlgate.log_model(pipe, "imputing", sample_input=X.head(20), registry=seeded_registry)
+    seeded_registry.set_alias("imputing", "production", mv.number)
+    server = start_server(name="imputing")
+
+    holes = X.iloc[:4].copy()
+    holes.iloc[0, :] = None
+    holes.iloc[1, 2] = None
+    holes.loc[holes.index[2], "size"] = None
+    recs = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in holes.to_dict(orient="records")]
+    r = httpx.post(f"{server.base}/predict", params={"proba": "true"}, json=recs)
+    assert r.status_code == 200, r.text
+    assert r.json()["predictions"] == pipe.predict(holes).tolist()
+    np.testing.assert_allclose([[p["0"], p["1"]] for p in r.json()["probabilities"]], pipe.predict_proba(holes))
+    # the same rows through V2 and CSV (an empty cell is missing)
+    inputs = [
+        {"name": c, "datatype": "BYTES" if c == "size" else "FP64", "shape": [4], "data": [rec[c] for rec in recs]}
+        for c in X.columns
+    ]
+    v2 = httpx.post(
+        f"{server.base}/v2/models/imputing/infer", json={"inputs": inputs, "outputs": [{"name": "predict"}]}
+    )
+    assert v2.status_code == 200, v2.text
+    assert v2.json()["outputs"][0]["data"] == pipe.predict(holes).tolist()
+    csv = httpx.post(
+        f"{server.base}/invocations", content=holes.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert csv.json() == {"predictions": pipe.predict(holes).tolist()}
+    # the published schema says so too
+    schema = httpx.get(f"{server.base}/openapi.json").json()
+    record = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["anyOf"][1]
+    assert record["properties"]["size"] == {"type": "string", "nullable": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -261,3 +262,53 @@ def test_columns_accept_exactly_the_right_json_types(values: list[Any]) -> None:
     else:
         with pytest.raises(RequestError, match="column 'x'"):
             spec.from_columns({"x": values})
+
+
+def test_one_record_is_one_row(spec: InputSpec, frame: pd.DataFrame) -> None:
+    one = parse_predict(body(records(frame)[1]), spec)
+    pd.testing.assert_frame_equal(one, frame.iloc[[1]].reset_index(drop=True))
+    assert "missing 1 column(s)" in str(refused(parse_predict, body({"age": 1, "income": 2.0, "city": "x"}), spec))
+
+
+def test_nullable_columns_take_null_as_a_missing_value(spec: InputSpec, frame: pd.DataFrame) -> None:
+    nullable = dataclasses.replace(spec, nullable=frozenset({"age", "income", "city", "member"}))
+    recs = records(frame)
+    recs[0].update(age=None, income=None, city=None, member=None)
+    got = parse_predict(body(recs), nullable)
+    assert got.isna().iloc[0].all() and not got.isna().iloc[1:].any().any()
+    assert got["age"].dtype == np.float64  # an int column with a missing value widens, as pandas reads it
+    assert got["income"].tolist()[1:] == [2.5, 3.5]
+    # not nullable: refused, naming the column
+    assert "column 'income': 1 null value(s)" in str(refused(parse_predict, body(recs), spec))
+    # CSV: an empty cell of a nullable column is missing
+    csv = b"age,income,city,member\n,,,\n41,2.5,b,false\n"
+    got = parse_invocations(csv, "text/csv", nullable)
+    assert got.isna().iloc[0].all() and got["city"].tolist()[1] == "b"
+    assert "1 cell(s) are not numbers" in str(refused(parse_invocations, csv, "text/csv", spec))
+
+
+def test_probe_nulls_finds_the_columns_an_imputing_pipeline_takes_missing() -> None:
+    from sklearn.compose import make_column_transformer
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from mlgate.serve.protocol import probe_nulls
+
+    X, y = load_breast_cancer(as_frame=True, return_X_y=True)
+    X = X.iloc[:, :4]
+    spec = InputSpec.from_signature({"inputs": infer_schema(X)})
+    imputing = make_pipeline(SimpleImputer(), LogisticRegression(max_iter=500)).fit(X, y)
+    assert probe_nulls(spec, imputing.predict).nullable == frozenset(X.columns)
+    plain = LogisticRegression(max_iter=500).fit(X, y)
+    assert probe_nulls(spec, plain.predict).nullable == frozenset()
+    # only the first column is imputed: only it is nullable
+    first = X.columns[0]
+    part = make_column_transformer((SimpleImputer(), [first]), remainder="passthrough")
+    partial = make_pipeline(part, LogisticRegression(max_iter=500)).fit(X, y)
+    assert probe_nulls(spec, partial.predict).nullable == frozenset({first})
+    # a signature may say so itself
+    sig = infer_schema(X)
+    sig["columns"][1]["nullable"] = True
+    assert InputSpec.from_signature({"inputs": sig}).nullable == frozenset({X.columns[1]})

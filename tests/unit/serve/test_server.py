@@ -146,3 +146,23 @@ def test_metrics_count_the_requests_of_every_worker(seeded: Any, seeded_registry
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "Removal of labels" not in out, out
+
+
+def test_a_taken_port_is_one_line_and_exit_2_before_anything_loads(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        assert main(["serve", "bc", "--port", str(port)]) == 2
+        assert time.monotonic() - started < 5  # no model was loaded, no server started
+        err = capsys.readouterr().err
+        assert f"port {port} on 127.0.0.1 is already in use" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+        # the port is checked first: a missing alias is not even looked up
+        assert main(["serve", "bc", "--alias", "nope", "--port", str(port)]) == 2
+        assert "already in use" in capsys.readouterr().err
