@@ -41,7 +41,10 @@ def git_state(root: Path) -> dict[str, Any] | None:
         state["diff_digest"] = digest_bytes(diff.encode())
     remote = _git(root, "config", "--get", "remote.origin.url")
     if remote and remote.strip():
-        state["remote"] = remote.strip()
+        from mlgate.redact import mask_url
+
+        # GitLab runners clone from https://gitlab-ci-token:<job token>@…: the token must not be stored
+        state["remote"] = mask_url(remote.strip())
     return state
 
 

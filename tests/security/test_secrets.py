@@ -149,3 +149,17 @@ def test_a_waiting_run_and_the_lock_file_never_show_the_password(postgres_url: s
     for path in (root / ".mlgate").rglob("*"):
         if path.is_file() and path.suffix in (".log", ".json", ".jsonl", ".lock", ".yaml", ""):
             _clean(path.read_text(errors="replace"), secret=secret)
+
+
+def test_a_token_in_the_git_remote_is_not_recorded_in_lineage(tmp_path: Path) -> None:
+    from mlgate.lineage import git_state
+
+    remote = f"https://gitlab-ci-token:{PLANTED}@gitlab.example.com/team/fraud.git"
+    for args in (["init", "-q"], ["remote", "add", "origin", remote]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True)
+    (tmp_path / "f.txt").write_text("x")
+    subprocess.run(["git", "add", "f.txt"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "c"], cwd=tmp_path, check=True)
+    state = git_state(tmp_path)
+    assert state is not None
+    assert state["remote"] == f"https://gitlab-ci-token:{MASK}@gitlab.example.com/team/fraud.git"
