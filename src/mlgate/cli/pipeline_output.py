@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 Line = list[tuple[str, "str | None"]]  # (text, Rich style or None) pieces of one output line
 
+OUTPUT_LINES = 5  # of each stage that ran, shown after the run's table
 _STYLE = {"ran": "green", "cached": "cyan", "failed": "bold red", "skipped": "yellow", "up to date": "cyan"}
 
 
@@ -161,6 +162,7 @@ def _render_run(result: RunResult) -> None:
             f"{counts['ran']} ran, {counts['cached']} cached, {counts['failed']} failed, {counts['skipped']} skipped "
             f"in {result.duration_s:.2f} s"
         )
+    _print_output(result)
     err = err_console()
     for s in result.stages:
         if s.outcome == "failed":
@@ -169,3 +171,22 @@ def _render_run(result: RunResult) -> None:
                 err.print(f"  last {len(s.log_tail)} line(s) of the log:")
                 for line in s.log_tail:
                     err.print(f"  │ {escape(line)}")
+
+
+def _print_output(result: RunResult) -> None:
+    """The last lines each stage that ran printed: what it registered, its score, its warnings."""
+    from pathlib import Path
+
+    from rich.markup import escape
+
+    out = console()
+    for s in result.stages:
+        lines = [line for line in s.log_tail if line.strip()][-OUTPUT_LINES:]
+        if s.outcome != "ran" or not lines:
+            continue
+        log = Path(s.log_path) if s.log_path else None
+        if log is not None and log.is_relative_to(Path.cwd()):
+            log = log.relative_to(Path.cwd())
+        out.print(f"[cyan]{escape(s.name)}[/] printed" + (f" [dim](full log: {escape(str(log))})[/]" if log else ""))
+        for line in lines:
+            out.print(f"  │ {escape(line)}")

@@ -388,7 +388,12 @@ class _Runner:
             if isinstance(exc, EnvironmentProblem):
                 raise  # the registry, the store or Ray is down: exit 3 for the run, not a failed stage
             return StageResult(stage.name, "failed", time.monotonic() - t0, error=str(exc))
-        return StageResult(stage.name, outcome, time.monotonic() - t0, restored, why, key)
+        if outcome != "ran":
+            return StageResult(stage.name, outcome, time.monotonic() - t0, restored, why, key)
+        # what the command printed last ("registered fraud:3 …") is shown with the run's result
+        return StageResult(
+            stage.name, outcome, time.monotonic() - t0, restored, why, key, log_tail=_tail(log), log_path=str(log)
+        )
 
     def _bring_up_to_date(self, stage: Stage, log: Path) -> tuple[str, int, list[str], str]:
         inputs = self.ctx.inputs(stage)

@@ -125,3 +125,18 @@ def test_dag_in_every_format(cli) -> None:  # type: ignore[no-untyped-def]
     assert bad.code == 2 and "is not one of text, mermaid, dot, json" in bad.err
     unknown = cli("dag", "nope")
     assert unknown.code == 2 and "unknown stage 'nope'" in unknown.err
+
+
+def test_a_stage_that_ran_shows_its_last_lines(cli) -> None:  # type: ignore[no-untyped-def]
+    cmd = "for i in 1 2 3 4 5 6 7; do echo step $i; done; echo registered fraud:3 1.2.0-rc.1 >&2; echo > out.txt"
+    _project(Path.cwd(), f"stages:\n  train: {{cmd: '{cmd}', outs: [out.txt]}}\n")
+    result = cli("run")
+    assert result.code == 0, result.err
+    shown = [line for line in result.out.splitlines() if line.startswith("  │ ")]
+    assert shown == ["  │ step 4", "  │ step 5", "  │ step 6", "  │ step 7", "  │ registered fraud:3 1.2.0-rc.1"]
+    assert "train printed (full log: .mlgate/pipeline/logs/train.log)" in result.out
+    again = cli("run")  # restored from the cache: nothing ran, nothing printed
+    assert again.code == 0 and "│" not in again.out
+    Path("out.txt").unlink()
+    forced = cli("run", "--force", "--json").json()
+    assert forced["stages"][0]["log_tail"][-1] == "registered fraud:3 1.2.0-rc.1"
