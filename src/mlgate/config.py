@@ -287,6 +287,11 @@ def load_settings(
         ) from None
     project = data.get("project")
     actor = env.get("MLGATE_ACTOR") or env.get("GITHUB_ACTOR") or env.get("GITLAB_USER_LOGIN") or _user(env)
+    github_token = env.get("MLGATE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None
+    gitlab_token = env.get("MLGATE_GITLAB_TOKEN") or env.get("GITLAB_TOKEN") or None
+    from mlgate.redact import remember, url_password
+
+    remember(github_token, gitlab_token, url_password(registry_url))
     return Settings(
         root=root,
         registry=registry_url,
@@ -301,8 +306,8 @@ def load_settings(
         raw=data,
         ci_env={k: env[k] for k in CI_VARIABLES if env.get(k)},
         stage_env={k: env[k] for k in STAGE_VARIABLES if env.get(k)},
-        github_token=env.get("MLGATE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,
-        gitlab_token=env.get("MLGATE_GITLAB_TOKEN") or env.get("GITLAB_TOKEN") or None,
+        github_token=github_token,
+        gitlab_token=gitlab_token,
         lines=lines,
     )
 

@@ -24,6 +24,22 @@ _ASSIGNED = re.compile(
 _SECRET_FLAG = re.compile(r"(?i)^--?[a-z0-9_\-]*(?:password|passwd|token|secret|api[_-]?key|access[_-]?key)$")
 
 
+# Secret values this process resolved (tokens, the registry password): masked wherever they appear, even
+# in text whose shape gives nothing away, such as a driver's or a web API's error message.
+_KNOWN: set[str] = set()
+
+
+def remember(*values: str | None) -> None:
+    """Mask these values in everything :func:`redact` handles from now on (short ones are ignored)."""
+    _KNOWN.update(v for v in values if v and len(v) >= 6)
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``scheme://user:password@host``, if there is one."""
+    m = _URL_PASSWORD.search(url)
+    return m.group(2) if m and m.group(2) else None
+
+
 def mask_url(url: str) -> str:
     """``url`` with the password of its user part replaced by ``***``; other URLs unchanged."""
     return _URL_PASSWORD.sub(rf"\1:{MASK}@", url)
@@ -31,7 +47,7 @@ def mask_url(url: str) -> str:
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with URL passwords, ``key=value`` secrets and the given secret values masked."""
-    for secret in secrets:
+    for secret in sorted({*secrets, *_KNOWN} - {None}, key=len, reverse=True):
         if secret and len(secret) >= 4:  # shorter values would mask ordinary words
             text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)

@@ -163,3 +163,12 @@ def test_a_token_in_the_git_remote_is_not_recorded_in_lineage(tmp_path: Path) ->
     state = git_state(tmp_path)
     assert state is not None
     assert state["remote"] == f"https://gitlab-ci-token:{MASK}@gitlab.example.com/team/fraud.git"
+
+
+def test_resolved_tokens_are_masked_in_any_text(tmp_path: Path) -> None:
+    from mlgate.config import load_settings
+
+    token = "glpat-" + PLANTED
+    load_settings(cwd=tmp_path, environ={"GITLAB_TOKEN": token, "MLGATE_REGISTRY": f"postgresql://u:{PLANTED}x@h/db"})
+    assert redact(f"HTTP 401 for token {token}") == f"HTTP 401 for token {MASK}"
+    assert redact(f"auth failed with {PLANTED}x") == f"auth failed with {MASK}"
