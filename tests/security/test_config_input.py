@@ -161,3 +161,9 @@ def test_validate_truncates_a_huge_example_value(data_cli, tmp_path: Path) -> No
     (example,) = [e for v in json.loads(j.out)["violations"] for e in v["examples"] if e["row"] == 48]
     assert example["length"] == 5_000_000 and example["truncated"] is True
     assert example["value"] == "x" * 1000
+
+
+def test_a_huge_runs_limit_lists_them_all(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("runs", "list", "--limit", str(2**64))
+    assert r.code == 0, r.err
+    assert "0 run(s)" in r.out

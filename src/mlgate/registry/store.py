@@ -1017,7 +1017,10 @@ class Registry:
 
     def runs(self, *, limit: int = 20, project: str | None = None) -> list[RunRecord]:
         """The latest pipeline runs, newest first."""
-        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id).limit(limit)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise UsageError(f"the number of runs to list must be a whole number of at least 1, got {limit!r}")
+        # past the 64-bit integer SQL LIMIT takes, any limit means all of them
+        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id).limit(min(limit, 2**62))
         if project is not None:
             query = query.where(runs.c.project == project)
         with self._read() as conn:
