@@ -213,7 +213,10 @@ class _Validation:
             self.step = Step(self.NAME, "error", str(exc), exc.exit_code)
 
     def _check(self, files: list[str]) -> None:
+        import dataclasses
+
         from mlgate.data.validate import validate
+        from mlgate.files import project_relative
 
         assert self.schema is not None
         for f in files:
@@ -224,6 +227,9 @@ class _Validation:
                 continue
             self.say(f"validating {f}")
             rep = validate(path, self.schema)
+            # the report lands in a pull request: the project's names, not this runner's folders
+            schema = project_relative(self.schema, self.settings.root)
+            rep = dataclasses.replace(rep, source=project_relative(rep.source, self.settings.root), schema=schema)
             self.result.validations.append(rep)
             self.violations += len(rep.violations)
 
@@ -472,10 +478,7 @@ def pick_candidate(
             continue  # registered into another registry (a fork's local one): look further
         if outcome == "ran":
             return mv.ref, f"{mv.ref}, registered by stage {stage!r} of this run"
-        return mv.ref, (
-            f"{mv.ref} ({mv.digest[:19]}…), registered when stage {stage!r} last trained on these inputs; "
-            "restored from the run cache, so this is the version that run built and gated"
-        )
+        return mv.ref, f"{mv.ref}, restored from the run cache: stage {stage!r} registered it (same digest)"
     new = [v for v in versions if v.number not in before]
     if new:
         return new[-1].ref, f"{new[-1].ref}, registered by this run"
