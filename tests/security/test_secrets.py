@@ -172,3 +172,15 @@ def test_resolved_tokens_are_masked_in_any_text(tmp_path: Path) -> None:
     load_settings(cwd=tmp_path, environ={"GITLAB_TOKEN": token, "MLGATE_REGISTRY": f"postgresql://u:{PLANTED}x@h/db"})
     assert redact(f"HTTP 401 for token {token}") == f"HTTP 401 for token {MASK}"
     assert redact(f"auth failed with {PLANTED}x") == f"auth failed with {MASK}"
+
+
+def test_a_failing_stage_that_prints_a_secret_shows_it_masked(data_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    token = "glpat-" + PLANTED
+    monkeypatch.setenv("GITLAB_TOKEN", token)
+    Path("mlgate.yaml").write_text(
+        'stages:\n  s:\n    cmd: echo "calling the API with $GITLAB_TOKEN" && exit 1\n    outs: [o.txt]\n'
+    )
+    r = data_cli("run")
+    assert r.code == 1, r.err
+    assert f"calling the API with {MASK}" in r.out + r.err
+    _clean(r.out, r.err)

@@ -590,4 +590,7 @@ def _tail(log: Path, n: int = LOG_TAIL) -> list[str]:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
-    return lines[-n:]
+    from mlgate.redact import redact
+
+    # the tail is printed and lands in CI logs; the stage had the registry URL in its environment
+    return [redact(line) for line in lines[-n:]]
