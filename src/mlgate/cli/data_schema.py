@@ -21,7 +21,11 @@ def schema_infer(
         "(mlgate data profile DATA -o PROFILE.json): then the data is not read.",
     ),
     output: Path = typer.Option(Path("mlgate.schema.yaml"), "--output", "-o", help="Where to write the schema."),
-    slack: float = typer.Option(0.0, "--slack", help="Widen every range by this fraction of (max − min)."),
+    slack: float = typer.Option(
+        0.0,
+        "--slack",
+        help="Widen every inferred range further by this fraction of (max − min), and null bounds × (1 + slack).",
+    ),
     target: str | None = typer.Option(None, "--target", help="The label column (its classes become categories)."),
     max_categories: int = typer.Option(50, "--max-categories", help="Text columns with this few values or fewer."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing schema file."),
@@ -49,7 +53,10 @@ def schema_infer(
         print_json(schema.to_dict())
         return
     rows = f"rows ≥ {schema.rows_min:,}" if schema.rows_min is not None else "no row bounds"
-    console().print(f"[green]wrote[/] {output}: {len(schema.columns)} columns, {rows}; edit it to tighten the rules")
+    console().print(
+        f"[green]wrote[/] {output}: {len(schema.columns)} columns, {rows}, fractions tested at alpha "
+        f"{schema.alpha:g}; bounds leave room for a new sample of the same data: edit it to tighten the rules"
+    )
 
 
 def validate(

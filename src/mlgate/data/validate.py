@@ -210,7 +210,12 @@ def profile_and_validate(
     lf = scan(data)
     with read_errors():
         dtypes = columns_of(lf)
-    rules = [r for name, col in schema.columns.items() if name in dtypes for r in _column_rules(col, dtypes[name])]
+    rules = [
+        r
+        for name, col in schema.columns.items()
+        if name in dtypes
+        for r in _column_rules(col, dtypes[name], alpha=schema.alpha)
+    ]
     if (src is not None and src.format == "csv") or any(r.rule == "unique" for r in rules):
         return profile(data, batch_rows=batch_rows), validate(data, schema)
     sums = [r.count.alias(f"k{i}") for i, r in enumerate(rules)]
@@ -292,7 +297,7 @@ def _count(lf: Any, schema: Schema, *, untyped: bool) -> tuple[dict[str, Any], l
     rules: list[_Rule] = []
     for name, col in schema.columns.items():
         if name in dtypes:
-            rules += _column_rules(col, dtypes[name], untyped=untyped)
+            rules += _column_rules(col, dtypes[name], untyped=untyped, alpha=schema.alpha)
     exprs = [pl.len().alias("__len")] + [r.count.alias(f"k{i}") for i, r in enumerate(rules)]
     exprs += [r.total.alias(f"t{i}") for i, r in enumerate(rules) if r.total is not None]
     return dtypes, rules, collect(lf.select(exprs)).row(0, named=True)
@@ -317,9 +322,15 @@ def _scan_csv(src: Any, text_columns: set[str]) -> Any:
     )
 
 
-def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False) -> list[_Rule]:
-    """The rules of one present column as Polars expressions over it (``untyped``: a CSV, text only)."""
+def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False, alpha: float | None = None) -> list[_Rule]:
+    """The rules of one present column as Polars expressions over it (``untyped``: a CSV, text only).
+
+    With ``alpha`` (the schema's), a fraction rule fails only when its count is significantly above the
+    limit at the data's size (:func:`mlgate.data.schema.bounds.exceeds`).
+    """
     import polars as pl
+
+    from mlgate.data.schema.bounds import exceeds
 
     name = col.name
     c = pl.col(name)
@@ -375,8 +386,8 @@ def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False) -> li
         limit = col.max_null_fraction
 
         def judge_nulls(k: int, total: int) -> str | None:
-            if total and k / total > limit:
-                return f"{k:,} missing ({_pct(k / total)}), above max_null_fraction {_pct(limit)}"
+            if exceeds(k, total, limit, alpha):
+                return f"{k:,} missing ({_pct(k / total)}), above max_null_fraction {_pct(limit)}{_significant(alpha)}"
             return None
 
         rules.append(_Rule(name, "max_null_fraction", missing.sum(), missing, c, judge_nulls))
@@ -407,8 +418,11 @@ def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False) -> li
             limit = col.max_unseen_fraction
 
             def judge_unseen(k: int, total: int) -> str | None:
-                if total and k / total > limit:
-                    return f"{_n(k, 'unseen value')} ({_pct(k / total)}), above max_unseen_fraction {_pct(limit)}"
+                if exceeds(k, total, limit, alpha):
+                    return (
+                        f"{_n(k, 'unseen value')} ({_pct(k / total)}), above max_unseen_fraction {_pct(limit)}"
+                        + _significant(alpha)
+                    )
                 return None
 
             rules.append(
@@ -429,6 +443,10 @@ def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False) -> li
         msg = f"not matching {col.pattern}"
         rules.append(_Rule(name, "pattern", mismatch.sum(), mismatch, c, _if_any(lambda k: f"{_n(k, 'value')} {msg}")))
     return rules
+
+
+def _significant(alpha: float | None) -> str:
+    return "" if alpha is None else f" (significant at alpha {alpha:g})"
 
 
 def _const(message: str | None) -> Any:

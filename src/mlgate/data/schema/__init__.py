@@ -14,22 +14,25 @@ The package holds :mod:`~mlgate.data.schema.dtypes` (dtype names and kinds),
 :mod:`~mlgate.data.schema.model` (``Schema``, ``ColumnSchema``, ``Range`` and the YAML file),
 :mod:`~mlgate.data.schema.reader` (checking a loaded file, key by key) and
 :mod:`~mlgate.data.schema.infer` (``infer_schema``) and :mod:`~mlgate.data.schema.from_profile`
-(``schema_from_profile``: the same rules from a saved profile). Import the names from here.
+(``schema_from_profile``: the same rules from a saved profile), which share
+:mod:`~mlgate.data.schema.rules` (what each inferred rule allows for, and why) and
+:mod:`~mlgate.data.schema.bounds` (binomial bounds and tests). Import the names from here.
 """
 
 from __future__ import annotations
 
 from mlgate.data.schema.dtypes import DTYPE_KINDS, NUMERIC_KINDS, dtype_kind, dtype_name
 from mlgate.data.schema.from_profile import ProfileInference, load_profile, schema_from_profile
-from mlgate.data.schema.infer import ROWS_MIN_FRACTION, UNIQUE_MIN_ROWS, infer_schema
+from mlgate.data.schema.infer import UNIQUE_MIN_ROWS, infer_schema
 from mlgate.data.schema.model import COLUMN_KEYS, FORMAT, SCHEMA_NAME, TOP_KEYS, ColumnSchema, Range, Schema
+from mlgate.data.schema.rules import ALPHA
 
 __all__ = [
+    "ALPHA",
     "COLUMN_KEYS",
     "DTYPE_KINDS",
     "FORMAT",
     "NUMERIC_KINDS",
-    "ROWS_MIN_FRACTION",
     "SCHEMA_NAME",
     "TOP_KEYS",
     "UNIQUE_MIN_ROWS",

@@ -4,8 +4,11 @@ A reference is profiled once anyway (drift needs its profile), so inferring its 
 saves a pass over the data. Most rules come from exact fields of the profile; the rest are decided only
 where the profile's sketches are exact, and left out, with a caveat naming the column, where they are not.
 
-* ``dtype``, ``nullable`` / ``max_null_fraction`` and ``rows.min``: exact (counts of rows, nulls and NaN).
-* ``range`` of a numeric column: its exact min and max, which the profile takes over the finite values.
+* ``dtype``, ``nullable`` / ``max_null_fraction``: exact (counts of rows, nulls and NaN).
+* ``range`` of a numeric column: its exact min and max, which the profile takes over the finite values,
+  widened by the spread of the ``TAIL`` most extreme values (:mod:`mlgate.data.schema.rules`), which the
+  KLL sketch holds exactly while it holds every value (at most ``KLL_K`` values); beyond that they come
+  from its weighted retained values, an approximation of that spread.
   When the column holds ±inf the profile does not record their sign, so no range is inferred (caveat).
   Integers are profiled as float64: beyond 2**53 a bound is rounded outwards by one step, so the data
   still passes.
@@ -13,7 +16,8 @@ where the profile's sketches are exact, and left out, with a caveat naming the c
   its exact count until more distinct items than its capacity arrive (0.75 × 2**``FREQUENT_LG_MAX_MAP``
   = 768); only then does it purge, and its maximum error becomes positive (also after a merge that
   overflows). So a maximum error of 0 means the sketch lists every distinct value exactly, and the
-  rule is the data rule. Otherwise there were more than 768 distinct values, more than any
+  rule is the data rule, counts included (a closed set or ``max_unseen_fraction``). Otherwise there
+  were more than 768 distinct values, more than any
   ``max_categories`` up to 768, so no categories, as from the data.
 * ``categories`` of an integer target: the KLL sketch retains only real values of the column, so when
   its values cover every integer from the column's min to its max, those are all the classes; when it
@@ -35,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.data.schema.dtypes import DTYPE_KINDS, NUMERIC_KINDS, dtype_kind
-from mlgate.data.schema.model import ColumnSchema, Range, Schema
+from mlgate.data.schema.model import ColumnSchema, Schema
+from mlgate.data.schema.rules import ALPHA, TAIL, category_rule, null_rule, range_rule
 from mlgate.errors import InputError
 
 if TYPE_CHECKING:
@@ -53,15 +58,13 @@ class ProfileInference:
 
 
 def schema_from_profile(
-    profile: Profile, *, slack: float = 0.0, max_categories: int = 50, target: str | None = None
+    profile: Profile, *, slack: float = 0.0, max_categories: int = 50, target: str | None = None, alpha: float = ALPHA
 ) -> ProfileInference:
     """The schema ``infer_schema`` would infer from the profiled data, as far as the profile can tell.
 
     Where the profile's sketches are exact the schema equals the one inferred from the data; the
     module docstring lists the rules that are left out otherwise, and ``caveats`` names those columns.
     """
-    from mlgate.data.schema.infer import ROWS_MIN_FRACTION
-
     label = f"profile of {profile.source}" if profile.source else "the profile"
     if slack < 0:
         raise InputError(f"slack must be zero or more, got {slack}")
@@ -77,13 +80,16 @@ def schema_from_profile(
         raise InputError(f"{label} covers no rows; there is nothing to infer a schema from")
     columns: dict[str, ColumnSchema] = {}
     caveats: dict[str, str] = {}
+    has_nulls = any(_missing(col) for col in profile.columns.values())
     for name, col in profile.columns.items():
-        schema_col, caveat = _column(col, profile.rows, slack, max_categories, wants_values=name == target)
+        schema_col, caveat = _column(
+            col, profile.rows, slack, max_categories, wants_values=name == target, has_nulls=has_nulls, alpha=alpha
+        )
         columns[name] = schema_col
         if caveat:
             caveats[name] = caveat
-    rows_min = max(1, math.floor(profile.rows * ROWS_MIN_FRACTION))
-    return ProfileInference(Schema(columns, rows_min=rows_min, rows_max=None, target=target), caveats)
+    schema = Schema(columns, rows_min=None, rows_max=None, target=target, alpha=alpha)
+    return ProfileInference(schema, caveats)
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -112,34 +118,53 @@ def profile_dtype_name(text: str) -> str:
     return "String" if name == "Utf8" else name
 
 
+def _missing(col: ColumnProfile) -> int:
+    """Missing values: nulls, and NaN in a float column, as in the data rule."""
+    dtype = profile_dtype_name(col.dtype)
+    kind = dtype_kind(dtype) if dtype in DTYPE_KINDS else None
+    return col.nulls + (col.nan if kind == "float" else 0)
+
+
 def _column(
-    col: ColumnProfile, rows: int, slack: float, max_categories: int, *, wants_values: bool
+    col: ColumnProfile,
+    rows: int,
+    slack: float,
+    max_categories: int,
+    *,
+    wants_values: bool,
+    has_nulls: bool,
+    alpha: float,
 ) -> tuple[ColumnSchema, str | None]:
-    from mlgate.data.schema.infer import UNIQUE_MIN_ROWS, _null_limit
+    from mlgate.data.schema.infer import UNIQUE_MIN_ROWS
 
     dtype = profile_dtype_name(col.dtype)
     kind = dtype_kind(dtype) if dtype in DTYPE_KINDS else None
-    missing = col.nulls + (col.nan if kind == "float" else 0)  # NaN counts as missing, as in the data rule
+    missing = _missing(col)
     present = rows - missing
     out = ColumnSchema(col.name, dtype=None if present == 0 else dtype)
-    if missing == 0:
-        out = replace(out, nullable=False)
-    else:
-        out = replace(out, max_null_fraction=_null_limit(missing, rows, slack))
+    limit = null_rule(missing, rows, data_has_nulls=has_nulls, slack=slack, alpha=alpha)
+    out = replace(out, nullable=False) if limit is None else replace(out, max_null_fraction=limit)
     caveats: list[str] = []
     if kind in NUMERIC_KINDS and present:
         if col.inf:
             caveats.append("holds ±inf, whose sign the profile does not record: no range inferred")
         elif isinstance(col.min, int | float) and isinstance(col.max, int | float):
             lo, hi = (_int_bound(col.min, -1), _int_bound(col.max, 1)) if kind == "integer" else (col.min, col.max)
-            out = replace(out, range=Range(lo, hi), slack=float(slack) if slack and hi != lo else 0.0)
+            lowest, highest = _tails(col, lo, hi)
+            bounds = range_rule(lo, hi, lowest, highest, integer=kind == "integer")
+            if bounds is not None:
+                out = replace(
+                    out, range=bounds, slack=float(slack) if slack and None not in (bounds.min, bounds.max) else 0.0
+                )
     if present and kind in ("string", "integer"):
         wants_values = wants_values or kind == "string"
         values, repeats, caveat = _values(col, kind, present, max_categories, wants_values)
         count = None if values is None else len(values)
         all_distinct = count == present
         if count is not None and count <= max_categories and wants_values and not all_distinct:
-            out = replace(out, categories=tuple(sorted(values)))  # type: ignore[arg-type]
+            counts = _counts(col, kind)
+            unseen = category_rule(counts, present, alpha=alpha) if counts is not None else None
+            out = replace(out, categories=tuple(sorted(values)), max_unseen_fraction=unseen)  # type: ignore[arg-type]
         elif count is not None and present >= UNIQUE_MIN_ROWS and all_distinct:
             out = replace(out, unique=True)
         if caveat:
@@ -204,6 +229,42 @@ def _integer_values(
     if wants_values and len(seen) <= max_categories:
         return None, repeats, "target classes are not knowable from its quantile sketch: list them as categories"
     return None, repeats, None
+
+
+def _tails(col: ColumnProfile, lo: Any, hi: Any) -> tuple[list[Any], list[Any]]:
+    """The ``TAIL`` lowest and highest values (extremes first), from the KLL sketch's weighted values.
+
+    Exact while the sketch holds every value; otherwise each retained value stands for its weight in
+    rows, which approximates the same spread. The profile's exact min and max lead each list.
+    """
+    sketch = col.quantile_sketch()
+    if sketch is None or sketch.is_empty():
+        return [lo], [hi]
+    items = sorted((float(v), int(w)) for v, w in sketch)
+
+    def first(ordered: list[tuple[float, int]]) -> list[Any]:
+        out: list[Any] = []
+        for value, weight in ordered:
+            out += [value] * min(weight, TAIL - len(out))
+            if len(out) >= TAIL:
+                break
+        return out
+
+    lowest, highest = first(items), first(items[::-1])
+    return [lo, *lowest[1:]], [hi, *highest[1:]]
+
+
+def _counts(col: ColumnProfile, kind: str) -> dict[Any, int] | None:
+    """Each value's count where the sketches hold it exactly (text: frequent items; integers: a full KLL)."""
+    if kind == "string":
+        return col.frequent_items()
+    sketch = col.quantile_sketch()
+    if sketch is None:
+        return None
+    counts: dict[Any, int] = {}
+    for value, weight in sketch:
+        counts[int(value)] = counts.get(int(value), 0) + int(weight)
+    return counts
 
 
 def _max_error(sketch: Any) -> int:

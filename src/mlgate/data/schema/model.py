@@ -15,7 +15,7 @@ from mlgate.errors import ConfigError, NotFoundError
 
 FORMAT = "mlgate.schema/1"
 SCHEMA_NAME = "mlgate.schema.yaml"
-TOP_KEYS = ("format", "target", "rows", "allow_extra_columns", "columns")
+TOP_KEYS = ("format", "target", "rows", "alpha", "allow_extra_columns", "columns")
 COLUMN_KEYS = (
     "dtype",
     "nullable",
@@ -105,6 +105,9 @@ class Schema:
     target: str | None = None
     allow_extra_columns: bool = False
     source: str | None = field(default=None, compare=False)
+    # set: fraction rules fail only when the data is significantly above them (a one-sided binomial test
+    # at this level, see mlgate.data.schema.bounds); unset: plainly above them
+    alpha: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The schema as plain data, as the YAML file holds it."""
@@ -112,6 +115,8 @@ class Schema:
         if self.target is not None:
             out["target"] = self.target
         out["rows"] = {"min": self.rows_min, "max": self.rows_max}
+        if self.alpha is not None:
+            out["alpha"] = self.alpha
         if self.allow_extra_columns:
             out["allow_extra_columns"] = True
         out["columns"] = {name: col.to_dict() for name, col in self.columns.items()}
@@ -139,6 +144,11 @@ class Schema:
         if "target" in data:
             lines.append(f"target: {key(data['target'])}")
         lines.append(f"rows: {flow(data['rows'])}")
+        if self.alpha is not None:
+            lines.append(
+                f"alpha: {self.alpha:g}  # fraction rules fail only when the data is significantly above them "
+                "(one-sided binomial test)"
+            )
         if self.allow_extra_columns:
             lines.append("allow_extra_columns: true")
         lines.append("columns:" if self.columns else "columns: {}")

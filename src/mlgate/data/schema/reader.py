@@ -86,6 +86,9 @@ class _Reader:
         if target is not None and not isinstance(target, str):
             raise self.fail(("target",), f"must be a column name, got {_show(target)}", hint="quote it")
         allow_extra = self.flag(data.get("allow_extra_columns", False), ("allow_extra_columns",))
+        alpha = self.fraction(data.get("alpha"), ("alpha",))
+        if alpha is not None and not 0 < alpha < 1:
+            raise self.fail(("alpha",), f"must be a significance level between 0 and 1, got {alpha}", hint="e.g. 0.001")
         if "columns" not in data:
             raise self.fail(("columns",), "is missing: list the columns, one per line")
         raw_columns = data["columns"] if data["columns"] is not None else {}
@@ -102,7 +105,7 @@ class _Reader:
             columns[name] = self.column(name, rules)
         if target is not None and target not in columns:
             raise self.fail(("target",), f"{target!r} is not one of the columns")
-        return Schema(columns, rows_min, rows_max, target, allow_extra, self.source)
+        return Schema(columns, rows_min, rows_max, target, allow_extra, self.source, alpha)
 
     def column(self, name: str, rules: Any) -> ColumnSchema:
         path: tuple[str | int, ...] = ("columns", name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlgate.data.profile import Profile, merge_all, profile
-from mlgate.data.schema import Range, infer_schema, load_profile, schema_from_profile
+from mlgate.data.schema import Range, Schema, infer_schema, load_profile, schema_from_profile
 from mlgate.data.validate import validate
 from mlgate.errors import InputError
 
@@ -36,16 +37,25 @@ def mixed(n: int = 5_000, seed: int = 5) -> pl.DataFrame:
     )
 
 
+def without_margins(schema: Schema) -> Schema:
+    """The schema with every range left out: beyond ``KLL_K`` values a profile's range margins are approximate."""
+    return replace(schema, columns={n: replace(c, range=None, slack=0.0) for n, c in schema.columns.items()})
+
+
 def test_profile_gives_the_data_schema_with_slack_and_target() -> None:
     df = mixed()
     inferred = schema_from_profile(profile(df), slack=0.1, target="label")
     assert inferred.caveats == {}
-    assert inferred.schema == infer_schema(df, slack=0.1, target="label")
+    from_data = infer_schema(df, slack=0.1, target="label")
+    assert without_margins(inferred.schema) == without_margins(from_data)
     cols = inferred.schema.columns
     assert cols["label"].categories == (0, 1, 2) and cols["plan"].categories == ("basic", "pro", "team")
-    assert cols["age"].range == Range(int(df["age"].min()), int(df["age"].max()))  # type: ignore[arg-type]
+    assert cols["age"].range == from_data.columns["age"].range  # ties at 18 and 95: the tails agree exactly
     assert isinstance(cols["age"].range.min, int)  # type: ignore[union-attr]
-    assert cols["income"].max_null_fraction == pytest.approx(0.0088)  # 40 NaN of 5,000, × 1.1
+    for name in ("income", "score"):
+        approx, exact = cols[name].range, from_data.columns[name].range
+        assert approx is not None and exact is not None and approx.max == pytest.approx(exact.max, rel=0.1)
+    assert cols["income"].max_null_fraction == pytest.approx(0.014)  # upper bound of 40 NaN in 5,000, × 1.1
     assert cols["when"].dtype == "Datetime" and cols["city"].categories is None  # 300 > max_categories
     assert validate(df, inferred.schema).ok
 
@@ -57,14 +67,16 @@ def test_breast_cancer_target_classes_from_the_quantile_sketch(breast_cancer) ->
     assert prof.columns["target"].quantile_sketch().is_estimation_mode()  # type: ignore[union-attr]
     inferred = schema_from_profile(prof, target="target")
     assert inferred.caveats == {}
-    assert inferred.schema == infer_schema(frame, target="target")
+    assert without_margins(inferred.schema) == without_margins(infer_schema(frame, target="target"))
+    assert validate(frame, inferred.schema).ok
     assert inferred.schema.columns["target"].categories == (0, 1)
 
 
 def test_infer_schema_takes_a_profile_object_or_its_json_file() -> None:
     df = mixed(n=1_000)
     prof = profile(df)
-    expected = infer_schema(df, max_categories=20)
+    expected = schema_from_profile(prof, max_categories=20).schema
+    assert without_margins(expected) == without_margins(infer_schema(df, max_categories=20))
     assert infer_schema(prof, max_categories=20) == expected
     path = prof.save("ref.profile.json")
     assert infer_schema(path, max_categories=20) == expected
@@ -74,7 +86,9 @@ def test_infer_schema_takes_a_profile_object_or_its_json_file() -> None:
 def test_merged_partition_profiles_give_the_whole_data_schema() -> None:
     df = mixed(n=3_000)
     parts = [profile(df.slice(i, 1_000)) for i in range(0, 3_000, 1_000)]
-    assert infer_schema(merge_all(parts), target="label") == infer_schema(df, target="label")
+    merged = infer_schema(merge_all(parts), target="label")
+    assert without_margins(merged) == without_margins(infer_schema(df, target="label"))
+    assert validate(df, merged).ok
 
 
 frames = st.integers(min_value=1, max_value=260).flatmap(
@@ -106,10 +120,12 @@ def test_where_the_profile_is_exact_its_schema_is_the_data_schema(
     df = pl.DataFrame(data, schema=FRAME_SCHEMA)
     from_data = infer_schema(df, slack=slack, max_categories=max_categories, target=target)
     inferred = schema_from_profile(profile(df), slack=slack, max_categories=max_categories, target=target)
+    exact = df.height <= 200  # KLL_K: the sketches hold every value, so the range margins agree too
     for name, col in inferred.schema.columns.items():
         if name not in inferred.caveats:
-            assert col == from_data.columns[name], name
-    if not inferred.caveats:
+            wanted = from_data.columns[name]
+            assert col == wanted if exact else replace(col, range=None) == replace(wanted, range=None), name
+    if not inferred.caveats and exact:
         assert inferred.schema == from_data
     assert validate(df, inferred.schema).ok  # never a rule the data breaks, caveat or not
 
@@ -179,7 +195,7 @@ def test_integer_bounds_beyond_float_precision_round_outwards() -> None:
     rng = inferred.schema.columns["big"].range
     assert rng is not None and isinstance(rng.min, int) and isinstance(rng.max, int)
     assert rng.min <= min(values) and rng.max >= max(values)
-    assert rng.max - max(values) < 2**10 and min(values) - rng.min < 2**10
+    assert rng.min >= -(2**63) and rng.max <= 2**63 - 1  # widened, but within Int64
     assert validate(df, schema_from_profile(profile(df)).schema).ok
 
 

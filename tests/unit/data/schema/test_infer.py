@@ -36,32 +36,64 @@ def test_infer_synthetic_frame() -> None:
     df = synthetic()
     schema = infer_schema(df, slack=0.1, target="label")
     cols = schema.columns
-    ages = df["age"].to_numpy()
-    assert cols["id"] == ColumnSchema("id", "Int64", nullable=False, range=Range(0, 199), slack=0.1, unique=True)
-    assert cols["age"].range == Range(int(ages.min()), int(ages.max())) and not cols["age"].unique
+    ages = np.sort(df["age"].to_numpy())
+    # the data has missing values (income), so no column is declared never-missing: its bound is statistical
+    assert cols["id"].unique and cols["id"].max_null_fraction == pytest.approx(0.0374)  # (1 − 0.001^(1/200)) × 1.1
+    assert cols["id"].range == Range(0, 199 + 10 * 9) and cols["id"].slack == 0.1  # 10 × the top-10 spread
+    top, bottom = ages[-1] - ages[-10], ages[9] - ages[0]
+    assert cols["age"].range == Range(max(0, int(ages[0] - 10 * bottom)), int(ages[-1] + 10 * top))
+    assert not cols["age"].unique
     income = df["income"].to_numpy()
-    assert cols["income"].nullable and cols["income"].max_null_fraction == pytest.approx(0.0385)  # 7/200 × 1.1
-    assert cols["income"].range == Range(float(np.nanmin(income)), float(np.nanmax(income)))
+    assert cols["income"].nullable and cols["income"].max_null_fraction == pytest.approx(0.1046)  # upper bound × 1.1
+    assert cols["income"].range.min < np.nanmin(income) and cols["income"].range.max > np.nanmax(income)  # type: ignore[union-attr]
     assert cols["plan"].categories == ("basic", "pro", "team") and not cols["plan"].unique
+    assert cols["plan"].max_unseen_fraction is None  # each plan seen often: a closed set
     assert cols["email"].unique and cols["email"].categories is None
     assert cols["label"].categories == (0, 1)  # a classification target keeps its classes
-    assert (schema.rows_min, schema.rows_max, schema.target) == (100, None, "label")
+    assert (schema.rows_min, schema.rows_max, schema.target, schema.alpha) == (None, None, "label", 0.001)
     assert validate(df, schema).ok
+
+
+def test_a_column_without_missing_values_in_data_without_any_is_never_missing() -> None:
+    df = synthetic().drop("income")
+    assert all(not col.nullable for col in infer_schema(df).columns.values())
 
 
 def test_breast_cancer_schema_round_trips_through_yaml(breast_cancer) -> None:  # type: ignore[no-untyped-def]
     X, y = breast_cancer
     frame = X.assign(target=y)
     schema = infer_schema(frame, target="target")
-    assert len(schema.columns) == 31 and schema.rows_min == 284
+    assert len(schema.columns) == 31 and schema.rows_min is None
     radius = schema.columns["mean radius"]
     assert (radius.dtype, radius.nullable) == ("Float64", False)
-    assert radius.range == Range(float(X["mean radius"].min()), float(X["mean radius"].max()))
+    top = np.sort(X["mean radius"].to_numpy())[::-1][:10]
+    assert radius.range == Range(0.0, 76.6)  # no sign change; 28.11 + 10 × (28.11 − 23.27), rounded up
+    assert radius.range.max >= top[0] + 10 * (top[0] - top[9])  # type: ignore[union-attr]
     assert schema.columns["target"].categories == (0, 1)
     path = schema.save("mlgate.schema.yaml")
     loaded = Schema.load(path)
-    assert loaded == schema and loaded.source == "mlgate.schema.yaml"
+    assert loaded == schema and loaded.source == "mlgate.schema.yaml" and loaded.alpha == 0.001
     assert validate(frame, loaded).ok
+
+
+def test_rare_categories_leave_the_set_open_by_a_bounded_unseen_share() -> None:
+    common = ["a"] * 60 + ["b"] * 60
+    closed = infer_schema(pl.DataFrame({"c": common + ["c"] * 5}))
+    assert closed.columns["c"].categories == ("a", "b", "c") and closed.columns["c"].max_unseen_fraction is None
+    rare = infer_schema(pl.DataFrame({"c": [*common, "c", "d", "e"]})).columns["c"]
+    assert rare.categories == ("a", "b", "c", "d", "e")
+    assert rare.max_unseen_fraction == pytest.approx(0.102, abs=1e-4)  # upper bound of 3 singletons in 123
+    new = pl.DataFrame({"c": common[:45] + ["f"] * 6})
+    assert validate(new, Schema({"c": rare})).ok is False  # no alpha: plainly above the share fails
+    assert validate(new, Schema({"c": rare}, alpha=0.001)).ok  # 6 in 51 is no evidence against 10.2 %
+
+
+def test_a_constant_column_gets_no_range_and_a_floor_or_cap_keeps_its_bound() -> None:
+    df = pl.DataFrame({"zero": [0] * 40, "pixel": [0] * 30 + [16] * 10, "x": list(range(40))})
+    cols = infer_schema(df).columns
+    assert cols["zero"].range is None
+    assert cols["pixel"].range == Range(0, 16)  # ten values tie at each extreme: no margin
+    assert cols["x"].range == Range(0, 39 + 90)
 
 
 @pytest.mark.parametrize(("rows", "unique"), [(19, False), (20, True)])

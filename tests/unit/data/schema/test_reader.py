@@ -81,6 +81,8 @@ def test_the_documented_example_loads() -> None:
         ("{min: 18, max: 95}", "{min: 95, max: 18}", r":4: columns\.age\.range\.max \(18\) is below range\.min \(95\)"),
         ("rows: {min: 100, max: null}", "rows: {min: -1}", r":2: rows\.min must be at least 0, got -1"),
         ("rows: {min: 100, max: null}", "rows: {min: 10.5}", r":2: rows\.min must be a whole number of rows"),
+        ("rows: {min: 100, max: null}", "rows: {min: 100}\nalpha: 0", r":3: alpha must be a significance level"),
+        ("rows: {min: 100, max: null}", "rows: {min: 100}\nalpha: high", r":3: alpha must be a number"),
         ("  id:", "  yes:", r":8: columns\.yes is read by YAML as True, not as a column name"),
         (
             "  id:     {dtype: Int64, unique: true}\n",
