@@ -25,3 +25,18 @@ def write_atomic(path: Path, data: str | bytes, *, durable: bool = False) -> Non
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def project_relative(path: str | os.PathLike[str], root: Path) -> str:
+    """``path`` as a report shows it: relative to the project ``root`` when inside it, otherwise unchanged.
+
+    Reports travel (CI artifacts, pull-request comments, the registry); the folder of the machine that
+    wrote them means nothing elsewhere.
+    """
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return os.fspath(path)

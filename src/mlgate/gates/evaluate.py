@@ -766,6 +766,7 @@ def _report(
     actor: str,
     waivers: list[Waiver],
 ) -> dict[str, Any]:
+    from mlgate.files import project_relative
     from mlgate.gates.types import _plain
     from mlgate.lineage import environment
 
@@ -795,10 +796,15 @@ def _report(
             "candidate": _version_doc(cand_mv),
             "against": against,
             "champion": _version_doc(champ_mv),
-            "dataset": {"path": label, "digest": dataset_digest, "rows": len(ev.y), "target": ev.target},
+            "dataset": {
+                "path": project_relative(label, settings.root),
+                "digest": dataset_digest,
+                "rows": len(ev.y),
+                "target": ev.target,
+            },
             "config": {
                 "digest": config_digest(settings),
-                "path": str(settings.config_path) if settings.config_path else None,
+                "path": project_relative(settings.config_path, settings.root) if settings.config_path else None,
                 "gates": [s.to_dict() for s in specs],
                 "waivers": [w.to_dict() for w in waivers],
             },
