@@ -395,7 +395,7 @@ def base_run(reg: Any, settings: Settings, base: str, *, exclude: str | None = N
 
 def default_branch(root: Path) -> str:
     """The repository's default branch: ``origin/HEAD``, else the one of main/master that exists, else
-    ``init.defaultBranch``, else main."""
+    ``init.defaultBranch``, else the only branch, else main."""
     out = _git_out(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if out and "/" in out.strip():
         return out.strip().split("/", 1)[1]
@@ -403,7 +403,10 @@ def default_branch(root: Path) -> str:
     if len(local) == 1:
         return local[0]
     configured = (_git_out(root, "config", "--get", "init.defaultBranch") or "").strip()
-    return configured or "main"
+    if configured:
+        return configured
+    branches = (_git_out(root, "for-each-ref", "--format=%(refname:short)", "refs/heads/") or "").split()
+    return branches[0] if len(branches) == 1 else "main"  # a repository with one branch: that one
 
 
 def _git_out(root: Path, *args: str) -> str | None:

@@ -6,10 +6,18 @@ a push to main runs the full pipeline, registers, gates and promotes to ``stagin
 the move of that version to ``production``; a schedule runs monitoring (a marked placeholder for now).
 The registry and the pipeline cache are shared between runners through ``MLGATE_REGISTRY`` (PostgreSQL)
 and ``MLGATE_ARTIFACTS`` (S3), set as CI secrets; see docs/ci.md.
+
+What the templates would otherwise guess comes from the project (:func:`project_facts`): the branch
+releases happen on (the repository's default branch), the Python version (``.python-version``, else
+``requires-python``, else the interpreter running ``mlgate init``) and the linter, which runs only when
+the project configures one (ruff or flake8).
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlgate.errors import UsageError
@@ -241,7 +249,62 @@ mlgate:monitor:
 """
 
 
-def workflow_files(provider: str, *, model: str, python: str = "3.12") -> dict[str, str]:
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What the workflows take from the project instead of guessing."""
+
+    branch: str = "main"
+    python: str = "3.12"
+    lint: str | None = "ruff"  # ruff, flake8 or None (no lint step)
+
+
+def python_of(root: Path) -> str:
+    """MAJOR.MINOR: ``.python-version``, else the lowest ``requires-python`` allows, else this interpreter."""
+    pinned = root / ".python-version"
+    if pinned.is_file():
+        m = re.match(r"\s*(?:python-?)?(3\.\d+)", pinned.read_text(encoding="utf-8"))
+        if m:
+            return m.group(1)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        try:
+            requires = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("requires-python")
+        except tomllib.TOMLDecodeError:
+            requires = None
+        m = re.search(r"(?:>=|~=|==|\^)\s*(3\.\d+)", str(requires or ""))
+        if m:
+            return m.group(1)
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def linter_of(root: Path) -> str | None:
+    """The linter the project configures: ruff (``[tool.ruff]``, ``ruff.toml``), flake8, or None."""
+    if (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file():
+        return "ruff"
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and re.search(r"^\[tool\.ruff[.\]]", pyproject.read_text(encoding="utf-8"), re.M):
+        return "ruff"
+    if (root / ".flake8").is_file():
+        return "flake8"
+    for name in ("setup.cfg", "tox.ini"):
+        cfg = root / name
+        if cfg.is_file() and re.search(r"^\[flake8\]", cfg.read_text(encoding="utf-8", errors="replace"), re.M):
+            return "flake8"
+    return None
+
+
+def project_facts(root: Path) -> ProjectFacts:
+    """The default branch, the Python version and the linter of the project at ``root``."""
+    from mlgate.ci.run import default_branch
+
+    return ProjectFacts(branch=default_branch(root), python=python_of(root), lint=linter_of(root))
+
+
+def workflow_files(
+    provider: str, *, model: str, python: str = "3.12", branch: str = "main", lint: str | None = "ruff"
+) -> dict[str, str]:
     """The files ``mlgate init --ci PROVIDER`` writes, as ``{path relative to the project: text}``."""
     if provider not in PROVIDERS:
         raise UsageError(f"--ci must be one of {', '.join(PROVIDERS)}, got {provider!r}")
@@ -250,6 +313,10 @@ def workflow_files(provider: str, *, model: str, python: str = "3.12") -> dict[s
             f"model name {model!r} cannot be written into a workflow",
             hint="set model.name in mlgate.yaml to a plain name such as fraud-detector",
         )
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch):
+        raise UsageError(f"branch name {branch!r} cannot be written into a workflow", hint="use a plain branch name")
+    if lint not in ("ruff", "flake8", None):
+        raise UsageError(f"lint must be ruff, flake8 or None, got {lint!r}")
     if provider == "github":
         files = {
             ".github/workflows/mlgate-pr.yml": GITHUB_PR,
@@ -259,14 +326,33 @@ def workflow_files(provider: str, *, model: str, python: str = "3.12") -> dict[s
     else:
         files = {".gitlab-ci.yml": GITLAB}
     return {
-        path: text.replace(MODEL_PLACEHOLDER, model).replace(PYTHON_PLACEHOLDER, python) for path, text in files.items()
+        path: _lint(text, lint)
+        .replace("branches: [main]", f"branches: [{branch}]")
+        .replace(MODEL_PLACEHOLDER, model)
+        .replace(PYTHON_PLACEHOLDER, python)
+        for path, text in files.items()
     }
 
 
-def write_workflows(root: Path, provider: str, *, model: str, python: str = "3.12") -> list[str]:
-    """Write the provider's workflow files under ``root``; a file that exists is left as it is."""
+def _lint(text: str, lint: str | None) -> str:
+    """The templates lint with ruff; another linter replaces it, none removes the step and the install."""
+    if lint is None:
+        text = text.replace("      - name: Lint\n        run: ruff check .\n", "").replace("    - ruff check .\n", "")
+        return text.replace(" ruff pytest", " pytest")
+    if lint == "flake8":
+        return text.replace("ruff check .", "flake8 .").replace(" ruff pytest", " flake8 pytest")
+    return text
+
+
+def write_workflows(root: Path, provider: str, *, model: str, facts: ProjectFacts | None = None) -> list[str]:
+    """Write the provider's workflow files under ``root``; a file that exists is left as it is.
+
+    ``facts`` default to what :func:`project_facts` finds in ``root``.
+    """
+    facts = facts or project_facts(root)
     messages = []
-    for rel, text in workflow_files(provider, model=model, python=python).items():
+    files = workflow_files(provider, model=model, python=facts.python, branch=facts.branch, lint=facts.lint)
+    for rel, text in files.items():
         path = root / rel
         if path.exists():
             messages.append(f"{path} exists; left as it is")

@@ -17,7 +17,7 @@ def ci(
         None,
         "--base",
         help="The branch the pull request merges into (default: GITHUB_BASE_REF or "
-        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else main).",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the repository's default branch: origin/HEAD, main or master).",
     ),
     report: Path = typer.Option(
         Path("mlgate-report/report.md"), "--report", help="Write the Markdown report here; its plots go beside it."

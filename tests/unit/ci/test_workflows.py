@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgate.ci.workflows import workflow_files, write_workflows
+from mlgate.ci.workflows import ProjectFacts, project_facts, workflow_files, write_workflows
 from mlgate.errors import UsageError
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "quickstart-project"
@@ -70,13 +70,13 @@ def check_jsonschema(schema: str, files: list[Path]) -> subprocess.CompletedProc
 
 @pytest.fixture
 def github(tmp_path: Path) -> list[Path]:
-    write_workflows(tmp_path, "github", model="fraud")
+    write_workflows(tmp_path, "github", model="fraud", facts=ProjectFacts())
     return sorted((tmp_path / ".github" / "workflows").glob("*.yml"))
 
 
 @pytest.fixture
 def gitlab(tmp_path: Path) -> Path:
-    write_workflows(tmp_path, "gitlab", model="fraud")
+    write_workflows(tmp_path, "gitlab", model="fraud", facts=ProjectFacts())
     return tmp_path / ".gitlab-ci.yml"
 
 
@@ -190,3 +190,50 @@ def test_the_example_holds_the_generated_workflows() -> None:
     for provider in ("github", "gitlab"):
         for rel, text in workflow_files(provider, model=name).items():
             assert (EXAMPLE / rel).read_text() == text, f"{rel} differs: regenerate it with `mlgate init --ci`"
+
+
+def test_branch_python_and_linter_come_from_the_project(tmp_path: Path) -> None:
+    from tests.unit.ci.conftest import git
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "trunk")
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.10"\n', encoding="utf-8")
+    (root / "a.txt").write_text("a\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    assert project_facts(root) == ProjectFacts(branch="trunk", python="3.10", lint=None)
+    write_workflows(root, "github", model="fraud")
+    pr = yaml.safe_load((root / ".github" / "workflows" / "mlgate-pr.yml").read_text())
+    assert pr[True]["pull_request"]["branches"] == ["trunk"]
+    steps = pr["jobs"]["ci"]["steps"]
+    assert next(s for s in steps if "setup-python" in s.get("uses", ""))["with"]["python-version"] == "3.10"
+    assert not any("ruff" in s.get("run", "") for s in steps), "no linter configured, so no lint step"
+    assert not any(
+        "ruff" in line for line in workflow_files("gitlab", model="f", lint=None)[".gitlab-ci.yml"].split("\n")
+    )
+
+    (root / ".python-version").write_text("3.11.4\n", encoding="utf-8")
+    with open(root / "pyproject.toml", "a", encoding="utf-8") as fh:
+        fh.write("[tool.ruff]\nline-length = 100\n")
+    assert project_facts(root) == ProjectFacts(branch="trunk", python="3.11", lint="ruff")
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\n', encoding="utf-8")
+    (root / "setup.cfg").write_text("[flake8]\nmax-line-length = 100\n", encoding="utf-8")
+    assert project_facts(root).lint == "flake8"
+    text = workflow_files("gitlab", model="f", lint="flake8")[".gitlab-ci.yml"]
+    assert "    - flake8 .\n" in text and "ruff" not in text
+
+
+def test_the_default_branch_is_origins_head(tmp_path: Path) -> None:
+    from mlgate.ci.run import default_branch
+    from tests.unit.ci.conftest import git
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "develop")
+    (origin / "a.txt").write_text("a\n", encoding="utf-8")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "first")
+    git(origin, "branch", "main")  # a main branch exists, but the repository's default is develop
+    git(tmp_path, "clone", "-q", str(origin), str(tmp_path / "clone"))
+    assert default_branch(tmp_path / "clone") == "develop"
