@@ -109,3 +109,38 @@ def test_a_ray_task_gets_the_drivers_settings_not_the_workers(
     p.registry, p.artifacts = f"sqlite:///{tmp_path / 'team.db'}", tmp_path / "team-store"
     assert p.run().ok
     assert (p.root / "env.txt").read_text().strip() == f"sqlite:///{tmp_path / 'team.db'}|{tmp_path / 'team-store'}"
+
+
+def test_an_unreachable_artifact_store_is_exit_3_not_a_failed_stage(
+    aws_credentials: None, make_project: Callable[..., Project]
+) -> None:
+    pytest.importorskip("s3fs", reason="the S3 artifact store needs mlgate[s3]")
+    from mlgate.config import load_settings
+    from mlgate.pipeline import run
+
+    p = make_project("stages:\n  s:\n    cmd: touch trained.txt\n    outs: [trained.txt]\n", files={})
+    settings = load_settings(
+        cwd=p.root, artifacts="s3://bucket/cache", environ={"MLGATE_S3_ENDPOINT_URL": "http://127.0.0.1:1"}
+    )
+    t0 = time.monotonic()
+    with pytest.raises(EnvironmentProblem) as info:
+        run(settings)
+    assert info.value.exit_code == 3 and not (p.root / "trained.txt").exists()
+    assert time.monotonic() - t0 < 60
+
+
+def test_mlgate_run_on_an_unreachable_ray_cluster_exits_3_within_seconds(make_project: Callable[..., Project]) -> None:
+    import os
+    import subprocess
+
+    pytest.importorskip("ray")
+    p = make_project("executor: ray\nstages:\n  s:\n    cmd: touch trained.txt\n    outs: [trained.txt]\n", files={})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLGATE_", "RAY_"))}
+    env["RAY_ADDRESS"] = "127.0.0.1:1"
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlgate", "run"], cwd=p.root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "the Ray cluster at 127.0.0.1:1 cannot be reached" in proc.stderr and "Traceback" not in proc.stderr
+    assert time.monotonic() - t0 < 60 and not (p.root / "trained.txt").exists()
