@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import InputError, NotFoundError
+from mlgate.errors import ConfigError, InputError, NotFoundError
 from mlgate.hashing import digest_bytes, digest_json, digest_path
 
 
@@ -64,9 +64,12 @@ def load_params(params: Mapping[str, Any] | str | Path | None, root: Path) -> tu
             if path.suffix == ".json":
                 values = json.loads(text)
             else:
-                import yaml
+                from mlgate.config import _yaml_with_lines
 
-                values = yaml.safe_load(text) or {}
+                # the same checks as mlgate.yaml: an alias bomb here would hang the digest below
+                values = _yaml_with_lines(path)[0]
+        except ConfigError:
+            raise
         except (ValueError, Exception) as exc:
             raise InputError(f"params file {path} cannot be parsed: {exc}") from exc
         if not isinstance(values, dict):

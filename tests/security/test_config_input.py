@@ -167,3 +167,19 @@ def test_a_huge_runs_limit_lists_them_all(cli) -> None:  # type: ignore[no-untyp
     r = cli("runs", "list", "--limit", str(2**64))
     assert r.code == 0, r.err
     assert "0 run(s)" in r.out
+
+
+def test_log_model_refuses_an_alias_bomb_in_its_params_file(tmp_path: Path, sk_model, breast_cancer) -> None:  # type: ignore[no-untyped-def]
+    import mlgate
+    from mlgate.errors import ConfigError
+
+    params = tmp_path / "params.yaml"
+    params.write_text(ALIAS_BOMB)
+    X, _ = breast_cancer
+    reg = Registry(f"sqlite:///{tmp_path / 'r.db'}", artifacts=str(tmp_path / "a"))
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"params\.yaml: its YAML aliases"):
+        mlgate.log_model(sk_model, "fraud", sample_input=X.head(5), params=params, registry=reg)
+    assert time.monotonic() - started < 30
+    assert reg.models() == []
+    reg.close()
