@@ -40,7 +40,7 @@ def drift(
         None, "--markdown", help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
     ),
 ) -> None:
-    """Compare current data with a reference, column by column. Exit 1 on dataset drift."""
+    """Compare current data with a reference, column by column. Exit 1 on dataset drift or a missing column."""
     from mlgate.data.drift import ColumnDriftConfig, DriftConfig
     from mlgate.data.drift import drift as run_drift
 
@@ -89,10 +89,12 @@ def _render(report: DriftReport) -> None:
         title=f"drift: reference {report.rows_ref:,} rows, current {report.rows_cur:,} rows ({report.engine})",
         title_justify="left",
     )
-    for col in ("column", "method", "statistic", "threshold", "p-value", "verdict"):
-        table.add_column(col, justify="right" if col in ("statistic", "threshold", "p-value") else "left")
+    for col in ("column", "method", "statistic", "p-value", "compared with threshold", "verdict"):
+        table.add_column(col, justify="left" if col in ("column", "method", "verdict") else "right")
     for c in report.columns:
-        if c.drifted:
+        if c.method == "missing":
+            verdict = "[red]missing[/]"
+        elif c.drifted:
             verdict = "[red]drift[/]"
         elif c.tested:
             verdict = "[green]ok[/]"
@@ -100,10 +102,11 @@ def _render(report: DriftReport) -> None:
             verdict = "[dim]skipped[/]"
         if c.reason:
             verdict += f" {escape(c.reason)}"
-        table.add_row(escape(c.column), c.method, fmt(c.statistic), fmt(c.threshold), fmt(c.p_value), verdict)
+        table.add_row(escape(c.column), c.method, fmt(c.statistic), fmt(c.p_value), c.comparison(), verdict)
     out.print(table)
-    for label, names in (("only in reference", report.only_in_reference), ("only in current", report.only_in_current)):
-        if names:
-            out.print(f"[yellow]{label}[/] (not tested): {escape(', '.join(names))}")
+    if report.missing_columns:
+        out.print(f"[red]missing from current[/] (a failure): {escape(', '.join(report.missing_columns))}")
+    if report.only_in_current:
+        out.print(f"[yellow]only in current[/] (not tested): {escape(', '.join(report.only_in_current))}")
     colour = "red" if report.dataset_drift else "green"
     out.print(f"[{colour}]{escape(report.summary())}[/]")

@@ -20,7 +20,9 @@ the reference's decile bins ``(-inf, q10], (q10, q20], …, (q90, inf)`` (invert
 edges merged); PSI clips shares at 1e-4 as Evidently does. The Wasserstein distance is divided by the
 reference's population standard deviation, floored at 0.001. Dates and datetimes are compared as
 epoch microseconds, like numbers. Nulls, NaN and ±inf are left out of every test (the validation step
-owns null rates). A column with values on one side and none on the other is drifted; one that is
+owns null rates). A reference column missing from the current data fails the check (method
+``missing``; the dataset counts as drifted whatever the share). A column with values on one side and
+none on the other is drifted; one that is
 numeric on one side and not on the other is a type mismatch, also drifted. Columns of kind "other"
 (durations, times, lists, structs …) are skipped and do not count towards the drifted share.
 
@@ -179,7 +181,11 @@ class DriftConfig:
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """The verdict on one column. ``method`` is a test name, or ``type_mismatch``/``empty``/``skipped``."""
+    """The verdict on one column. ``method`` is a test name, or ``type_mismatch``/``empty``/``missing``/``skipped``.
+
+    ``threshold`` applies to the p-value for p-value tests and to the statistic for distances
+    (``compared`` says which; ``comparison()`` shows the value beside it).
+    """
 
     column: str
     kind: str
@@ -199,6 +205,23 @@ class ColumnDrift:
         """Whether the column counts towards the drifted share (skipped columns do not)."""
         return self.method != "skipped"
 
+    @property
+    def compared(self) -> str | None:
+        """What the threshold applies to: ``p_value`` for p-value tests, ``statistic`` for distances."""
+        if self.threshold is None:
+            return None
+        return "p_value" if self.method in P_VALUE_METHODS else "statistic"
+
+    def comparison(self) -> str:
+        """The value the verdict rests on, set against its threshold: ``p 0.012 < 0.05``, ``0.13 ≥ 0.1``."""
+        if self.threshold is None:
+            return "-"
+        if self.compared == "p_value":
+            sign = "<" if self.drifted else "≥"
+            return f"p {fmt(self.p_value)} {sign} {fmt(self.threshold)}"
+        sign = "≥" if self.drifted else "<"
+        return f"{fmt(self.statistic)} {sign} {fmt(self.threshold)}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields; a non-finite severity is written as null."""
         return {
@@ -207,6 +230,7 @@ class ColumnDrift:
             "method": self.method,
             "statistic": self.statistic,
             "threshold": self.threshold,
+            "compared": self.compared,
             "p_value": self.p_value,
             "drifted": self.drifted,
             "severity": self.severity if math.isfinite(self.severity) else None,
@@ -242,9 +266,14 @@ class DriftReport:
         return len(self.drifted_columns) / tested if tested else 0.0
 
     @property
+    def missing_columns(self) -> list[str]:
+        """Reference columns the current data lacks (and no ``ignore`` names): each one fails the check."""
+        return [c.column for c in self.columns if c.method == "missing"]
+
+    @property
     def dataset_drift(self) -> bool:
-        """Whether the drifted share reaches the configured share."""
-        return any(c.tested for c in self.columns) and self.drifted_share >= self.share
+        """Whether the drifted share reaches the configured share, or a reference column is missing."""
+        return bool(self.missing_columns) or (any(c.tested for c in self.columns) and self.drifted_share >= self.share)
 
     def __getitem__(self, column: str) -> ColumnDrift:
         for c in self.columns:
@@ -256,9 +285,11 @@ class DriftReport:
         """One line: the verdict and the counts behind it."""
         tested = sum(c.tested for c in self.columns)
         verdict = "dataset drift" if self.dataset_drift else "no dataset drift"
+        missing = self.missing_columns
         return (
             f"{verdict}: {len(self.drifted_columns)} of {tested} columns drifted "
             f"(share {self.drifted_share:.2f}, limit {self.share:g})"
+            + (f"; missing from current: {', '.join(missing)}" if missing else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -284,20 +315,21 @@ class DriftReport:
             "",
             f"**{self.summary()}** · reference {self.rows_ref:,} rows · current {self.rows_cur:,} rows · {self.engine}",
             "",
-            "| column | method | statistic | threshold | p-value | drift |",
+            "| column | method | statistic | p-value | compared with threshold | drift |",
             "|---|---|---:|---:|---:|---|",
         ]
         for c in self.columns:
             verdict = "**drift**" if c.drifted else ("skipped" if not c.tested else "ok")
+            if c.method == "missing":
+                verdict = "**missing**"
             if c.reason:
                 verdict += f" ({_md(c.reason)})"
             lines.append(
-                f"| {_md(c.column)} | {c.method} | {fmt(c.statistic)} | {fmt(c.threshold)} | {fmt(c.p_value)} "
+                f"| {_md(c.column)} | {c.method} | {fmt(c.statistic)} | {fmt(c.p_value)} | {c.comparison()} "
                 f"| {verdict} |"
             )
         for label, names in (
-            ("Only in reference", self.only_in_reference),
-            ("Only in current", self.only_in_current),
+            ("Only in current (not tested)", self.only_in_current),
             ("Ignored", self.ignored),
         ):
             if names:
@@ -775,6 +807,11 @@ def drift(reference: Any, current: Any, *, config: DriftConfig | None = None, re
         cur_cols = {c: _column_from_profile(cur.profile.columns[c]) for c in common}
 
     results = [_compare(c, ref_cols[c], cur_cols[c], config, exact) for c in common]
+    results += [
+        ColumnDrift(c, _side_kind(ref, c), "missing", True, math.inf, 0, 0, exact, reason="not in the current data")
+        for c in ref_schema
+        if c not in cur_schema and c not in ignored
+    ]
     results.sort(key=lambda r: (-r.severity, r.column))
     return DriftReport(
         columns=results,
@@ -786,6 +823,15 @@ def drift(reference: Any, current: Any, *, config: DriftConfig | None = None, re
         only_in_current=[c for c in cur_schema if c not in ref_schema and c not in ignored],
         ignored=ignored,
     )
+
+
+def _side_kind(side: _Side, column: str) -> str:
+    """The kind of one column of a side (numeric, categorical …), without reading data."""
+    from mlgate.data.profile import kind_of
+
+    if side.profile is not None:
+        return side.profile.columns[column].kind
+    return kind_of(side.lazy.collect_schema()[column])
 
 
 def _schema(side: _Side) -> dict[str, str]:

@@ -26,6 +26,7 @@ from mlgate.data.drift import (
     _Numeric,
     _wasserstein,
     drift,
+    fmt,
     resolve_source,
 )
 from mlgate.data.profile import profile
@@ -477,3 +478,45 @@ def test_datetimes_are_tested_as_numbers_and_other_kinds_are_skipped(engine: str
     assert abs(report["t"].statistic - want.statistic) <= (1e-9 if engine == "exact" else 2 * EPS)
     assert report["tags"].method == "skipped" and "not tested" in report["tags"].reason
     assert report.drifted_share == 1.0 and report.dataset_drift
+
+
+# --- what the table shows, and columns the current data lacks --------------------------------------------
+
+
+def test_the_threshold_is_shown_beside_the_value_it_applies_to(cli, tmp_path: Path):
+    ref, cur = frame(800, 41), frame(800, 42, shift=0.4)
+    small = drift(ref, cur)
+    amount = small["amount"]
+    assert (amount.method, amount.compared, amount.drifted) == ("ks", "p_value", True)
+    assert amount.comparison() == f"p {amount.p_value:.2e} < 0.05"
+    for c in small.columns:  # the sign follows the verdict: p below alpha is drift
+        assert c.comparison() == f"p {fmt(c.p_value)} {'<' if c.drifted else '≥'} 0.05"
+    large = drift(frame(3000, 43), frame(3000, 44, shift=0.4))
+    wass = large["amount"]
+    assert (wass.method, wass.compared) == ("wasserstein", "statistic")
+    assert wass.comparison() == f"{wass.statistic:.4g} ≥ 0.1"
+    assert "| compared with threshold |" in small.to_markdown()
+    assert f"| {amount.comparison()} |" in small.to_markdown()
+    ref.write_parquet(tmp_path / "ref.parquet")
+    cur.write_parquet(tmp_path / "cur.parquet")
+    code, out, _ = cli(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"))
+    assert code == 1 and "compared with threshold" in out and amount.comparison() in out
+    code, out, _ = cli(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"), "--json")
+    doc = {c["column"]: c for c in json.loads(out)["columns"]}
+    assert doc["amount"]["compared"] == "p_value" and doc["amount"]["threshold"] == 0.05
+
+
+@pytest.mark.parametrize("as_profile", [False, True])
+def test_a_column_missing_from_the_current_data_fails(cli, tmp_path: Path, as_profile: bool):
+    ref, cur = frame(800, 45), frame(800, 46).drop("age")
+    reference = profile(ref) if as_profile else ref
+    report = drift(reference, cur)
+    assert report["age"].method == "missing" and report["age"].drifted and report["age"].kind == "numeric"
+    assert report.missing_columns == ["age"] and report.dataset_drift
+    assert report.drifted_columns == ["age"] and "missing from current: age" in report.summary()
+    assert "| age | missing |" in report.to_markdown() and "**missing**" in report.to_markdown()
+    assert not drift(reference, cur, config=DriftConfig(ignore=["age"])).dataset_drift, "unless it is ignored"
+    ref.write_parquet(tmp_path / "ref.parquet")
+    cur.write_parquet(tmp_path / "cur.parquet")
+    code, out, _ = cli(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"))
+    assert code == 1 and "missing from current (a failure): age" in out and "not tested" not in out
