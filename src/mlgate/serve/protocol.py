@@ -684,7 +684,7 @@ def _from_binary(raw: bytes, datatype: str, count: int, label: str) -> Any:
             f"{label}: 'shape' holds {count} {datatype} values, which is {count * dtype.itemsize} bytes, not {len(raw)}"
         )
     arr = np.frombuffer(raw, dtype=dtype).astype(V2_TO_NUMPY[datatype])
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
         raise bad(f"{label}: non-finite numbers are not accepted")
     return arr
 
@@ -695,6 +695,8 @@ def _v2_to_input(tensors: Mapping[str, tuple[Any, tuple[int, ...], str]], spec: 
             given = ", ".join(name_of(n) for n in tensors)
             raise bad(f"expected exactly one input tensor named {spec.tensor_name!r}, got {given}")
         flat, shape, datatype = tensors[spec.tensor_name]
+        if isinstance(flat, np.ndarray) and flat.dtype.kind == "f" and np.isnan(flat).any():
+            raise bad(f"input {spec.tensor_name!r}: non-finite numbers are not accepted")
         return spec.tensor(flat, shape, datatype, f"input {spec.tensor_name!r}")
     problems = spec._names_problems(list(tensors), where="inputs")
     rows: set[int] = set()
@@ -710,7 +712,10 @@ def _v2_to_input(tensors: Mapping[str, tuple[Any, tuple[int, ...], str]], spec: 
         elif shape[0] == 0:
             problems.append(f"input {name_of(name)}: no rows: send at least one")
         rows.add(shape[0] if shape else 0)
-        columns[name] = list(flat) if isinstance(flat, list) else flat.tolist()
+        if isinstance(flat, list):
+            columns[name] = list(flat)
+        else:  # binary floats carry a missing value as NaN: a null, which the column may or may not take
+            columns[name] = [None if v != v else v for v in flat.tolist()] if flat.dtype.kind == "f" else flat.tolist()
     if not problems and len(rows) > 1:
         problems.append("input tensors have different numbers of rows")
     if problems:

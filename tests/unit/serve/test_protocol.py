@@ -312,3 +312,21 @@ def test_probe_nulls_finds_the_columns_an_imputing_pipeline_takes_missing() -> N
     sig = infer_schema(X)
     sig["columns"][1]["nullable"] = True
     assert InputSpec.from_signature({"inputs": sig}).nullable == frozenset({X.columns[1]})
+
+
+def test_v2_binary_nan_is_a_missing_value_where_the_column_takes_one(spec: InputSpec) -> None:
+    def request(values: list[float], name: str = "income") -> tuple[bytes, str]:
+        raw = np.asarray(values, dtype="<f8").tobytes()
+        doc: dict[str, Any] = {"inputs": [{"name": name, "datatype": "FP64", "shape": [len(values)]}]}
+        doc["inputs"][0]["parameters"] = {"binary_data_size": len(raw)}
+        header = body(doc)
+        return header + raw, str(len(header))
+
+    only_income = InputSpec.from_signature({"inputs": infer_schema(pd.DataFrame({"income": [1.0]}))})
+    nullable = dataclasses.replace(only_income, nullable=frozenset({"income"}))
+    got = parse_v2(*request([1.5, float("nan")]), nullable).data
+    assert got["income"].iloc[0] == 1.5 and np.isnan(got["income"].iloc[1])
+    assert "1 null value(s)" in str(refused(parse_v2, *request([1.5, float("nan")]), only_income))
+    assert "non-finite" in str(refused(parse_v2, *request([float("inf")]), nullable))
+    tensor = InputSpec("tensor", tensor_dtype="float64", tensor_shape=(-1,))
+    assert "non-finite" in str(refused(parse_v2, *request([float("nan")], "input"), tensor))
