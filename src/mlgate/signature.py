@@ -6,7 +6,8 @@ A signature is a plain dict, stored as JSON with every version::
      "outputs": {"type": "tensor", "dtype": "int64", "shape": [-1]}}
 
 or ``{"type": "tensor", "dtype": "float32", "shape": [-1, 3, 32, 32]}`` for array inputs. The first
-dimension is always ``-1`` (any batch size).
+dimension is always ``-1`` (any batch size). A column of a sample that holds a missing value gets
+``"nullable": true``: the model was asked to predict on it, so the server accepts null there.
 """
 
 from __future__ import annotations
@@ -57,16 +58,24 @@ def infer_schema(data: Any) -> dict[str, Any]:
         import pandas as pd
 
         if isinstance(data, pd.DataFrame):
+            missing = data.isna().any()
             return {
                 "type": "columns",
-                "columns": [{"name": str(c), "dtype": _dtype_name(t)} for c, t in data.dtypes.items()],
+                "columns": [
+                    {"name": str(c), "dtype": _dtype_name(t)} | ({"nullable": True} if missing[c] else {})
+                    for c, t in data.dtypes.items()
+                ],
             }
         if isinstance(data, pd.Series):
             return {"type": "tensor", "dtype": _dtype_name(data.dtype), "shape": [-1]}
     if mod.startswith("polars"):
+        nulls = data.null_count().row(0)
         return {
             "type": "columns",
-            "columns": [{"name": c, "dtype": _polars_dtype(t)} for c, t in zip(data.columns, data.dtypes, strict=True)],
+            "columns": [
+                {"name": c, "dtype": _polars_dtype(t)} | ({"nullable": True} if n else {})
+                for c, t, n in zip(data.columns, data.dtypes, nulls, strict=True)
+            ],
         }
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
         import pandas as pd

@@ -308,10 +308,10 @@ def test_probe_nulls_finds_the_columns_an_imputing_pipeline_takes_missing() -> N
     part = make_column_transformer((SimpleImputer(), [first]), remainder="passthrough")
     partial = make_pipeline(part, LogisticRegression(max_iter=500)).fit(X, y)
     assert probe_nulls(spec, partial.predict).nullable == frozenset({first})
-    # a signature may say so itself
-    sig = infer_schema(X)
-    sig["columns"][1]["nullable"] = True
-    assert InputSpec.from_signature({"inputs": sig}).nullable == frozenset({X.columns[1]})
+    # a signature says so itself when the sample the model predicted on at registration had a missing value
+    sample = X.head(5).copy()
+    sample.iloc[2, 1] = np.nan
+    assert InputSpec.from_signature({"inputs": infer_schema(sample)}).nullable == frozenset({X.columns[1]})
 
 
 def test_v2_binary_nan_is_a_missing_value_where_the_column_takes_one(spec: InputSpec) -> None:
