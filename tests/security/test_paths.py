@@ -156,6 +156,8 @@ def test_escape_sequences_already_stored_are_shown_escaped(cli, registry, tmp_pa
     assert r.code == 0
     assert "\x1b" not in r.out
     assert "\\x1b[2J" in r.out and "clear\\x1b[2J\\x1b[Hscreen" in r.out
+    removed = cli("model", "tag", "fraud:1", "--remove", "ok\x1b[2J", "--json")
+    assert removed.code == 0 and removed.json() == {}
 
 
 def test_the_library_refuses_hostile_tags_too(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

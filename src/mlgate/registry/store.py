@@ -495,7 +495,8 @@ class Registry:
 
     def set_tag(self, ref: str, key: str, value: str | None) -> ModelVersion:
         """Set (or, with ``value=None``, remove) one tag; the change is recorded."""
-        check_tag(key, value)
+        if value is not None:  # any stored key can be removed, even one an older mlgate let through
+            check_tag(key, value)
         with self._write() as conn:
             vid, _, row = self._version_id(conn, ref)
             tags = dict(row.tags or {})
