@@ -294,7 +294,7 @@ class _Runner:
         self.executor = executor
         self.run_id = run_id
         self.env = stage_environment(settings, run_id)
-        self._checked = False
+        self._registry: Any = None  # opened before the first command runs
         if smoke:
             self.env.update(MLGATE_SMOKE="1", MLGATE_PARAMS_FILE=str(self._smoke_params_file()))
         self._inputs: dict[str, Inputs] = {}
@@ -328,6 +328,8 @@ class _Runner:
             done = self._run_serial(names) if self.jobs == 1 else self._run_parallel(names)
         finally:
             self.stat.save()
+            if self._registry is not None:
+                self._registry.close()
         return [done[n] for n in names]
 
     def _blocked(self, name: str, done: dict[str, StageResult]) -> StageResult | None:
@@ -411,25 +413,32 @@ class _Runner:
             if restored is not None:
                 return "cached", restored, why, inputs.key
         self._event("running", stage.name)
-        self._preflight()
-        registered = self._execute(stage, log)
-        self._save(stage, inputs, log, registered)
+        from mlgate.pipeline.lease import stage_lease
+
+        with stage_lease(self._preflight(), inputs.key) as waited:
+            if waited and not self.force and not stage.always_run:
+                restored = self._restore(stage, inputs)  # the runner that held the lease computed it
+                if restored is not None:
+                    return "cached", restored, why, inputs.key
+            registered = self._execute(stage, log)
+            self._save(stage, inputs, log, registered)
         return "ran", 0, why, inputs.key
 
-    def _preflight(self) -> None:
+    def _preflight(self) -> Any:
         """Before the first command: the registry must answer, or a stage would train for nothing.
 
         A stage that registers a model (``log_model``) needs it, and the run is recorded there; failing
-        here is an environment problem (exit 3) instead of a failed stage after minutes of training.
+        here is an environment problem (exit 3) instead of a failed stage after minutes of training. The
+        open registry then holds the stages' leases (:mod:`mlgate.pipeline.lease`) until the run ends.
         """
         with self._lock_mutex:
-            if self._checked:
-                return
-            from mlgate.registry.store import Registry
+            if self._registry is None:
+                from mlgate.registry.store import Registry
 
-            with Registry(settings=self.settings) as reg:
+                reg = Registry(settings=self.settings)
                 reg.engine  # connects and migrates; raises EnvironmentProblem when unreachable  # noqa: B018
-            self._checked = True
+                self._registry = reg
+            return self._registry
 
     def _restore(self, stage: Stage, inputs: Inputs) -> int | None:
         entry = self.cache.get(inputs.key)

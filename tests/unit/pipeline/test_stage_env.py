@@ -144,3 +144,32 @@ def test_mlgate_run_on_an_unreachable_ray_cluster_exits_3_within_seconds(make_pr
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "the Ray cluster at 127.0.0.1:1 cannot be reached" in proc.stderr and "Traceback" not in proc.stderr
     assert time.monotonic() - t0 < 60 and not (p.root / "trained.txt").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_runners_missing_the_cache_at_once_compute_the_stage_once(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import os
+    import subprocess
+
+    registry = request.getfixturevalue("postgres_url") if backend == "postgres" else f"sqlite:///{tmp_path / 'r.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")}
+    env.update(MLGATE_REGISTRY=registry, MLGATE_ARTIFACTS=str(tmp_path / "store"))
+    cmd = f"sleep 1 && echo computed >> {tmp_path / 'computed.log'} && echo model > model.txt"
+    procs = []
+    for i in range(4):  # four CI runners: separate clones, one shared registry and artifact store
+        root = tmp_path / f"runner{i}"
+        root.mkdir()
+        (root / "mlgate.yaml").write_text(f"stages:\n  train:\n    cmd: {cmd}\n    outs: [model.txt]\n")
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "mlgate", "run"], cwd=root, env=env, stdout=subprocess.PIPE, text=True
+            )
+        )
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stdout.read() if proc.stdout else ""
+        if proc.stdout:
+            proc.stdout.close()
+    assert (tmp_path / "computed.log").read_text().splitlines() == ["computed"], "one runner trained, three restored"
+    assert all((tmp_path / f"runner{i}" / "model.txt").read_text() == "model\n" for i in range(4))
