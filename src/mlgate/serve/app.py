@@ -399,6 +399,10 @@ class ServerApp:
         if parsed.id is not None:
             doc["id"] = parsed.id
         doc["outputs"] = [v2_output(n, available[n]) for n in wanted]
+        classes = class_names(served) if "predict_proba" in wanted else None
+        for out in doc["outputs"]:
+            if out["name"] == "predict_proba" and classes is not None:
+                out["parameters"] = {"classes": classes}  # the columns of the probabilities, in order
         return json_response(doc, served=served, headers=result.headers)
 
     async def predict(self, request: Request) -> Response:

@@ -68,7 +68,7 @@ def test_v2_infer(server: Any, seeded: Any, nested: bool) -> None:
     out = {o["name"]: o for o in doc["outputs"]}
     assert out["predict"]["shape"] == [5] and out["predict"]["datatype"] == "INT64"
     assert out["predict"]["data"] == model.predict(frame).tolist()
-    assert out["predict_proba"]["shape"] == [5, 2]
+    assert out["predict_proba"]["shape"] == [5, 2] and out["predict_proba"]["parameters"] == {"classes": ["0", "1"]}
     np.testing.assert_allclose(np.reshape(out["predict_proba"]["data"], (5, 2)), model.predict_proba(frame))
     assert r.headers[VERSION_HEADER] == "bc:1"
     only = httpx.post(
