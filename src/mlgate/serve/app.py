@@ -4,7 +4,8 @@ Every handler takes ``holder.current`` once and uses it to the end, so a swap ne
 under a request. Bad input is refused before the model runs (4xx naming each field); anything the
 model raises after that is a 500, never dressed up as a client error. Every response names the
 version that served it in ``x-mlgate-model-version``, the variant (``primary`` or ``canary``) in
-``x-mlgate-variant`` and the request id in ``x-request-id`` (the caller's, or a new one).
+``x-mlgate-variant`` and the request id in ``x-request-id`` (the caller's, or a new one; a caller's id
+that is not 1 to 128 visible ASCII characters is a 400, since it is echoed verbatim).
 
 Optional parts, each off unless asked for: a canary alias taking a share of the traffic and a shadow
 alias seeing copies (``routing``), adaptive batching (``batching``) and the prediction log
@@ -272,11 +273,12 @@ class ServerApp:
         headers = {REQUEST_ID_HEADER: rid, VARIANT_HEADER: variant}
         try:
             if given is not None and rid != given:
+                got = f"{len(given)} characters" + (", not all visible ASCII" if 0 < len(given) <= 128 else "")
                 raise RequestError(
                     400,
                     [
-                        f"the {REQUEST_ID_HEADER} header must be 1 to 128 visible ASCII characters "
-                        f"(got {len(given)} characters); send a shorter id or none (the server makes one)"
+                        f"the {REQUEST_ID_HEADER} header must be 1 to 128 visible ASCII characters (got {got}); "
+                        "send another id or none (the server makes one)"
                     ],
                 )
             if "model_version" in request.path_params:
