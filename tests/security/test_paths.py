@@ -181,3 +181,16 @@ def test_symlinks_to_deps_outside_are_still_read(data_cli, outside: Path) -> Non
     assert r.code == 0, r.err
     assert Path("out.txt").read_text() == "precious\n"
     assert os.path.islink("data")
+
+
+def test_links_planted_in_the_state_folder_do_not_redirect_writes(data_cli, outside: Path) -> None:  # type: ignore[no-untyped-def]
+    # a repository may commit .mlgate/ too: its log and lock files must not truncate files elsewhere
+    Path("mlgate.yaml").write_text("stages:\n  s:\n    cmd: echo logged && echo hi > out.txt\n    outs: [out.txt]\n")
+    state = Path(".mlgate/pipeline")
+    (state / "logs").mkdir(parents=True)
+    (state / "logs" / "s.log").symlink_to(outside / "victim.txt")
+    (state / "run.lock").symlink_to(outside / "victim.txt")
+    r = data_cli("run")
+    assert r.code == 0, r.err
+    assert (outside / "victim.txt").read_text() == "precious\n"
+    assert (state / "logs" / "s.log").read_text() == "logged\n" and not (state / "logs" / "s.log").is_symlink()

@@ -40,6 +40,8 @@ def project_lock(
 ) -> Iterator[None]:
     """Hold the project's run lock; wait up to ``timeout`` seconds, then raise naming the holder."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():  # opening a planted link would truncate the file it points at
+        path.unlink()
     with open(path, "a+", encoding="utf-8") as fh:
         deadline = time.monotonic() + timeout
         told = False

@@ -473,6 +473,8 @@ class _Runner:
             else:
                 target.unlink(missing_ok=True)
         log.parent.mkdir(parents=True, exist_ok=True)
+        if log.is_symlink():  # a link planted in .mlgate/ must not aim the log at a file elsewhere
+            log.unlink()
         noted = self.state / "registered" / f"{self.run_id}-{stage.name}.jsonl"
         noted.unlink(missing_ok=True)
         env = {**self.env, "MLGATE_REGISTERED_FILE": str(noted)}
