@@ -13,11 +13,15 @@ from collections.abc import Iterable, Sequence
 MASK = "***"
 
 # scheme://user:password@host — the password runs to the last '@' of the word, so that an unencoded
-# '@' inside it is masked too
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):([^\s'\"]*)@")
+# '@' inside it is masked too. Every pattern starts only at a word boundary (the lookbehinds) and every
+# repetition is bounded: a log line of a million letters costs linear time, not quadratic.
+_URL_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s'\"]{0,256}):([^\s'\"]{0,1024})@"
+)
 # password=…, ?token=…, GITHUB_TOKEN=…, --api-key=…
 _ASSIGNED = re.compile(
-    r"(?i)([A-Za-z0-9_\-]*(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)[A-Za-z0-9_\-]*)"
+    r"(?i)(?<![A-Za-z0-9_\-])"
+    r"([A-Za-z0-9_\-]{0,64}?(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)[A-Za-z0-9_\-]{0,64})"
     r"(=|:\s)([^\s&'\",;]+)"
 )
 # a flag whose value is the next argument: --token VALUE, --password VALUE

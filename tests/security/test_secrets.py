@@ -184,3 +184,11 @@ def test_a_failing_stage_that_prints_a_secret_shows_it_masked(data_cli, monkeypa
     assert r.code == 1, r.err
     assert f"calling the API with {MASK}" in r.out + r.err
     _clean(r.out, r.err)
+
+
+def test_masking_a_huge_line_takes_linear_time() -> None:
+    # a stage's log tail may hold a megabyte on one line; a quadratic pattern took seconds per 10 kB
+    for text in ("a" * 1_000_000, "a-" * 500_000, "password" * 100_000, f"x://u:{'p' * 1_000_000}"):
+        started = time.monotonic()
+        redact(text)
+        assert time.monotonic() - started < 5
