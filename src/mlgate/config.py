@@ -85,6 +85,15 @@ class Settings:
     gitlab_token: str | None = field(default=None, repr=False)  # MLGATE_GITLAB_TOKEN, then GITLAB_TOKEN
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # a repr lands in tracebacks and unexpected-error messages: the registry URL keeps no password
+        from dataclasses import fields
+
+        from mlgate.redact import redact
+
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return redact(f"Settings({shown})")
+
     def line_of(self, *path: str | int) -> str:
         """``mlgate.yaml:12`` for a key path, or just the file name when the line is unknown."""
         name = str(self.config_path) if self.config_path else CONFIG_NAME

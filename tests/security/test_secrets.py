@@ -192,3 +192,13 @@ def test_masking_a_huge_line_takes_linear_time() -> None:
         started = time.monotonic()
         redact(text)
         assert time.monotonic() - started < 5
+
+
+def test_the_settings_repr_keeps_no_password(tmp_path: Path) -> None:
+    from mlgate.config import load_settings
+
+    (tmp_path / "mlgate.yaml").write_text(f"registry: postgresql://u:{PLANTED}@h/db\n")
+    settings = load_settings(cwd=tmp_path, environ={"GITHUB_TOKEN": "ghp_" + PLANTED})
+    shown = repr(settings)
+    assert shown.startswith("Settings(root=") and f"u:{MASK}@h/db" in shown
+    _clean(shown)
