@@ -183,3 +183,14 @@ def test_log_model_refuses_an_alias_bomb_in_its_params_file(tmp_path: Path, sk_m
     assert time.monotonic() - started < 30
     assert reg.models() == []
     reg.close()
+
+
+def test_a_huge_log_line_of_a_failed_stage_is_cut(data_cli) -> None:  # type: ignore[no-untyped-def]
+    Path("mlgate.yaml").write_text(
+        f"stages:\n  s:\n    cmd: {sys.executable} -c \"print('y' * 3_000_000)\" && exit 1\n    outs: [o.txt]\n"
+    )
+    started = time.monotonic()
+    r = data_cli("run")
+    assert r.code == 1, r.err
+    assert time.monotonic() - started < 60
+    assert "(3,000,000 characters)" in r.out + r.err and len(r.out + r.err) < 20_000

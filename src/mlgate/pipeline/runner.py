@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 
 LOG_TAIL = 15
+LOG_LINE = 2000  # characters of one log-tail line that are shown
 # ("wait", holder of the project lock), ("start", stage), ("running" | "restoring", stage) when the stage
 # needs its command or the cache, ("done", StageResult)
 Event = Callable[[str, "StageResult | str"], None]
@@ -603,5 +604,9 @@ def _tail(log: Path, n: int = LOG_TAIL) -> list[str]:
         return []
     from mlgate.redact import redact
 
-    # the tail is printed and lands in CI logs; the stage had the registry URL in its environment
-    return [redact(line) for line in lines[-n:]]
+    # the tail is printed and lands in CI logs; the stage had the registry URL in its environment. A line
+    # is cut at LOG_LINE characters: one huge line would take minutes to lay out in a terminal
+    return [
+        redact(line if len(line) <= LOG_LINE else f"{line[:LOG_LINE]}… ({len(line):,} characters)")
+        for line in lines[-n:]
+    ]
