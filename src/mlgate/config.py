@@ -61,6 +61,7 @@ KNOWN_KEYS = {
     "waivers",
     "smoke",
     "ray_address",
+    "trust",
 }
 
 

@@ -8,9 +8,6 @@ from typing import Any
 
 from mlgate.errors import InputError, NotFoundError, UsageError
 
-# types a .skops file may hold without asking: scikit-learn, NumPy and SciPy internals
-_SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-
 
 def read_model_file(
     path: str | Path, *, flavor: str | None = None, allow_pickle: bool = False
@@ -28,12 +25,19 @@ def read_model_file(
     if suffix == ".skops":
         import skops.io as sio
 
-        untrusted = sio.get_untrusted_types(file=p)
-        unsafe = [t for t in untrusted if not t.startswith(_SAFE_PREFIXES)]
+        from mlgate.flavors.sklearn import unsafe_types
+
+        try:
+            untrusted = sio.get_untrusted_types(file=p)
+        except Exception as exc:  # a damaged zip or schema.json: skops raises whatever it hits
+            raise InputError(f"{p} is not a readable .skops file: {type(exc).__name__}: {exc}") from exc
+        unsafe = unsafe_types(untrusted)
         if unsafe and not allow_pickle:
             raise UsageError(
-                f"{p} needs types outside scikit-learn/NumPy/SciPy to load: {', '.join(unsafe[:5])}",
-                hint="pass --allow-pickle if you trust this file",
+                f"{p} needs types that can run code when loaded (not data types of scikit-learn, NumPy or "
+                f"SciPy): {', '.join(unsafe[:5])}",
+                hint="pass --allow-pickle only if you trust who made this file; the version is then marked "
+                "as running code",
             )
         return sio.load(p, trusted=untrusted), flavor
     if suffix in (".pkl", ".pickle", ".joblib"):

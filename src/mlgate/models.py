@@ -10,14 +10,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import InputError, MlgateError, UnsupportedModelError
+from mlgate.errors import InputError, MlgateError, UnsupportedModelError, UsageError
 from mlgate.flavors import Flavor, detect_flavor, get_flavor
 from mlgate.inputs import prepare
-from mlgate.registry.store import Registry
+from mlgate.registry.store import METADATA_FILE, Registry
 from mlgate.registry.types import ModelVersion
 from mlgate.signature import infer_schema
 
-ARTIFACT_META = "mlgate-model.json"
+ARTIFACT_META = METADATA_FILE
 
 
 class LoadedModel:
@@ -103,7 +103,8 @@ def log_model(
 
         (folder / ARTIFACT_META).write_text(
             json.dumps(
-                {"format": 1, "flavor": fl.name, "config": config, "signature": signature},
+                # format 2 binds runs_code too; everything here is covered by the version's digest
+                {"format": 2, "flavor": fl.name, "config": config, "signature": signature, "runs_code": runs_code},
                 sort_keys=True,
                 indent=1,
             )
@@ -167,18 +168,81 @@ def training_profile(ref: str | ModelVersion, *, registry: Registry | None = Non
     return Profile.from_json(text.decode())
 
 
-def load_model(ref: str | ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False) -> LoadedModel:
-    """Load a version after verifying every file against its digest; nothing unverified is loaded."""
+def load_model(
+    ref: str | ModelVersion,
+    *,
+    registry: Registry | None = None,
+    allow_pickle: bool = False,
+    allow_code: bool = False,
+) -> LoadedModel:
+    """Load a version after verifying every file and the metadata bound to its digest.
+
+    A version that runs code when loaded (pyfunc, pickles) needs consent: ``allow_code=True``, a
+    ``trust.run_code`` entry in mlgate.yaml naming its model or author, or, for pickled files of
+    other flavors, ``allow_pickle=True``. Without it nothing of the artifact runs and UsageError says so.
+    """
     reg = _default_registry(registry)
     mv = ref if isinstance(ref, ModelVersion) else reg.get(ref)
     fl = get_flavor(mv.flavor)
-    path = reg.materialize(mv)
+    path = reg.materialize(mv)  # verifies the bytes and the fields bound to the digest
     atexit.register(shutil.rmtree, path, True)
     try:
-        native = fl.load(path, mv.flavor_config, allow_pickle=allow_pickle)
+        _check_signatures(reg, mv, ref)
+        _warn_if_unbound(mv, path)
+        consent = require_consent(mv, registry=reg, allow_pickle=allow_pickle, allow_code=allow_code)
+        native = fl.load(path, mv.flavor_config, allow_pickle=consent)
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
-    if mv.runs_code:
+    if mv.runs_code or fl.runs_code_for(mv.flavor_config):
         warnings.warn(f"{mv.ref} ran code stored in its artifact when it was loaded", RuntimeWarning, stacklevel=2)
     return LoadedModel(native, fl, mv, path)
+
+
+def _warn_if_unbound(mv: ModelVersion, path: Path) -> None:
+    if (path / ARTIFACT_META).is_file():
+        return
+    warnings.warn(
+        f"{mv.ref} has no {ARTIFACT_META}: its flavor and config come from the registry database alone, "
+        "not from its digest (re-register it to bind them)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def require_consent(
+    mv: ModelVersion, *, registry: Registry | None = None, allow_pickle: bool = False, allow_code: bool = False
+) -> bool:
+    """Whether loading ``mv`` runs stored code (with consent); UsageError (exit 2) when it would and may not."""
+    from mlgate.trust import may_run_code
+
+    reg = _default_registry(registry)
+    fl = get_flavor(mv.flavor)
+    # derived from the (verified) config as well, so a cleared flag in the database changes nothing
+    runs_code = mv.runs_code or fl.runs_code_for(mv.flavor_config)
+    # pyfunc always runs its module: only allow_code (or the policy) covers that, not allow_pickle
+    consent = allow_code or may_run_code(reg.settings, mv) or (allow_pickle and not fl.runs_code)
+    if runs_code and not consent:
+        if fl.runs_code:
+            what, flag = "imports the Python module stored with it when loaded", "allow_code=True (CLI: --allow-code)"
+        else:
+            what = "is stored as a pickle (or with types that run code when loaded)"
+            flag = "allow_pickle=True (CLI: --allow-pickle)"
+        raise UsageError(
+            f"{mv.ref} ({mv.flavor}) {what}, which runs code; it was not loaded",
+            hint=f"load it with {flag} if you trust who registered it, or list {mv.name!r} under "
+            "trust.run_code.models in mlgate.yaml",
+        )
+    return consent and runs_code
+
+
+def _check_signatures(reg: Registry, mv: ModelVersion, ref: str | ModelVersion) -> None:
+    """Every recorded signature must verify; an alias that requires one must have one by an accepted key."""
+    from mlgate.signing import verify_signatures
+
+    alias = None
+    if isinstance(ref, str):
+        from mlgate.refs import parse_ref
+
+        alias = parse_ref(ref).alias
+    verify_signatures(reg, mv, alias=alias)

@@ -1,4 +1,4 @@
-"""``mlgate model …``: register, list, show, history, tag, describe, verify."""
+"""``mlgate model …``: register, list, show, history, tag, describe, verify, keygen, sign."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ def register(
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE, repeatable."),
     description: str | None = typer.Option(None, "--description", help="Free text."),
     run_id: str | None = typer.Option(None, "--run-id", help="The pipeline run that produced the model."),
-    allow_pickle: bool = typer.Option(False, "--allow-pickle", help="Accept pickle/joblib files (runs code)."),
+    allow_pickle: bool = typer.Option(
+        False, "--allow-pickle", help="Accept pickle/joblib files and .skops files needing code (runs code)."
+    ),
+    sign_key: Path | None = typer.Option(
+        None, "--sign-key", help="Sign the new version with this ed25519 private key (see `mlgate model keygen`)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the new version as JSON."),
 ) -> None:
     """Register a saved model as a new immutable version, with lineage and environment."""
@@ -48,12 +53,17 @@ def register(
         run_id=run_id,
         registry=registry(ctx, create=True),  # registering may start the default registry
     )
+    signed = None
+    if sign_key is not None:
+        from mlgate.signing import sign as sign_version
+
+        signed = sign_version(registry(ctx), mv.ref, sign_key)
     if as_json:
-        print_json(mv.to_dict())
+        print_json({**mv.to_dict(), **({"signed_by": signed.key_id} if signed else {})})
         return
     console().print(
         f"[green]registered[/] [bold]{mv.ref}[/] ({mv.semver}) {mv.flavor} {short_digest(mv.digest)} "
-        f"{_size(mv.size_bytes)}"
+        f"{_size(mv.size_bytes)}" + (f", signed with key {signed.key_id}" if signed else "")
     )
 
 
@@ -303,6 +313,60 @@ def verify(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Version reference."),
 ) -> None:
-    """Re-read every file of a version and check it against its digest."""
-    mv = registry(ctx).verify(ref)
+    """Re-read every file of a version, check it against its digest, and check its signatures."""
+    from mlgate.registry.store import METADATA_FILE
+    from mlgate.signing import verify_signatures
+
+    reg = registry(ctx)
+    mv = reg.verify(ref)
+    accepted = verify_signatures(reg, mv, alias=_alias_of(ref))
     console().print(f"[green]ok[/] {mv.ref}: {len(mv.manifest)} file(s) match {short_digest(mv.digest)}")
+    if METADATA_FILE in mv.manifest:
+        console().print("flavor, config, signature and runs-code are bound to the digest")
+    else:
+        console().print(
+            f"[yellow]note[/] {mv.ref} has no {METADATA_FILE}: its flavor and config are checked against the "
+            "database only (re-register it to bind them)"
+        )
+    if accepted is not None:
+        console().print(f"signed by key {accepted.key_id}, accepted for {ref}")
+    elif reg.signature_records(mv):
+        console().print(f"{len(reg.signature_records(mv))} signature(s) verify")
+
+
+def _alias_of(ref: str) -> str | None:
+    from mlgate.refs import parse_ref
+
+    return parse_ref(ref).alias
+
+
+@app.command("keygen")
+def keygen(
+    path: Path = typer.Argument(..., help="Where to write the private key; the public key goes to PATH.pub."),
+) -> None:
+    """Create an ed25519 signing key pair (needs the 'sign' extra)."""
+    from mlgate.signing import generate_key, key_id, read_public_key
+
+    private, public = generate_key(path)
+    kid = key_id(read_public_key(str(public), root=Path.cwd(), where=str(public)))
+    console().print(
+        f"wrote {private} (private: keep it secret) and {public} (key {kid}); trust it with "
+        f"trust: {{keys: {{NAME: {public}}}}} in mlgate.yaml"
+    )
+
+
+@app.command("sign")
+def sign(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Version reference."),
+    key: Path = typer.Option(..., "--key", "-k", help="The ed25519 private key (PEM) to sign with."),
+    as_json: bool = typer.Option(False, "--json", help="Print the signature as JSON."),
+) -> None:
+    """Verify a version's files, then sign its digest and record the signature."""
+    from mlgate.signing import sign as sign_version
+
+    sig = sign_version(registry(ctx), ref, key)
+    if as_json:
+        print_json(sig.to_dict())
+        return
+    console().print(f"[green]signed[/] {ref} ({short_digest(sig.digest)}) with key {sig.key_id}")

@@ -27,6 +27,11 @@ def serve(
     allow_pickle: bool = typer.Option(
         False, "--allow-pickle", help="Load versions stored as pickles (runs their code: only if you trust them)."
     ),
+    allow_code: bool = typer.Option(
+        False,
+        "--allow-code",
+        help="Load versions that run code stored in their artifact (pyfunc, pickles): only if you trust them.",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     canary_alias: str | None = typer.Option(
         None, "--canary-alias", help="An alias whose version takes --canary-weight of the traffic."
@@ -73,6 +78,7 @@ def serve(
         max_body_bytes=max_body,
         body_timeout_s=body_timeout,
         allow_pickle=allow_pickle,
+        allow_code=allow_code,
         log_level=log_level.lower(),
         canary_alias=canary_alias,
         canary_weight=canary_weight if canary_alias else 0.0,

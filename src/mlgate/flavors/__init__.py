@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mlgate.errors import UnsupportedModelError, UsageError
+from mlgate.errors import IntegrityError, UnsupportedModelError, UsageError
 
 
 class Flavor(ABC):
@@ -123,3 +123,15 @@ def detect_flavor(obj: Any) -> Flavor:
 def mro_modules(obj: Any) -> set[str]:
     """Top-level package names of every class in ``obj``'s type hierarchy (cheap: no imports)."""
     return {c.__module__.split(".")[0] for c in type(obj).__mro__}
+
+
+def artifact_file(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing a stored path that leads outside the artifact folder ``root``."""
+    base = root.resolve()
+    target = (base / str(relative)).resolve()
+    if not target.is_relative_to(base):
+        raise IntegrityError(
+            f"the stored flavor config names {relative!r}, which is outside the model's artifact",
+            hint="a version may only load files it contains; do not load this version",
+        )
+    return target

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.errors import UnsupportedModelError
-from mlgate.flavors import Flavor
+from mlgate.flavors import Flavor, artifact_file
 
 
 class LightGBMFlavor(Flavor):
@@ -45,7 +45,7 @@ class LightGBMFlavor(Flavor):
     def load(self, path: Path, config: dict[str, Any], *, allow_pickle: bool = False) -> Any:
         import lightgbm
 
-        booster = lightgbm.Booster(model_file=str(path / config["file"]))
+        booster = lightgbm.Booster(model_file=str(artifact_file(path, config["file"])))
         if config["kind"] == "booster":
             return booster
         if config["kind"] not in ("classifier", "regressor"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.errors import InputError
-from mlgate.flavors import Flavor
+from mlgate.flavors import Flavor, artifact_file
 
 _DTYPES = {
     "tensor(float)": "float32",
@@ -53,7 +53,7 @@ class OnnxFlavor(Flavor):
     def load(self, path: Path, config: dict[str, Any], *, allow_pickle: bool = False) -> Any:
         import onnxruntime as ort
 
-        return ort.InferenceSession(str(path / config["file"]), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(artifact_file(path, config["file"])), providers=["CPUExecutionProvider"])
 
     def input_format(self, config: dict[str, Any]) -> str:
         return "numpy"

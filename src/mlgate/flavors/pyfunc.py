@@ -4,7 +4,9 @@ The module that defines the class is copied into ``code/``. The instance is stor
 own ``save(folder)`` when it also has a classmethod ``load(folder)``, and pickled otherwise. Loading
 imports the copied module under a fresh name, so it never collides with a module already imported,
 and resolves the recorded class to that copy. Loading therefore runs the stored code: versions of
-this flavor are marked ``runs_code``.
+this flavor are marked ``runs_code``, and :meth:`PyfuncFlavor.load` refuses unless the caller
+consented (``allow_pickle=True`` here; :func:`mlgate.load_model` asks for ``allow_code=True`` or a
+trust policy).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlgate.errors import UnsupportedModelError
-from mlgate.flavors import Flavor
+from mlgate.errors import UnsupportedModelError, UsageError
+from mlgate.flavors import Flavor, artifact_file
 
 
 class PyfuncFlavor(Flavor):
@@ -63,15 +65,21 @@ class PyfuncFlavor(Flavor):
         return {**config, "state": "state.pkl", "method": "pickle"}
 
     def load(self, path: Path, config: dict[str, Any], *, allow_pickle: bool = False) -> Any:
-        module = _import_copy(path / config["code"], config["module"])
+        if not allow_pickle:
+            raise UsageError(
+                "this version is a pyfunc model: loading it runs the Python code stored in its artifact",
+                hint="load it with allow_code=True (CLI: --allow-code) only if you trust who registered it",
+            )
+        code = artifact_file(path, config["code"])
+        state = artifact_file(path, config["state"])
+        module = _import_copy(code, config["module"])
         if config["method"] == "save":
             cls: Any = module
             for part in config["qualname"].split("."):
                 cls = getattr(cls, part)
-            state = path / config["state"]
             state.mkdir(exist_ok=True)
             return cls.load(state)
-        with open(path / config["state"], "rb") as fh:
+        with open(state, "rb") as fh:
             return _Unpickler(fh, {config["module"]: module}).load()
 
 

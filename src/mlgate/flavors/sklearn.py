@@ -1,17 +1,76 @@
 """scikit-learn estimators and pipelines, stored with skops.
 
-skops records which types the file needs; loading trusts exactly the types recorded at save time
-and nothing else. Plain pickle (joblib) is available only when asked for (``serialization="pickle"``)
-and then needs ``allow_pickle=True`` to load, because unpickling runs arbitrary code.
+skops records which types a file needs beyond its own defaults. mlgate trusts of those only the
+types that are data (:func:`unsafe_types` says which are not): builtin values, and classes of
+scikit-learn, NumPy and SciPy. Anything else (a function, ``builtins.exec``, ``operator.*``, a class of
+another package) can run code while loading, so it needs ``allow_pickle=True`` and the version is
+recorded as ``runs_code``. Plain pickle (joblib) is available only when asked for
+(``serialization="pickle"``) and needs the same consent to load.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import UnsupportedModelError, UsageError
-from mlgate.flavors import Flavor, mro_modules
+from mlgate.flavors import Flavor, artifact_file, mro_modules
+
+# builtins that are values; every other builtin (exec, eval, getattr, open, __import__ …) is a callable
+_DATA_BUILTINS = frozenset(
+    {
+        "NoneType",
+        "bool",
+        "bytearray",
+        "bytes",
+        "complex",
+        "dict",
+        "float",
+        "frozenset",
+        "int",
+        "list",
+        "range",
+        "slice",
+        "str",
+        "tuple",
+    }
+)
+_LIBRARIES = ("sklearn.", "numpy.", "scipy.")
+# parts of a library's module path whose classes read or write files or import test helpers
+_DENIED_PARTS = ("io", "npyio", "_datasource", "memmap", "f2py", "distutils", "ctypeslib", "externals", "parallel")
+
+
+def unsafe_types(names: Iterable[str]) -> list[str]:
+    """The skops type names in ``names`` that are not plain data: loading them may run code.
+
+    Trusted are builtin values and *classes* of scikit-learn, NumPy and SciPy (a stored class is
+    instantiated; a stored function would be called with stored arguments, so functions are not).
+    """
+    return sorted({n for n in names if not _is_data_type(n)})
+
+
+def _is_data_type(name: str) -> bool:
+    module, _, attr = name.rpartition(".")
+    if module == "builtins":
+        return attr in _DATA_BUILTINS
+    if not name.startswith(_LIBRARIES) or not attr:
+        return False
+    parts = module.split(".")
+    if any(p.startswith("__") or "test" in p or p in _DENIED_PARTS for p in parts):
+        return False
+    try:
+        target: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError):
+        return False
+    if not isinstance(target, type):  # functions, ufuncs, instances: called with stored arguments
+        return False
+    import numpy as np
+
+    return not issubclass(target, np.memmap)  # constructing one opens (or creates) a file
 
 
 class SklearnFlavor(Flavor):
@@ -66,13 +125,21 @@ class SklearnFlavor(Flavor):
                 )
             import joblib
 
-            return joblib.load(path / config["file"])
+            return joblib.load(artifact_file(path, config["file"]))
         import skops.io as sio
 
-        return sio.load(path / config["file"], trusted=list(config.get("trusted_types", [])))
+        file = artifact_file(path, config["file"])
+        needed = sio.get_untrusted_types(file=file)
+        unsafe = unsafe_types(needed)
+        if unsafe and not allow_pickle:
+            raise UsageError(
+                f"this version's model.skops needs types that can run code when loaded: {', '.join(unsafe[:5])}",
+                hint="load it with allow_pickle=True (CLI: --allow-pickle) only if you trust who registered it",
+            )
+        return sio.load(file, trusted=needed)
 
     def runs_code_for(self, config: dict[str, Any]) -> bool:
-        return config.get("serialization") == "pickle"
+        return config.get("serialization") == "pickle" or bool(unsafe_types(config.get("trusted_types", [])))
 
     def input_format(self, config: dict[str, Any]) -> str:
         # an estimator fitted on a bare array warns when given a DataFrame, and vice versa

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.errors import UnsupportedModelError, UsageError
-from mlgate.flavors import Flavor
+from mlgate.flavors import Flavor, artifact_file
 
 _KINDS = {"torchscript": "model.pt", "export": "model.pt2"}
 _COMPILED = ("data/aotinductor/", "data/executorch/", "data/mtia")
@@ -60,7 +60,7 @@ class TorchFlavor(Flavor):
     def load(self, path: Path, config: dict[str, Any], *, allow_pickle: bool = False) -> Any:
         import torch
 
-        file = path / config["file"]
+        file = artifact_file(path, config["file"])
         if config["kind"] == "torchscript":
             model = torch.jit.load(str(file), map_location="cpu")
             model.eval()

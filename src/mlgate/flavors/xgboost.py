@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.errors import UnsupportedModelError
-from mlgate.flavors import Flavor
+from mlgate.flavors import Flavor, artifact_file
 
 _WRAPPERS = ("XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor")
 
@@ -49,7 +49,7 @@ class XGBoostFlavor(Flavor):
         if name not in (*_WRAPPERS, "Booster"):
             raise UnsupportedModelError(f"unknown xgboost model class {name!r} in the stored config")
         model = getattr(xgboost, name)()
-        model.load_model(str(path / config["file"]))
+        model.load_model(str(artifact_file(path, config["file"])))
         return model
 
     def input_format(self, config: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ in one transaction: a crash in between leaves only unreferenced blobs for :meth:
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 import time
@@ -55,6 +56,8 @@ from mlgate.registry.types import (
 )
 
 _UNSET: Any = object()
+# the document inside every artifact that log_model writes: how to read the bytes, covered by the digest
+METADATA_FILE = "mlgate-model.json"
 VersionLike = int | str | ModelVersion
 
 
@@ -821,7 +824,9 @@ class Registry:
         """Copy a version's files into ``dest`` (a new temporary folder by default), verifying each one.
 
         Any mismatch or missing blob raises IntegrityError naming the version and the file, and the
-        partial copy is removed, so nothing unverified is ever loaded.
+        partial copy is removed, so nothing unverified is ever loaded. The fields that decide how the
+        bytes are read (flavor, its config, the signature, runs-code) are checked against the digested
+        ``mlgate-model.json`` (:func:`check_bound_metadata`).
         """
         if manifest_digest(mv.manifest) != mv.digest:
             raise IntegrityError(
@@ -849,6 +854,7 @@ class Registry:
                         hint="the stored bytes changed after registration; restore the artifact store "
                         "from a backup; nothing was loaded",
                     )
+            check_bound_metadata(mv, target)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -948,6 +954,28 @@ class Registry:
             )
             for r in rows
         ]
+
+    def add_signature(self, mv: ModelVersion, key_id: str, document: str) -> None:
+        """Append a signature document (see :mod:`mlgate.signing`) to a version's events."""
+        with self._write() as conn:
+            vid, _, _ = self._version_id(conn, mv.ref)
+            self._record(conn, vid, "signature", key_id, None, document)
+
+    def signature_records(self, mv: ModelVersion) -> list[tuple[str, str]]:
+        """The signature documents recorded for a version, oldest first, with who recorded each."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(version_events.c.new, version_events.c.actor)
+                .join(versions, versions.c.id == version_events.c.version_id)
+                .join(models, models.c.id == versions.c.model_id)
+                .where(
+                    models.c.name == mv.name,
+                    versions.c.number == mv.number,
+                    version_events.c.field == "signature",
+                )
+                .order_by(version_events.c.id)
+            ).all()
+        return [(str(text), str(actor)) for text, actor in rows]
 
     def verify(self, ref: str | Ref) -> ModelVersion:
         """Check every file of a version against its digest without loading it."""
@@ -1056,6 +1084,40 @@ def _run_record(r: Any) -> RunRecord:
         duration_s=float(r.duration_s),
         created_by=r.created_by,
     )
+
+
+def check_bound_metadata(mv: ModelVersion, folder: Path) -> bool:
+    """Compare the version's database fields with the digested ``mlgate-model.json`` in ``folder``.
+
+    Returns False for a version without that document (registered by :meth:`Registry.register` with
+    other files, or by an older mlgate): its fields are then only as good as the database row. A field
+    that differs raises IntegrityError naming it.
+    """
+    meta = folder / METADATA_FILE
+    if METADATA_FILE not in mv.manifest or not meta.is_file():
+        return False
+    try:
+        doc = json.loads(meta.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntegrityError(f"{mv.ref}: {METADATA_FILE} in the artifact is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"{mv.ref}: {METADATA_FILE} in the artifact is not a JSON object")
+    fields = [("flavor", "flavor", mv.flavor), ("flavor_config", "config", mv.flavor_config)]
+    fields.append(("signature", "signature", mv.signature))
+    if "runs_code" in doc:  # format 1 documents predate the flag; loading derives it from the config
+        fields.append(("runs_code", "runs_code", mv.runs_code))
+    for column, key, value in fields:
+        if _canonical(doc.get(key)) != _canonical(value):
+            raise IntegrityError(
+                f"{mv.ref}: the registry's {column} ({_canonical(value)[:120]}) differs from the value bound to "
+                f"the digest in {METADATA_FILE} ({_canonical(doc.get(key))[:120]}); the database row was altered",
+                hint="restore the registry database from a backup; do not load this version",
+            )
+    return True
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 class _Retry(Exception):

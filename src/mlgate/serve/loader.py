@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlgate.errors import IntegrityError
+from mlgate.errors import CheckFailed, IntegrityError
 from mlgate.serve.protocol import InputSpec, probe_nulls
 
 if TYPE_CHECKING:
@@ -166,6 +166,7 @@ class ModelHolder:
 
     def _load(self, number: int, digest: str) -> Served:
         from mlgate.models import load_model
+        from mlgate.signing import verify_signatures
 
         ref = f"{self.options.name}:{number}"
         try:
@@ -179,8 +180,12 @@ class ModelHolder:
         except ValueError as exc:
             raise SwapFailed("load", str(exc)) from exc
         try:
-            model = load_model(mv, registry=self.registry, allow_pickle=self.options.allow_pickle)
-        except IntegrityError as exc:
+            # the alias being followed decides which signatures count (promote.require_signature)
+            verify_signatures(self.registry, mv, alias=self.options.alias)
+            model = load_model(
+                mv, registry=self.registry, allow_pickle=self.options.allow_pickle, allow_code=self.options.allow_code
+            )
+        except (IntegrityError, CheckFailed) as exc:
             raise SwapFailed("verify", exc.message) from exc
         except Exception as exc:
             raise SwapFailed("load", f"{type(exc).__name__}: {exc}") from exc

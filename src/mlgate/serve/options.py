@@ -41,6 +41,7 @@ class ServeOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY
     body_timeout_s: float = 30.0
     allow_pickle: bool = False
+    allow_code: bool = False  # load versions that run stored code (pyfunc); see mlgate.models.require_consent
     log_level: str = "info"
     canary_alias: str | None = None
     canary_weight: float = 0.0

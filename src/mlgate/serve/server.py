@@ -125,10 +125,14 @@ def _serve_on(sock: socket.socket, options: ServeOptions, registry: Registry | N
         from mlgate.registry.store import Registry
 
         registry = Registry(settings=options.settings)
-    check_alias(options, registry)
-    for alias in (options.canary_alias, options.shadow_alias):
-        if alias is not None:
-            check_alias(options.following(alias), registry)
+    from mlgate.models import require_consent
+    from mlgate.signing import verify_signatures
+
+    for following in [options] + [options.following(a) for a in (options.canary_alias, options.shadow_alias) if a]:
+        mv = check_alias(following, registry)
+        # refuse at start, with exit 2 and a hint, what the watcher would only log as a failed swap
+        require_consent(mv, registry=registry, allow_pickle=options.allow_pickle, allow_code=options.allow_code)
+        verify_signatures(registry, mv, alias=following.alias)
     registry.close()
     if options.log_dir is not None:
         from mlgate.serve.predlog import check_writable

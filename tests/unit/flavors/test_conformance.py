@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import mlgate
-from mlgate.errors import IntegrityError
+from mlgate.errors import IntegrityError, UsageError
 from mlgate.hashing import digest_path, manifest_digest
 from mlgate.models import ARTIFACT_META
 from mlgate.registry.blobs import blob_key
@@ -378,8 +378,10 @@ def test_round_trip_predicts_like_the_original(case: Case, registry: Any) -> Non
 def _load(mv: Any, registry: Any) -> Any:
     if not mv.runs_code:
         return mlgate.load_model(mv.ref, registry=registry)
+    with pytest.raises(UsageError, match="runs code"):  # stored code runs only with consent
+        mlgate.load_model(mv.ref, registry=registry)
     with pytest.warns(RuntimeWarning, match="ran code stored in its artifact"):
-        return mlgate.load_model(mv.ref, registry=registry)
+        return mlgate.load_model(mv.ref, registry=registry, allow_code=True)
 
 
 def test_digest_names_the_stored_files(case: Case, registry: Any, tmp_path: Path) -> None:

@@ -112,8 +112,10 @@ def test_pyfunc_runs_code_and_warns_when_loaded(registry: Any) -> None:
     assert mv.flavor == "pyfunc"
     assert mv.runs_code is True
     assert registry.get(mv.ref).runs_code is True
+    with pytest.raises(UsageError, match=rf"{mv.ref} \(pyfunc\) imports the Python module"):
+        mlgate.load_model(mv.ref, registry=registry)  # without consent nothing runs
     with pytest.warns(RuntimeWarning, match=rf"{mv.ref} ran code stored in its artifact"):
-        loaded = mlgate.load_model(mv.ref, registry=registry)
+        loaded = mlgate.load_model(mv.ref, registry=registry, allow_code=True)
     assert type(loaded.native) is not Threshold
     assert type(loaded.native).__module__.startswith("tests.unit.flavors.mlgate_pyfunc_")
     assert sys.modules[__name__].Threshold is Threshold
@@ -159,7 +161,7 @@ def test_pyfunc_class_defined_in_main_loads_elsewhere(registry: Any, registry_ur
     )
     ref = done.stdout.strip()
     with pytest.warns(RuntimeWarning, match="ran code stored in its artifact"):
-        loaded = mlgate.load_model(ref, registry=registry)
+        loaded = mlgate.load_model(ref, registry=registry, allow_code=True)
     assert loaded.metadata.flavor_config["module"] == "__main__"
     np.testing.assert_allclose(loaded.predict(np.array([[1.0, 2.0], [3.0, 4.0]])), [6.0, 14.0])
 
@@ -293,6 +295,6 @@ def test_pyfunc_class_in_a_package_keeps_its_relative_imports(
 
     mv = mlgate.log_model(Scaled(3.0), "scaled", sample_input=np.ones((2, 2)), registry=registry)
     with pytest.warns(RuntimeWarning, match="ran code stored in its artifact"):
-        loaded = mlgate.load_model(mv.ref, registry=registry)
+        loaded = mlgate.load_model(mv.ref, registry=registry, allow_code=True)
     assert type(loaded.native).__module__.startswith("acme_models.mlgate_pyfunc_")
     np.testing.assert_allclose(loaded.predict(np.array([[1.0, 2.0]])), [9.0])

@@ -30,6 +30,7 @@ CLASSIFICATION_GATES = """
 registry: sqlite:///{root}/registry.db
 artifacts: {root}/artifacts
 data: {{eval: {eval}, target: target}}
+trust: {{run_code: {{models: [cancer]}}}}  # some candidates here are pyfunc models
 gates:
   - {{metric: roc_auc, vs: production, max_drop: 0.02}}
   - {{metric: accuracy, vs: production, max_drop: 0.03}}
