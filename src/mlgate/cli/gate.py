@@ -184,7 +184,7 @@ def render(doc: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from mlgate.report.markdown import interval, number, rank, signed
+    from mlgate.report.markdown import interval, number, p_value, rank, signed
 
     out = console()
     cand, champ = doc["candidate"], doc.get("champion")
@@ -220,11 +220,12 @@ def render(doc: dict[str, Any]) -> None:
     failing = [s for s in doc.get("slices") or [] if s.get("status") == "fail"]
     if failing:
         st = Table(title="slices that regressed", title_justify="left")
-        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "adj. p"):
+        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "p", "adj. p"):
             st.add_column(col, overflow="fold")
         for s in failing[:20]:
             st.add_row(escape(s["slice"]), str(s["rows"]), s["metric"], number(s["candidate"]),
-                       number(s["champion"]), signed(s["delta"]), f"{s['p_adjusted']:.2g}")  # fmt: skip
+                       number(s["champion"]), signed(s["delta"]), p_value(s.get("p_value")),
+                       p_value(s["p_adjusted"]))  # fmt: skip
         out.print(st)
     for note in doc.get("notes") or []:
         out.print(f"[dim]note:[/] {escape(note)}")

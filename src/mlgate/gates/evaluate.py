@@ -42,6 +42,8 @@ class Evaluation:
     champion_error: str | None
     target: str
     candidate_error: str | None = None  # set when the candidate's outputs cannot be scored (NaN, inf)
+    lost_classes: list[str] = field(default_factory=list)  # classes the champion knows and the candidate lost
+    slice_masks: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (gate, slice) → rows
 
 
 @dataclass
@@ -113,7 +115,7 @@ def gate(
     if ev.champion_error:
         notes.append(ev.champion_error)
 
-    checks: list[Check] = []
+    checks: list[Check] = [_lost_classes(ev, champ_mv)] if ev.lost_classes else []
     slices_rows: list[dict[str, Any]] = []
     metrics: dict[str, dict[str, Any]] = {}
     timings = {"scoring_s": scoring_s, "statistics_s": 0.0, "behaviour_s": 0.0}
@@ -130,6 +132,7 @@ def gate(
         bucket = "statistics_s" if spec.kind in ("bound", "change", "slices", "critical") else "behaviour_s"
         timings[bucket] += time.perf_counter() - t
 
+    _explain_twins(checks, slices_rows, ev)
     _apply_waivers(checks, waivers, notes)
     _classify(checks)
     passed = not any(c.blocking for c in checks)
@@ -343,16 +346,22 @@ def _score(
         return Evaluation(frame, features, y, task, None, cand, champ, champion_error, target, candidate_error)
     model_classes = _classes_of(candidate)
     y_text = [str(v) for v in (_ints(y_raw) if y_raw.dtype.kind == "f" else y_raw.tolist())]
+    lost: list[str] = []
     if model_classes is not None:
         unseen = sorted(set(y_text) - set(model_classes))
-        if unseen:
-            count = sum(v in unseen for v in y_text)
+        # a class the champion knows and the candidate lost is the candidate's failure, not the data's
+        champ_classes = _classes_of(champion) if champ_out is not None else None
+        lost = [c for c in unseen if champ_classes and c in champ_classes]
+        unknown = [c for c in unseen if c not in lost]
+        if unknown:
+            count = sum(v in unknown for v in y_text)
             raise InputError(
-                f"{label}: the target {target!r} has classes the model never saw: {', '.join(unseen[:5])} "
-                f"({count} rows); {candidate.metadata.ref} knows {', '.join(model_classes[:10])}",
+                f"{label}: the target {target!r} has classes the model never saw: {', '.join(unknown[:5])} "
+                f"({count} rows); {candidate.metadata.ref} knows {', '.join(model_classes[:10])}"
+                + ("; the champion does not know them either" if champ_classes else ""),
                 hint="evaluate on data labelled like the training data, or retrain with these classes",
             )
-        classes = list(model_classes)
+        classes = list(model_classes) + lost
     else:
         classes = sorted(set(y_text) | {str(v) for v in cand_out.tolist()})
     positive = data_cfg.get("positive")
@@ -371,7 +380,33 @@ def _score(
             champion_error = str(exc)
     if task == "binary" and len(classes) > 2:
         task = "multiclass"
-    return Evaluation(frame, features, y, task, classes, cand, champ, champion_error, target, candidate_error)
+    if champ is not None:  # known to the candidate, yet never predicted where the champion predicts it
+        for i, c in enumerate(classes):
+            if c not in lost and (y == i).any() and (champ.label == i).sum() >= 5 and not (cand.label == i).any():
+                lost.append(c)
+    return Evaluation(
+        frame, features, y, task, classes, cand, champ, champion_error, target, candidate_error, lost_classes=lost
+    )
+
+
+def _lost_classes(ev: Evaluation, champ_mv: Any) -> Check:
+    assert ev.classes is not None and ev.champion is not None
+    parts = []
+    for c in ev.lost_classes:
+        i = ev.classes.index(c)
+        parts.append(
+            f"{c} ({int((ev.y == i).sum())} rows, champion predicts it on {int((ev.champion.label == i).sum())})"
+        )
+    return Check(
+        "classes kept",
+        "behaviour",
+        "fail",
+        message=f"the candidate never predicts {len(parts)} class(es) that {champ_mv.ref} predicts and the "
+        f"evaluation data has: {', '.join(parts[:5])}",
+        rows=len(ev.y),
+        details={"lost": ev.lost_classes},
+        reason="lost class",
+    )
 
 
 def _metric(spec: GateSpec, ev: Evaluation) -> Any:
@@ -582,33 +617,48 @@ def _critical(spec: GateSpec, metric: Any, ev: Evaluation) -> Check:
     except InputError as exc:
         check.message = f"cannot compare {metric.name} on {sl.name!r}: {exc}"
         return check
+    ev.slice_masks[(spec.name, sl.name)] = sl.mask
     return _verdict(spec, metric, cmp, check, reason="slice drop")
 
 
+# metrics that stay defined on the rows of one true class (there they are that class's recall)
+_PER_CLASS = {"accuracy", "balanced_accuracy", "recall_macro", "recall_weighted"}
+
+
 def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str, Any]], notes: list[str]) -> Check:
-    from scipy.stats import false_discovery_control
+    from mlgate.gates.slices import Slice, discover, sliceable, weighted_bh
 
-    from mlgate.gates.slices import discover
-
-    if spec.slices == "auto":  # every column; the target too for classification: per-class slices
-        columns = [c for c in ev.frame.columns if c != ev.target or ev.task != "regression"]
+    if spec.slices == "auto":
+        columns, left_out = sliceable(ev.frame, target=ev.target, max_categories=spec.max_categories)
+        notes.extend(f"{spec.name}: {n}" for n in left_out)
     else:
         columns = list(spec.slices or ())
     found, left_out = discover(ev.frame, columns, bins=spec.bins, max_categories=spec.max_categories, where=spec.where)
+    if spec.slices == "auto" and ev.classes and metric.name in _PER_CLASS and len(ev.classes) > 2:
+        # per-class figures: the rows of one true class, where these metrics are that class's recall
+        found += [Slice(f"{ev.target} = {c}", ev.target, ev.y == i) for i, c in enumerate(ev.classes)]
     notes.extend(f"{spec.name}: {n}" for n in left_out)
+    within = metric.within_slice()
     check = Check(spec.name, "slices", "error", metric=metric.name)
     evaluated, small, undefined = [], [], []
     for sl in found:
         if sl.rows < spec.min_rows:
             small.append(sl)
             continue
+        preds = [ev.candidate.take(sl.mask)] + ([ev.champion.take(sl.mask)] if ev.champion else [])
+        why = within.undefined_on(ev.y[sl.mask], preds)
+        if why:
+            undefined.append((sl, why))
+            continue
         try:
-            evaluated.append((sl, _compare(spec, metric, ev, sl.mask)))
+            evaluated.append((sl, _compare(spec, within, ev, sl.mask)))
         except InputError as exc:
             undefined.append((sl, str(exc)))
+    ev.slice_masks.update({(spec.name, sl.name): sl.mask for sl, _ in evaluated})
     check.details.update(
-        slices=len(found), evaluated=len(evaluated), too_small=len(small), undefined=len(undefined), alpha=spec.alpha
-    )
+        slices=len(found), evaluated=len(evaluated), too_small=len(small), undefined=len(undefined), alpha=spec.alpha,
+        screening="Benjamini–Hochberg weighted by slice rows",
+    )  # fmt: skip
     if not evaluated:
         check.message = (
             f"no slice could be evaluated: {len(found)} found, {len(small)} under min_rows={spec.min_rows}, "
@@ -616,45 +666,44 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
         )
         return check
     p = np.array([c.p_value for _, c in evaluated])
-    adjusted = false_discovery_control(p, method="bh") if len(p) > 1 else p
-    flagged = []
-    for (sl, cmp), p_adj in zip(evaluated, adjusted, strict=True):
+    adjusted, weights = weighted_bh(p, np.array([c.n for _, c in evaluated]))
+    flagged, effects = [], []
+    for (sl, cmp), p_adj, weight in zip(evaluated, adjusted, weights, strict=True):
         margin = _margin(spec, cmp.champion)
         bad = bool(p_adj < spec.alpha) and _worst(metric, cmp.ci) < -margin
-        rows_out.append(
-            {
-                "gate": spec.name,
-                "slice": sl.name,
-                "column": sl.column,
-                "rows": cmp.n,
-                "metric": metric.name,
-                "candidate": cmp.candidate,
-                "champion": cmp.champion,
-                "delta": cmp.delta,
-                "ci": list(cmp.ci),
-                "p_value": cmp.p_value,
-                "p_adjusted": float(p_adj),
-                "max_drop": margin,
-                "status": "fail" if bad else "pass",
-            }
-        )
+        row = {
+            "gate": spec.name, "slice": sl.name, "column": sl.column, "rows": cmp.n, "metric": metric.name,
+            "candidate": cmp.candidate, "champion": cmp.champion, "delta": cmp.delta, "ci": list(cmp.ci),
+            "p_value": cmp.p_value, "p_adjusted": float(p_adj), "weight": float(weight), "max_drop": margin,
+            "status": "fail" if bad else "pass",
+        }  # fmt: skip
+        rows_out.append(row)
         if bad:
             flagged.append((sl, cmp, float(p_adj)))
+        if cmp.p_value < spec.alpha:
+            effects.append(row)
     for sl, reason in undefined:
         rows_out.append({"gate": spec.name, "slice": sl.name, "column": sl.column, "rows": sl.rows,
-                         "metric": metric.name, "status": "skip", "reason": reason})  # fmt: skip
-    flagged.sort(key=lambda f: f[1].delta if metric.higher_is_better else -f[1].delta)
+                         "metric": metric.name, "status": "skip", "reason": f"not tested: {reason}"})  # fmt: skip
+    sign = 1.0 if metric.higher_is_better else -1.0
+    effects.sort(key=lambda r: sign * r["delta"])
+    check.details["largest_effects"] = [
+        {k: r[k] for k in ("slice", "rows", "delta", "ci", "p_value", "p_adjusted")} for r in effects[:5]
+    ]
+    flagged.sort(key=lambda f: sign * f[1].delta)
     extra = f"; {len(small)} slice(s) under {spec.min_rows} rows not tested" if small else ""
+    if undefined:
+        extra += f"; {len(undefined)} where {metric.name} is undefined not tested"
     if flagged:
         sl, cmp, p_adj = flagged[0]
-        check.status = "fail"
+        check.status, check.reason = "fail", "slice drop"
         check.slice, check.rows = sl.name, cmp.n
         check.value, check.champion, check.delta, check.ci = cmp.candidate, cmp.champion, cmp.delta, cmp.ci
         check.p_value, check.bound = p_adj, _margin(spec, cmp.champion)
         check.message = (
             f"{len(flagged)} of {len(evaluated)} slices regressed: worst {sl.name!r} ({cmp.n} rows) {metric.name} "
             f"{cmp.candidate:.4g} vs {cmp.champion:.4g} ({cmp.delta:+.4g}, interval [{cmp.ci[0]:+.4g}, "
-            f"{cmp.ci[1]:+.4g}], adjusted p {p_adj:.2g}){extra}"
+            f"{cmp.ci[1]:+.4g}], p {_p(cmp.p_value)}, adjusted {_p(p_adj)}){extra}"
         )
         check.details["failing"] = [
             {"slice": s.name, "rows": c.n, "delta": c.delta, "p_adjusted": pa} for s, c, pa in flagged
@@ -663,9 +712,44 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
         check.status = "pass"
         check.message = (
             f"no slice regressed beyond {spec.max_drop:g}{' (relative)' if spec.relative else ''} "
-            f"across {len(evaluated)} slices (Benjamini–Hochberg at {spec.alpha:g}){extra}"
+            f"across {len(evaluated)} slices (Benjamini–Hochberg weighted by rows, at {spec.alpha:g}){extra}"
         )
+        if effects:
+            top = effects[0]
+            check.message += (
+                f"; largest effect {top['slice']!r} ({top['rows']} rows) {top['delta']:+.4g} "
+                f"[{top['ci'][0]:+.4g}, {top['ci'][1]:+.4g}], p {_p(top['p_value'])}, adjusted {_p(top['p_adjusted'])}"
+            )
     return check
+
+
+def _explain_twins(checks: list[Check], slices_rows: list[dict[str, Any]], ev: Evaluation) -> None:
+    """A critical slice and an automatic slice over the same rows and metric may disagree: say why, on both."""
+    for c in checks:
+        mask = ev.slice_masks.get((c.name, c.slice or "")) if c.kind == "slice" else None
+        if mask is None or c.status not in ("pass", "fail", "undecided"):
+            continue
+        for row in slices_rows:
+            twin = ev.slice_masks.get((row["gate"], row["slice"]))
+            if twin is None or row.get("metric") != c.metric or not np.array_equal(twin, mask):
+                continue
+            if c.blocking == (row["status"] == "fail"):
+                continue
+            why = (
+                f"the critical slice {c.name!r} is tested alone, at its own interval; the automatic slice "
+                f"{row['slice']!r} of {row['gate']!r} is one of many and Benjamini–Hochberg-adjusted "
+                f"(p {_p(row['p_value'])}, adjusted {_p(row['p_adjusted'])})"
+            )
+            row["note"] = (
+                f"same rows as the critical slice {c.name!r}, which {'blocks' if c.blocking else 'passes'}: {why}"
+            )
+            verdict = "failed" if row["status"] == "fail" else "passed"
+            c.message += f". The automatic slice {row['slice']!r} has the same rows and {verdict}: {why}"
+
+
+def _p(p: float) -> str:
+    """A p-value as a reviewer reads it: ``<0.001`` rather than ``0``."""
+    return "<0.001" if p < 0.001 else f"{p:.2g}"
 
 
 def _golden(spec: GateSpec, ev: Evaluation, candidate: Any, settings: Settings) -> Check:

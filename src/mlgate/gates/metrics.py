@@ -59,7 +59,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -108,6 +108,26 @@ class Metric:
                 hint="check the rows and the model's outputs; a custom metric must return a finite number",
             )
         return value
+
+    def undefined_on(self, y: np.ndarray, preds: list[Pred]) -> str | None:
+        """Why this metric is undefined on these rows (a slice), or None: recall without positives, AUC with one
+        class. Zero division gives 0 on all rows, as sklearn does; inside a slice it is "not tested" instead."""
+        y = np.asarray(y)
+        if self.name in ("recall", "f1") and not (y == 1).any():
+            return f"no positive rows, so {self.name} is undefined here"
+        if self.name == "precision" and any(p.label is not None and not (p.label == 1).any() for p in preds):
+            return "a model predicts no positive row here, so precision is undefined"
+        if self._rank and np.unique(y).size < 2:
+            return f"one class only, so {self.name} is undefined here"
+        return None
+
+    def within_slice(self) -> Metric:
+        """The metric as defined inside a slice: macro averages run over the classes defined there (recall over
+        the slice's true classes, precision over the predicted ones), not over zeros for absent classes."""
+        for kind in ("recall", "precision"):
+            if self.name == f"{kind}_macro":
+                return replace(self, _from_sums=_class_from(kind, "defined"))
+        return self
 
     def additive(self, p: Pred) -> bool:
         """Whether ``sums``/``from_sums`` apply to these outputs (else the bootstrap recomputes the metric)."""
@@ -368,6 +388,9 @@ def _class_from(kind: str, average: str) -> _FromSums:
         per_class = _prf(kind, tp, pred, true)
         if average == "weighted":
             return (per_class * true).sum(axis=-1) / true.sum(axis=-1)
+        if average == "defined":  # recall where a class has true rows, precision where it is predicted
+            present = (true if kind == "recall" else pred) > 0
+            return (per_class * present).sum(axis=-1) / present.sum(axis=-1)
         present = (pred + true) > 0
         return (per_class * present).sum(axis=-1) / present.sum(axis=-1)
 

@@ -145,9 +145,9 @@ def interval(ci: Any, *, sign: bool = True) -> str:
 
 
 def p_value(value: Any) -> str:
-    """A p-value; anything below 0.0001 reads as such."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e-4:
-        return "< 0.0001"
+    """A p-value to two significant digits; anything below 0.001 (0 included) reads ``<0.001``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return "<0.001" if value < 1e-3 else f"{value:.2g}"
     return number(value)
 
 
@@ -318,11 +318,12 @@ def _slices(report: Mapping[str, Any], max_slices: int | None) -> Table | None:
                 number(item.get("champion")),
                 signed(item.get("delta")),
                 interval(item.get("ci")),
+                p_value(item.get("p_value")),
                 p_value(item.get("p_adjusted", item.get("p_value"))),
                 verdict(status_of(item)),
             ),
             status=status_of(item),
-            note=str(item.get("reason") or ""),  # why a slice was skipped
+            note=str(item.get("reason") or item.get("note") or ""),  # why a slice was skipped, or a twin's verdict
         )
         for item in shown
     )
@@ -337,11 +338,12 @@ def _slices(report: Mapping[str, Any], max_slices: int | None) -> Table | None:
     return Table(
         key="slices",
         title="Slices",
-        headers=("slice", "rows", "metric", "candidate", "champion", "Δ", "interval", "p (adjusted)", "verdict"),
-        align="lrlrrrlrl",
+        headers=("slice", "rows", "metric", "candidate", "champion", "Δ", "interval", "p", "p adjusted", "verdict"),
+        align="lrlrrrlrrl",
         rows=rows,
         fold="attention",
-        lead=f"{failing} of {len(ordered)} slices failing. p: one-sided, Benjamini–Hochberg across slices.",
+        lead=f"{failing} of {len(ordered)} slices failing. p: one-sided; adjusted: Benjamini–Hochberg across the "
+        "gate's slices, weighted by slice rows.",
         foot=foot,
     )
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlgate.errors import ConfigError
-from mlgate.gates.slices import by_filter, discover
+from mlgate.gates.slices import by_filter, discover, sliceable, weighted_bh
 
 
 def test_categories_bins_and_nulls() -> None:
@@ -20,7 +20,7 @@ def test_categories_bins_and_nulls() -> None:
             "visits": [1, 2, 1, 2, 1, 2],
         }
     )
-    found, notes = discover(frame, ["clinic", "age", "visits"], bins=2)
+    found, notes = discover(frame, ["clinic", "age", "visits"], bins=2, max_categories=4)
     names = [s.name for s in found]
     assert names[:4] == ["clinic is null", "clinic = a", "clinic = b", "clinic = c"]  # most frequent first
     assert "age is null" in names
@@ -29,6 +29,41 @@ def test_categories_bins_and_nulls() -> None:
     rows = {s.name: s.rows for s in found}
     assert rows["clinic = a"] == 3 and rows["age is null"] == 1 and rows["age in [40, 60]"] == 3
     assert notes == []
+
+
+def test_few_distinct_floats_are_values_not_bins() -> None:
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"children": rng.integers(0, 6, 500).astype(float), "rating": rng.integers(1, 6, 500) * 1.0,
+                          "income": rng.normal(50, 10, 500)})  # fmt: skip
+    names = {s.name for s in discover(frame, ["children", "rating", "income"])[0]}
+    assert {f"children = {k}" for k in range(6)} <= names and {f"rating = {k}" for k in range(1, 6)} <= names
+    assert not any(n.startswith(("children in", "rating in")) for n in names)
+    assert sum(n.startswith("income in [") for n in names) == 5, "a continuous column still gets quantile bins"
+
+
+def test_index_target_and_id_columns_are_not_sliced() -> None:
+    n = 300
+    frame = pl.DataFrame({
+        "__index_level_0__": np.arange(n), "Unnamed: 0": np.arange(n),
+        "customer_id": [f"c{i % 250}" for i in range(n)], "order": np.arange(n) * 7,
+        "clinic": ["a", "b", "c"] * 100, "age": np.linspace(20, 80, n), "label": [0, 1] * 150,
+    })  # fmt: skip
+    keep, notes = sliceable(frame, target="label")
+    assert keep == ["clinic", "age"]
+    assert any("__index_level_0__: a stored pandas index" in note for note in notes)
+    assert any(note.startswith("customer_id: ID-like (250 distinct values") for note in notes)
+    assert any(note.startswith("order: ID-like") for note in notes)
+
+
+def test_weighted_screening_keeps_a_large_real_slice_among_many_small_null_ones() -> None:
+    p = np.concatenate([[0.001], np.random.default_rng(0).uniform(0.05, 1, 299)])
+    rows = np.concatenate([[400], np.full(299, 40)])
+    weighted, weights = weighted_bh(p, rows)
+    from scipy.stats import false_discovery_control
+
+    plain = false_discovery_control(p, method="bh")
+    assert plain[0] > 0.05 and weighted[0] < 0.05, "weighting by rows recovers the large slice"
+    assert abs(weights.mean() - 1) < 1e-12
 
 
 def test_many_categories_are_capped_with_a_note() -> None:

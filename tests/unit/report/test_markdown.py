@@ -204,7 +204,7 @@ def test_skipped_slices_say_why(binary_report: dict[str, Any]) -> None:
         {"slice": "mean area in [2000, 2501)", "rows": 3, "metric": "accuracy", "status": "skip", "reason": "one class"}
     )
     last = table(markdown(report), "slice")[-1]
-    assert last == ["mean area in [2000, 2501)<br><sub>one class</sub>", "3", "accuracy", *["—"] * 5, "⏭️ not tested"]
+    assert last == ["mean area in [2000, 2501)<br><sub>one class</sub>", "3", "accuracy", *["—"] * 6, "⏭️ not tested"]
 
 
 def test_first_model_says_there_is_no_champion(first_model_report: dict[str, Any]) -> None:
