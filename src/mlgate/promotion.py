@@ -67,7 +67,12 @@ def promote(
     refuse_smoke(mv, to)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "…": an override of the gate is recorded with its reason')
-    if to not in protected_aliases(settings):
+    protected = to in protected_aliases(settings)
+    from mlgate.signing import verify_signatures
+
+    # promote.require_signature: --force does not override it, because a gate override is not a signature
+    verify_signatures(reg, mv, alias=to, settings=settings)
+    if not protected:
         kwargs = {} if expect is _UNSET else {"expect": expect}
         return reg.set_alias(mv.name, to, mv.number, reason=reason, **kwargs)
     holder = reg.aliases(mv.name).get(to)

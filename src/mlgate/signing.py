@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mlgate.errors import CheckFailed, ConfigError, InputError, IntegrityError, UsageError, require
 
 if TYPE_CHECKING:
+    from mlgate.config import Settings
     from mlgate.registry.store import Registry
     from mlgate.registry.types import ModelVersion
 
@@ -165,14 +166,18 @@ def _verifies(raw: bytes, sig: bytes, digest: str) -> bool:
     return True
 
 
-def verify_signatures(reg: Registry, mv: ModelVersion, *, alias: str | None = None) -> Signature | None:
+def verify_signatures(
+    reg: Registry, mv: ModelVersion, *, alias: str | None = None, settings: Settings | None = None
+) -> Signature | None:
     """Refuse a version with a signature that does not verify, or without an accepted one where required.
 
-    Returns the accepted signature that satisfied ``alias``'s requirement, if there is one.
+    Returns the accepted signature that satisfied ``alias``'s requirement, if there is one. The policy
+    comes from ``settings`` (default: the registry's).
     """
     from mlgate.trust import required_keys, trusted_keys
 
-    needed = required_keys(reg.settings, alias) if alias else None
+    settings = settings if settings is not None else reg.settings
+    needed = required_keys(settings, alias) if alias else None
     if needed is None and not reg.signature_records(mv):
         return None
     found = signatures(reg, mv)
@@ -185,7 +190,7 @@ def verify_signatures(reg: Registry, mv: ModelVersion, *, alias: str | None = No
         )
     if needed is None:
         return None
-    keys = trusted_keys(reg.settings)
+    keys = trusted_keys(settings)
     accepted = {keys[name]: name for name in needed if name in keys}
     for s in found:
         if s.public_key in accepted:
