@@ -12,7 +12,11 @@ from mlgate.cli._common import console, print_json, settings
 if TYPE_CHECKING:
     from mlgate.data.profile import ColumnProfile, Profile
 
-app = typer.Typer(help="Data CI: profiles, schemas, validation, drift.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help="Data CI: profiles, schemas, validation, drift, and both in one read (check).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 TOP_VALUES = 3
 
@@ -96,12 +100,13 @@ def _top(col: ColumnProfile) -> str:
 
 
 def _register_commands() -> None:
-    from mlgate.cli.data_drift import drift
+    from mlgate.cli.data_drift import check, drift
     from mlgate.cli.data_schema import schema_app, validate
 
     app.add_typer(schema_app, name="schema")
     app.command("validate")(validate)
     app.command("drift")(drift)
+    app.command("check")(check)
 
 
 _register_commands()

@@ -1,4 +1,4 @@
-"""``mlgate data drift REFERENCE CURRENT``: per-column drift tests and the dataset verdict."""
+"""``mlgate data drift REFERENCE CURRENT``: per-column drift tests and the verdict; ``mlgate data check``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import typer
 from mlgate.cli._common import console, emit_report, registry
 
 if TYPE_CHECKING:
+    from mlgate.data.check import CheckReport
     from mlgate.data.drift import DriftReport
+    from mlgate.registry.store import Registry
 
 METHOD_NAMES = "auto|ks|chi2|wasserstein|jensenshannon|psi"
 
@@ -51,10 +53,17 @@ def drift(
         for name in {*thresholds, *methods}
     }
     config = DriftConfig(method=method, threshold=threshold, share=share, columns=columns, ignore=ignore)
-    report = run_drift(reference, current, config=config, registry=registry(ctx))
+    report = run_drift(reference, current, config=config, registry=model_registry(ctx, reference))
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.dataset_drift:
         raise typer.Exit(1)
+
+
+def model_registry(ctx: typer.Context, reference: str) -> Registry | None:
+    """The registry, only when the reference may be a model (``fraud@production``): opening it costs 0.25 s."""
+    if Path(reference).exists() or not ("@" in reference or ":" in reference):
+        return None
+    return registry(ctx)
 
 
 def _pairs(items: list[str], flag: str, form: str) -> list[tuple[str, str]]:
@@ -110,3 +119,48 @@ def _render(report: DriftReport) -> None:
         out.print(f"[yellow]only in current[/] (not tested): {escape(', '.join(report.only_in_current))}")
     colour = "red" if report.dataset_drift else "green"
     out.print(f"[{colour}]{escape(report.summary())}[/]")
+
+
+def check(
+    ctx: typer.Context,
+    reference: str = typer.Argument(
+        ...,
+        metavar="REFERENCE",
+        help="Reference data (file, folder, glob), its profile JSON, or a model (fraud@production).",
+    ),
+    current: str = typer.Argument(..., metavar="CURRENT", help="Current data (file, folder, glob)."),
+    schema: Path = typer.Option(Path("mlgate.schema.yaml"), "--schema", "-s", help="The schema file."),
+    share: float = typer.Option(0.5, "--share", help="Dataset drift when at least this share of columns drifted."),
+    method: str = typer.Option("auto", "--method", help=f"Drift test for every column it fits: {METHOD_NAMES}."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Drift threshold for every column (p-value or distance)."
+    ),
+    ignore: list[str] = typer.Option([], "--ignore", help="A column to leave out of drift, repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+) -> None:
+    """Validate current data against a schema and test its drift from a reference, reading it once.
+
+    Exit 1 when a schema rule fails, the data drifted or a reference column is missing.
+    """
+    from mlgate.data.check import check as run_check
+    from mlgate.data.drift import DriftConfig
+
+    config = DriftConfig(method=method, threshold=threshold, share=share, ignore=ignore)
+    report = run_check(reference, current, schema, config=config, registry=model_registry(ctx, reference))
+    emit_report(report, markdown=markdown, as_json=as_json, render=_render_check)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render_check(report: CheckReport) -> None:
+    from rich.markup import escape
+
+    from mlgate.cli.data_schema import _render as render_validation
+
+    render_validation(report.validation)
+    _render(report.drift)
+    colour = "green" if report.ok else "red"
+    console().print(f"[{colour}]check {escape(report.summary())}[/]")

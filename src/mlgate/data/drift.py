@@ -829,9 +829,9 @@ def _side_kind(side: _Side, column: str) -> str:
     """The kind of one column of a side (numeric, categorical …), without reading data."""
     from mlgate.data.profile import kind_of
 
-    if side.profile is not None:
-        return side.profile.columns[column].kind
-    return kind_of(side.lazy.collect_schema()[column])
+    if side.lazy is not None:  # a profile made here covers only the common columns
+        return kind_of(side.lazy.collect_schema()[column])
+    return side.profile.columns[column].kind  # type: ignore[union-attr]
 
 
 def _schema(side: _Side) -> dict[str, str]:
