@@ -2,8 +2,9 @@
 
 Each figure is a :class:`matplotlib.figure.Figure` drawn straight onto the Agg canvas, never through
 pyplot, so no global state changes and no display is needed. Figures are 6 × 4 in at 100 dpi (the
-slice chart grows with its rows); the candidate is drawn solid in blue, the champion dashed in grey,
-and failing slices in red. A plot is written only when the report holds data for it.
+slice chart grows with its rows); the candidate is drawn solid in blue, the champion dashed in grey.
+The slices are a forest plot: each slice's change with its interval against its allowed drop, failing
+red, undecided amber, not tested grey with the reason. A plot is written only when the report holds data for it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ MAX_POINTS = 5000  # residual scatter points per model; more only make the file 
 CANDIDATE = {"color": "#1f77b4", "linestyle": "-", "linewidth": 2.0}
 CHAMPION = {"color": "#7f7f7f", "linestyle": "--", "linewidth": 1.6}
 FAILING = "#d62728"
+UNDECIDED = "#ff9f1c"  # amber
+UNTESTED = "#9e9e9e"
 REFERENCE = {"color": "#bbbbbb", "linestyle": ":", "linewidth": 1.0}
 
 
@@ -149,41 +152,55 @@ def _residuals(report: Mapping[str, Any]) -> Figure | None:
 
 
 def _slices(report: Mapping[str, Any]) -> Figure | None:
-    from matplotlib.patches import Patch
+    """A forest plot: each slice's change with its interval against the allowed drop; failing red, undecided
+    (the interval reaches past the allowed drop) amber, not tested grey with the reason."""
+    from matplotlib.lines import Line2D
 
-    items = [s for s in (report.get("slices") or []) if isinstance(s, Mapping) and s.get("candidate") is not None]
+    items = [s for s in (report.get("slices") or []) if isinstance(s, Mapping)]
+    items = [s for s in items if s.get("delta") is not None or status_of(s) in ("not-tested", "skip")]
     if not items:
         return None
-
     shown = sorted(items, key=slice_order)[:MAX_SLICE_BARS]  # the same order as the slice table
     n = len(shown)
     metrics = sorted({str(s.get("metric")) for s in shown if s.get("metric")})
-    figure, axes = _figure(
-        "slices", metrics[0] if len(metrics) == 1 else "metric value", "", height=max(HEIGHT, 1.4 + 0.4 * n)
-    )
+    label = f"change in {metrics[0]} (candidate − champion)" if len(metrics) == 1 else "change (candidate − champion)"
+    figure, axes = _figure("slices", label, "", height=max(HEIGHT, 1.4 + 0.4 * n))
     if n < len(items):
         axes.set_title(f"{PLOT_TITLES['slices']} ({n} of {len(items)})")
-    failing = [status_of(s) in ("fail", "error") for s in shown]
-    position = np.arange(n)
-    candidate = np.asarray([float(s["candidate"]) for s in shown])
-    champion = np.asarray([np.nan if s.get("champion") is None else float(s["champion"]) for s in shown])
-    colors = [FAILING if bad else CANDIDATE["color"] for bad in failing]
-    axes.barh(position - 0.2, candidate, height=0.4, color=colors)
-    if np.isfinite(champion).any():
-        axes.barh(position + 0.2, champion, height=0.4, color=CHAMPION["color"], alpha=0.7)  # NaN: no bar
-    suffix = [""] * n if len(metrics) == 1 else [f" · {s.get('metric')}" for s in shown]
-    labels = [_short(str(s.get("slice") or "?")) + end for s, end in zip(shown, suffix, strict=True)]
-    axes.set_yticks(position, labels=labels, fontsize=8)
-    for tick, bad in zip(axes.get_yticklabels(), failing, strict=True):
-        if bad:
-            tick.set_color(FAILING)
-            tick.set_fontweight("bold")
+    higher = {m: bool(((report.get("metrics") or {}).get(m) or {}).get("higher_is_better", True)) for m in metrics}
+    colours, labels = [], []
+    for y, s in enumerate(shown):
+        name = _short(str(s.get("slice") or "?")) + ("" if len(metrics) == 1 else f" · {s.get('metric')}")
+        if s.get("delta") is None:  # not tested: a grey marker at 0 and the reason in the label
+            colours.append(UNTESTED)
+            axes.plot([0], [y], marker="x", color=UNTESTED)
+            labels.append(_short(f"{name} — {str(s.get('reason') or 'not tested').removeprefix('not tested: ')}", 60))
+            continue
+        delta, ci = float(s["delta"]), s.get("ci") or [s["delta"], s["delta"]]
+        drop = float(s.get("max_drop") or 0.0)
+        up = higher.get(str(s.get("metric")), True)
+        worst = float(ci[0]) if up else -float(ci[1])
+        colour = FAILING if status_of(s) in ("fail", "error") else (UNDECIDED if worst < -drop else CANDIDATE["color"])
+        colours.append(colour)
+        axes.errorbar([delta], [y], xerr=[[delta - float(ci[0])], [float(ci[1]) - delta]], fmt="o", color=colour,
+                      capsize=3, markersize=4)  # fmt: skip
+        axes.plot([-drop if up else drop] * 2, [y - 0.4, y + 0.4], color=FAILING, linewidth=1, alpha=0.6)
+        labels.append(name)
+    axes.axvline(0, **REFERENCE)
+    axes.set_yticks(np.arange(n), labels=labels, fontsize=8)
+    for tick, colour in zip(axes.get_yticklabels(), colours, strict=True):
+        if colour != CANDIDATE["color"]:
+            tick.set_color(colour)
     axes.invert_yaxis()
     axes.grid(False, axis="y")
-    handles = [Patch(color=CANDIDATE["color"], label="candidate"), Patch(color=CHAMPION["color"], label="champion")]
-    if any(failing):
-        handles.append(Patch(color=FAILING, label="candidate, failing slice"))
-    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    handles = [
+        Line2D([], [], marker="o", color=CANDIDATE["color"], label="within the allowed drop"),
+        Line2D([], [], marker="o", color=UNDECIDED, label="undecided"),
+        Line2D([], [], marker="o", color=FAILING, label="failing"),
+        Line2D([], [], marker="x", linestyle="", color=UNTESTED, label="not tested"),
+        Line2D([], [], color=FAILING, alpha=0.6, label="allowed drop"),
+    ]
+    figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return figure
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from mlgate.errors import InputError
@@ -85,3 +86,27 @@ def test_draws_without_pyplot_or_a_display(binary_report: dict[str, Any], tmp_pa
 def test_rejects_what_is_not_a_gate_report(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unsupported gate report schema None"):
         plots({"plots": {}}, tmp_path)
+
+
+def test_slices_are_a_forest_plot_coloured_by_verdict(binary_report: dict[str, Any], tmp_path: Path) -> None:
+    import importlib
+
+    from matplotlib.image import imread
+
+    colours = importlib.import_module("mlgate.report.plots")  # the package's `plots` is the function
+    FAILING, UNDECIDED, UNTESTED = colours.FAILING, colours.UNDECIDED, colours.UNTESTED
+    report = copy.deepcopy(binary_report)
+    base = {k: v for k, v in report["slices"][0].items() if k != "reason"}
+    report["slices"] = [
+        {**base, "slice": "failing", "status": "fail", "delta": -0.2, "ci": [-0.3, -0.1], "max_drop": 0.05},
+        {**base, "slice": "undecided", "status": "pass", "delta": -0.02, "ci": [-0.12, 0.08], "max_drop": 0.05},
+        {"slice": "no positives", "rows": 40, "metric": "recall", "status": "skip",
+         "reason": "not tested: no positive rows, so recall is undefined here"},
+    ]  # fmt: skip
+    pixels = imread(plots(report, tmp_path)["slices"])[..., :3]
+
+    def has(hex_colour: str) -> bool:
+        rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        return bool((np.abs(pixels - rgb).max(axis=-1) < 0.02).sum() > 20)
+
+    assert has(FAILING) and has(UNDECIDED) and has(UNTESTED)
