@@ -302,3 +302,15 @@ def test_unbound_older_version_loads_with_a_warning(
     _edit_row(tmp_path / "registry.db", mv.number, flavor_config={**config, "file": "/etc/passwd"})
     with pytest.warns(RuntimeWarning, match="no mlgate-model.json"), pytest.raises(IntegrityError, match="outside"):
         mlgate.load_model(mv.ref, registry=reg)
+
+
+def test_serve_refuses_a_pyfunc_version_without_allow_code(
+    sqlite_cli: Callable[..., Result], tmp_path: Path, breast_cancer: Any
+) -> None:
+    reg = Registry(f"sqlite:///{tmp_path / 'registry.db'}", artifacts=str(tmp_path / "artifacts"))
+    mv = _pyfunc_version(reg, breast_cancer)
+    reg.set_alias(mv.name, "production", mv.number)
+    reg.close()
+    r = sqlite_cli("serve", "wrapped", "--port", "0")
+    assert r.code == 2, r.err
+    assert "runs code" in r.err and "--allow-code" in r.err and "Traceback" not in r.err

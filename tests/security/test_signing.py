@@ -136,3 +136,25 @@ def test_bad_policy_names_the_key(tmp_path: Path, project: Any) -> None:
     with pytest.raises(ConfigError, match=r"mlgate\.yaml:5.*neither a base64 ed25519 public key"):
         verify_signatures(bad, bad.get("bc:1"), alias="production")
     bad.close()
+
+
+def test_register_signs_with_sign_key(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sk_model: Any,
+    breast_cancer: Any,
+) -> None:
+    import skops.io as sio
+
+    private, _ = generate_key(tmp_path / "k")
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    X, _ = breast_cancer
+    sio.dump(sk_model, tmp_path / "m.skops")
+    X.head(5).to_csv(tmp_path / "s.csv", index=False)
+    r = _cli(capsys, "model", "register", "m.skops", "-n", "bc", "--sample", "s.csv", "--sign-key", str(private))
+    assert r.code == 0 and "signed with key" in r.out, r.err
+    reg = Registry(settings=load_settings(config=tmp_path / "mlgate.yaml"))
+    assert [s.valid for s in signatures(reg, reg.get("bc:1"))] == [True]
+    reg.close()
