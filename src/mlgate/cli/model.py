@@ -312,6 +312,7 @@ def events(
 def verify(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Version reference."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """Re-read every file of a version, check it against its digest, and check its signatures."""
     from mlgate.registry.store import METADATA_FILE
@@ -320,6 +321,18 @@ def verify(
     reg = registry(ctx)
     mv = reg.verify(ref)
     accepted = verify_signatures(reg, mv, alias=_alias_of(ref))
+    if as_json:  # reached only when everything verified: a mismatch raises (exit 3) before this
+        print_json(
+            {
+                "ref": mv.ref,
+                "digest": mv.digest,
+                "files": len(mv.manifest),
+                "metadata_bound": METADATA_FILE in mv.manifest,
+                "signatures": len(reg.signature_records(mv)),
+                "accepted_key": accepted.key_id if accepted is not None else None,
+            }
+        )
+        return
     console().print(f"[green]ok[/] {mv.ref}: {len(mv.manifest)} file(s) match {short_digest(mv.digest)}")
     if METADATA_FILE in mv.manifest:
         console().print("flavor, config, signature and runs-code are bound to the digest")
