@@ -71,10 +71,11 @@ def promote(
     from mlgate.signing import verify_signatures
 
     # promote.require_signature: --force does not override it, because a gate override is not a signature
-    verify_signatures(reg, mv, alias=to, settings=settings)
+    signed = verify_signatures(reg, mv, alias=to, settings=settings)
+    signer = signed.key_id if signed else None  # recorded on the alias event
     if not protected:
         kwargs = {} if expect is _UNSET else {"expect": expect}
-        return reg.set_alias(mv.name, to, mv.number, reason=reason, **kwargs)
+        return reg.set_alias(mv.name, to, mv.number, reason=reason, signer=signer, **kwargs)
     holder = reg.aliases(mv.name).get(to)
     holder_mv = reg.get(f"{mv.name}:{holder}") if holder else None
     if expect is not _UNSET:
@@ -90,9 +91,9 @@ def promote(
                 f"--expect {holder if holder else 'none'}",
             )
     if holder == mv.number:  # nothing would move, so there is nothing to gate (a retried promotion)
-        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason)
+        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, signer=signer)
     if force:
-        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, forced=True)
+        return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, forced=True, signer=signer)
     if gate:
         from mlgate.gates.evaluate import gate as run_gate
 
@@ -107,7 +108,9 @@ def promote(
         record = result.record
     else:
         record = find_passing_report(reg, mv, holder_mv, settings, data=data, alias=to)
-    return reg.set_alias(mv.name, to, mv.number, expect=holder, reason=reason, gate_report=record.report_digest)
+    return reg.set_alias(
+        mv.name, to, mv.number, expect=holder, reason=reason, gate_report=record.report_digest, signer=signer
+    )
 
 
 def find_passing_report(

@@ -86,7 +86,8 @@ def test_required_signature_gates_promotion_load_and_serve(project: Any, tmp_pat
         mlgate.promote("bc:1", to="production", settings=strict.settings, registry=strict)
     mine = sign(strict, "bc:1", private)
     event = mlgate.promote("bc:1", to="production", settings=strict.settings, registry=strict)
-    assert event.to_number == 1
+    assert event.to_number == 1 and event.signer == mine.key_id
+    assert strict.history("bc", "production")[-1].signer == mine.key_id  # the signer is on the alias event
     accepted = verify_signatures(strict, strict.get("bc:1"), alias="production")
     assert accepted is not None and accepted.key_id == mine.key_id
     mlgate.load_model("bc@production", registry=strict)

@@ -232,7 +232,7 @@ def history(
     for col in ("time", "alias", "from", "to", "kind", "actor", "reason"):
         t.add_column(col)
     for e in events:
-        kind = e.kind + (" (forced)" if e.forced else "")
+        kind = e.kind + (" (forced)" if e.forced else "") + (f" (signed {e.signer})" if e.signer else "")
         t.add_row(
             when(e.created_at),
             e.alias,

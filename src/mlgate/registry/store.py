@@ -569,6 +569,7 @@ class Registry:
         forced: bool = False,
         gate_report: str | None = None,
         kind: str = "set",
+        signer: str | None = None,
     ) -> AliasEvent:
         """Point ``alias`` at ``version``; with ``expect``, only if it still points at that one.
 
@@ -581,7 +582,7 @@ class Registry:
         while True:
             attempts += 1
             try:
-                return self._set_alias_once(name, alias, version, expect, reason, forced, gate_report, kind)
+                return self._set_alias_once(name, alias, version, expect, reason, forced, gate_report, kind, signer)
             except _Retry:
                 if attempts >= 20:
                     raise ConflictError(
@@ -599,6 +600,7 @@ class Registry:
         forced: bool,
         gate_report: str | None,
         kind: str,
+        signer: str | None = None,
     ) -> AliasEvent:
         now = _now()
         try:
@@ -653,7 +655,7 @@ class Registry:
                         if expect is not _UNSET:
                             raise ConflictError(f"{name}@{alias} was moved by someone else at the same time")
                         raise _Retry
-                self._append_event(conn, mid, alias, cur_vid, to_vid, reason, kind, now, forced, gate_report)
+                self._append_event(conn, mid, alias, cur_vid, to_vid, reason, kind, now, forced, gate_report, signer)
                 if alias == RELEASE_ALIAS:
                     self._release(conn, mid, to_vid)
         except sa.exc.IntegrityError as exc:
@@ -661,7 +663,9 @@ class Registry:
             if expect is not _UNSET:
                 raise ConflictError(f"{name}@{alias} was created by someone else at the same time") from exc
             raise _Retry from exc
-        return AliasEvent(name, alias, cur_number, to_number, self.actor, reason, kind, forced, gate_report, now)
+        return AliasEvent(
+            name, alias, cur_number, to_number, self.actor, reason, kind, forced, gate_report, now, signer=signer
+        )
 
     def _release(self, conn: sa.Connection, mid: int, vid: int) -> None:
         """Give a candidate its stable semantic version the first time it reaches production."""
@@ -695,9 +699,11 @@ class Registry:
         now: datetime,
         forced: bool = False,
         gate_report: str | None = None,
+        signer: str | None = None,
     ) -> None:
         conn.execute(
             sa.insert(alias_events).values(
+                signer=signer,
                 model_id=mid,
                 alias=alias,
                 from_version_id=from_vid,
@@ -762,6 +768,7 @@ class Registry:
                 bool(r.forced),
                 r.gate_report,
                 _utc(r.created_at),
+                signer=r.signer,
             )
             for r in rows
         ]

@@ -71,6 +71,7 @@ alias_events = sa.Table(
     sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("gate_report", sa.String(80), nullable=True),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("signer", sa.String(160), nullable=True),  # "key-name (key id)" where a signature was required
 )
 sa.Index("ix_alias_events_lookup", alias_events.c.model_id, alias_events.c.alias, alias_events.c.created_at)
 

@@ -85,6 +85,7 @@ class AliasEvent:
     gate_report: str | None
     created_at: datetime
     changed: bool = True
+    signer: str | None = None  # the accepted signature's key, where the alias requires one
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
