@@ -82,9 +82,37 @@ def shell_problems(block: Block) -> list[str]:
 @pytest.mark.parametrize("block", _params({"yaml", "yml"}))
 def test_yaml_example_parses(block: Block) -> None:
     try:
-        yaml.safe_load(block.code)
+        raw = yaml.safe_load(block.code)
     except yaml.YAMLError as exc:
         raise AssertionError(f"{block.where}: the YAML does not parse: {exc}") from exc
+    problem = config_problem(block, raw)
+    assert problem is None, f"{block.where}: the documented mlgate.yaml is refused: {problem}"
+
+
+def config_problem(block: Block, raw: Any) -> str | None:
+    """Why mlgate refuses a block that reads as a piece of mlgate.yaml (only its top-level keys); else None.
+
+    Its gates and waivers are parsed as a gate would parse them, its stages as ``mlgate run`` would
+    (without looking for the files they name).
+    """
+    from mlgate.config import KNOWN_KEYS, load_settings
+    from mlgate.errors import MlgateError
+    from mlgate.gates.spec import parse_gates
+    from mlgate.pipeline.spec import load_pipeline
+
+    if not isinstance(raw, dict) or not raw or not set(map(str, raw)) <= KNOWN_KEYS:
+        return None  # another file (params.yaml, a schema, a workflow)
+    config = Path.cwd() / "mlgate.yaml"
+    config.write_text(block.code, encoding="utf-8")
+    try:
+        settings = load_settings(config=config)
+        if "gates" in raw or "waivers" in raw:
+            parse_gates(settings, task="binary", against="production")
+        if "stages" in raw:
+            load_pipeline(settings, check_files=False)
+    except MlgateError as exc:
+        return exc.message.replace(str(config), "mlgate.yaml")
+    return None
 
 
 @pytest.mark.parametrize("block", _params({"json"}))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.blocks import blocks
-from tests.docs.test_examples import run_python, shell_problems
+from tests.docs.test_examples import config_problem, run_python, shell_problems
 
 PAGE = """\
 # A page
@@ -78,3 +78,19 @@ def test_an_unknown_directive_is_refused(tmp_path: Path) -> None:
     path.write_text("<!-- mlgate-docs: skipp typo -->\n```python\npass\n```\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.md:2: unknown mlgate-docs directive 'skipp'"):
         blocks(path)
+
+
+def test_a_documented_mlgate_yaml_must_load(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "cfg.md"
+    path.write_text(
+        "```yaml\ngates:\n  - {metric: recall, min: high}\n```\n"
+        "```yaml\nstages:\n  a: {cmd: echo, deps: [a]}\n  b: {cmd: echo, deps: [b], bogus: 1}\n```\n"
+        "```yaml\nprepare: {fraction: 1.0}\n```\n",
+        encoding="utf-8",
+    )
+    gates, stages, params = blocks(path)
+    assert "min: must be a number" in (config_problem(gates, yaml.safe_load(gates.code)) or "")
+    assert "bogus" in (config_problem(stages, yaml.safe_load(stages.code)) or "")
+    assert config_problem(params, yaml.safe_load(params.code)) is None  # params.yaml, not mlgate.yaml
