@@ -134,11 +134,12 @@ def test_skops_payload_runs_only_with_consent_and_is_recorded(
 
 def test_data_types_are_trusted_and_callables_are_not() -> None:
     data = ["builtins.dict", "builtins.slice", "builtins.frozenset", "sklearn.tree._tree.Tree", "numpy.ndarray",
-            "numpy.dtype", "scipy.sparse._csr.csr_matrix",
+            "numpy.dtype", "scipy.sparse._csr.csr_matrix", "collections.OrderedDict",
             "sklearn.linear_model._logistic.LogisticRegression"]  # fmt: skip
     assert unsafe_types(data) == []
     code = ["builtins.exec", "builtins.eval", "builtins.getattr", "builtins.__import__", "builtins.open",
-            "builtins.type", "operator.attrgetter", "functools.partial", "os.system", "numpy.save", "numpy.load",
+            "builtins.type", "operator.attrgetter", "functools.partial", "os.system", "collections.namedtuple",
+            "numpy.save", "numpy.load",
             "numpy.memmap", "sklearn.utils.parallel.delayed", "sklearn.datasets.fetch_openml",
             "numpy.f2py.__main__.main", "sklearn.nothing.Here", "sklearn"]  # fmt: skip
     assert unsafe_types(code) == sorted(code)

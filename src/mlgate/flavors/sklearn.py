@@ -55,6 +55,8 @@ def _is_data_type(name: str) -> bool:
     module, _, attr = name.rpartition(".")
     if module == "builtins":
         return attr in _DATA_BUILTINS
+    if module == "collections":  # containers; a defaultdict's factory is a node of its own, checked apart
+        return attr in ("OrderedDict", "defaultdict", "Counter", "deque")
     if not name.startswith(_LIBRARIES) or not attr:
         return False
     parts = module.split(".")
