@@ -315,3 +315,24 @@ def test_serve_refuses_a_pyfunc_version_without_allow_code(
     r = sqlite_cli("serve", "wrapped", "--port", "0")
     assert r.code == 2, r.err
     assert "runs code" in r.err and "--allow-code" in r.err and "Traceback" not in r.err
+
+
+def test_format_1_document_binds_what_it_holds(reg: Any, sk_model: Any, breast_cancer: Any, tmp_path: Path) -> None:
+    """Versions written before runs_code joined the document: the other fields are still bound."""
+    import skops.io as sio
+
+    from mlgate.signature import infer_schema
+
+    X, _ = breast_cancer
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    sio.dump(sk_model, folder / "model.skops")
+    signature = {"inputs": infer_schema(X.head(5))}
+    config = {"serialization": "skops", "file": "model.skops", "trusted_types": [], "feature_names": True}
+    doc = {"format": 1, "flavor": "sklearn", "config": config, "signature": signature}
+    (folder / "mlgate-model.json").write_text(json.dumps(doc))
+    mv = reg.register("v1", folder, flavor="sklearn", signature=signature, flavor_config=config)
+    assert len(mlgate.load_model(mv.ref, registry=reg).predict(X.head(2))) == 2
+    _edit_row(tmp_path / "registry.db", mv.number, flavor_config={**config, "serialization": "pickle"})
+    with pytest.raises(IntegrityError, match="flavor_config"):
+        mlgate.load_model(mv.ref, registry=reg, allow_pickle=True)
