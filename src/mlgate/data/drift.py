@@ -676,7 +676,8 @@ def resolve_source(source: Any, *, registry: Any = None) -> Any:
 
     A ``.json`` file whose ``format`` starts with ``mlgate.profile/`` is loaded as a profile, and a model
     reference (``fraud@production``) that names no file resolves to the version's stored training
-    profile, looked up in ``registry`` (default: the registry the settings point at).
+    profile, cut to the model's input columns (live data carries no label), looked up in ``registry``
+    (default: the registry the settings point at).
     """
     from mlgate.data.profile import Profile
 
@@ -696,16 +697,29 @@ def resolve_source(source: Any, *, registry: Any = None) -> Any:
             )
         return Profile.load(path)
     if not path.exists() and _looks_like_model_ref(str(source)):
-        from mlgate.models import training_profile
+        from mlgate.models import _default_registry, training_profile
 
-        prof = training_profile(str(source), registry=registry)
+        reg = _default_registry(registry)
+        version = reg.get(str(source))
+        prof = training_profile(version, registry=reg)
         if prof is None:
             raise UsageError(
                 f"{source} was registered without training data, so it carries no reference profile",
                 hint="register with --data TRAIN_FILE, or give the reference data or its profile JSON",
             )
-        return prof
+        return _model_inputs(prof, version.signature)
     return source
+
+
+def _model_inputs(prof: Profile, signature: Any) -> Profile:
+    """A training profile cut to the model's input columns: live data has no label, and lacking it is no fault."""
+    from dataclasses import replace
+
+    inputs = (signature or {}).get("inputs") or {}
+    names = [c.get("name") for c in inputs.get("columns", [])] if isinstance(inputs, dict) else []
+    if not names or not any(n in prof.columns for n in names):
+        return prof
+    return replace(prof, columns={n: c for n, c in prof.columns.items() if n in names})
 
 
 def _looks_like_model_ref(text: str) -> bool:

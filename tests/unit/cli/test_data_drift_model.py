@@ -20,6 +20,15 @@ def test_drift_against_a_models_training_profile(cli, model_file, monkeypatch, t
     shifted.to_csv(batch, index=False)
     drifted = cli(*flags, "data", "drift", "bc@production", str(batch))
     assert drifted.code == 1 and "mean radius" in drifted.out
+    unlabelled = tmp_path / "unlabelled.csv"
+    pd.read_csv(data).drop(columns=["target"]).to_csv(unlabelled, index=False)
+    live = cli(*flags, "data", "drift", "bc@production", str(unlabelled), "--json")
+    assert live.code == 0, "the label is not a model input: live data without it is not missing a column"
+    assert live.json()["only_in_reference"] == [] and "target" not in {c["column"] for c in live.json()["columns"]}
+    features = tmp_path / "features.csv"
+    pd.read_csv(data).drop(columns=["target", "worst area"]).to_csv(features, index=False)
+    missing = cli(*flags, "data", "drift", "bc@production", str(features))
+    assert missing.code == 1 and "missing from current (a failure): worst area" in missing.out
 
 
 def monkeypatch_env_out(monkeypatch):  # type: ignore[no-untyped-def]
