@@ -693,7 +693,7 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
     flagged.sort(key=lambda f: sign * f[1].delta)
     extra = f"; {len(small)} slice(s) under {spec.min_rows} rows not tested" if small else ""
     if undefined:
-        extra += f"; {len(undefined)} where {metric.name} is undefined not tested"
+        extra += f"; {len(undefined)} not tested ({metric.name} undefined there, or too few rows it counts)"
     if flagged:
         sl, cmp, p_adj = flagged[0]
         check.status, check.reason = "fail", "slice drop"
@@ -912,6 +912,27 @@ def _report(
     )
 
 
+def _per_class(ev: Evaluation) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Confusion matrices (rows: true class, columns: predicted) and per-class precision, recall and support."""
+    assert ev.classes is not None
+    k = len(ev.classes)
+    confusion: dict[str, Any] = {"classes": ev.classes}
+    per_class: dict[str, Any] = {"classes": ev.classes}
+    for who, p in (("candidate", ev.candidate), ("champion", ev.champion)):
+        if p is None or p.label is None:
+            confusion[who] = per_class[who] = None
+            continue
+        matrix = np.bincount(ev.y * k + p.label, minlength=k * k).reshape(k, k)
+        true, predicted, hits = matrix.sum(axis=1), matrix.sum(axis=0), np.diag(matrix)
+        confusion[who] = matrix.tolist()
+        per_class[who] = {  # None where undefined (no true rows, nothing predicted), never a made-up 0
+            "precision": [float(h / d) if d else None for h, d in zip(hits, predicted, strict=True)],
+            "recall": [float(h / d) if d else None for h, d in zip(hits, true, strict=True)],
+            "support": true.tolist(),
+        }
+    return confusion, per_class
+
+
 def _thin(*arrays: np.ndarray, points: int = 200) -> list[list[float]]:
     n = len(arrays[0])
     idx = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(int)) if n else np.array([], int)
@@ -921,9 +942,13 @@ def _thin(*arrays: np.ndarray, points: int = 200) -> list[list[float]]:
 def _plot_data(ev: Evaluation) -> dict[str, Any]:
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-    out: dict[str, Any] = {"roc": None, "pr": None, "calibration": None, "residuals": None}
+    out: dict[str, Any] = {
+        "roc": None, "pr": None, "calibration": None, "residuals": None, "confusion": None, "per_class": None,
+    }  # fmt: skip
     if ev.candidate_error:
         return out
+    if ev.task != "regression" and ev.classes:
+        out["confusion"], out["per_class"] = _per_class(ev)
     if ev.task == "regression":
         rng = np.random.default_rng(0)
         idx = rng.choice(len(ev.y), size=min(len(ev.y), 500), replace=False)

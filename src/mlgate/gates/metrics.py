@@ -71,6 +71,7 @@ TASKS = ("binary", "multiclass", "regression")
 NEEDS = ("label", "proba", "value")
 MAX_BUCKETS = 2048  # rank buckets of a score; the bound above scales with 1 / MAX_BUCKETS
 ECE_BINS = 15
+MIN_COUNTED = 10  # inside a slice, the rows a metric counts (positives for recall) needed to compare it
 _EPS = float(np.finfo(np.float64).eps)
 
 _Sums = Callable[[np.ndarray, np.ndarray, np.ndarray, int, "int | None"], np.ndarray]
@@ -115,10 +116,14 @@ class Metric:
         y = np.asarray(y)
         if self.name in ("recall", "f1") and not (y == 1).any():
             return f"no positive rows, so {self.name} is undefined here"
+        if self.name in ("recall", "f1") and (y == 1).sum() < MIN_COUNTED:  # one positive row: recall 0 or 1
+            return f"{int((y == 1).sum())} positive row(s), too few to compare {self.name} (at least {MIN_COUNTED})"
         if self.name == "precision" and any(p.label is not None and not (p.label == 1).any() for p in preds):
             return "a model predicts no positive row here, so precision is undefined"
         if self._rank and np.unique(y).size < 2:
             return f"one class only, so {self.name} is undefined here"
+        if self._rank and np.unique(y, return_counts=True)[1].min() < MIN_COUNTED:
+            return f"fewer than {MIN_COUNTED} rows of one class, too few to compare {self.name}"
         return None
 
     def within_slice(self) -> Metric:

@@ -33,6 +33,7 @@ PLOT_TITLES = {
     "calibration": "Calibration",
     "slices": "Slices: candidate vs champion",
     "residuals": "Residuals",
+    "confusion": "Confusion matrix (rows: true class)",
 }
 
 _MARKS = {"fail": "❌", "error": "❌", "undecided-blocks": "❌", "waived": "⚠️", "undecided": "⚠️", "warn": "⚠️",
@@ -184,7 +185,9 @@ def view(report: Mapping[str, Any], *, max_slices: int | None = None) -> View:
     candidate = _section(report, "candidate")
     champion = report.get("champion")
     champion = _section(report, "champion") if champion is not None else None
-    tables = [t for t in (_checks(checks), _slices(report, max_slices), _metrics(report)) if t is not None]
+    tables = [
+        t for t in (_checks(checks), _slices(report, max_slices), _metrics(report), _classes(report)) if t is not None
+    ]
     counts, total = _counts(report, checks)
     return View(
         passed=report.get("passed") is True,  # no recorded verdict is no approval: fail closed
@@ -379,6 +382,41 @@ def _metrics(report: Mapping[str, Any]) -> Table | None:
         rows=tuple(rows),
         lead="↑ higher is better, ↓ lower is better." if directed else "",
         foot=f"Intervals: {'; '.join(methods)}." if methods else "",
+    )
+
+
+def _classes(report: Mapping[str, Any]) -> Table | None:
+    """Per-class recall and precision of both models, from ``plots.per_class`` (classification reports)."""
+    section = (report.get("plots") or {}).get("per_class") if isinstance(report.get("plots"), Mapping) else None
+    if not isinstance(section, Mapping) or not isinstance(section.get("candidate"), Mapping):
+        return None
+    names = list(section.get("classes") or [])
+    cand = section["candidate"]
+    champ = section.get("champion") if isinstance(section.get("champion"), Mapping) else {}
+
+    def at(entry: Mapping[str, Any], key: str, i: int) -> Any:
+        values = entry.get(key) or []
+        return values[i] if i < len(values) else None
+
+    rows = []
+    for i, name in enumerate(names):
+        recall, old = at(cand, "recall", i), at(champ, "recall", i)
+        delta = recall - old if isinstance(recall, Real) and isinstance(old, Real) else None
+        rows.append(
+            Row(
+                cells=(
+                    str(name), number(at(cand, "support", i)), number(recall), number(old), signed(delta),
+                    number(at(cand, "precision", i)), number(at(champ, "precision", i)),
+                )
+            )
+        )  # fmt: skip
+    return Table(
+        key="classes",
+        title="Per class",
+        headers=("class", "rows", "recall", "champion recall", "Δ recall", "precision", "champion precision"),
+        align="lrrrrrr",
+        rows=tuple(rows),
+        lead="— where a figure is undefined (no true row, nothing predicted).",
     )
 
 

@@ -130,6 +130,16 @@ def _calibration(report: Mapping[str, Any]) -> Figure | None:
         axes.plot(predicted, observed, marker="o", markersize=4, label=side, **_style(side))
     _unit_square(axes)
     axes.legend(loc="upper left")
+    # how many rows each point stands on: a bin of 3 rows is not evidence of miscalibration
+    side = "candidate" if "candidate" in curves else next(iter(curves))
+    predicted, _observed, entry = curves[side]
+    counts = entry.get("count") if isinstance(entry, Mapping) else None
+    if isinstance(counts, list) and len(counts) == len(predicted):
+        bars = axes.twinx()
+        bars.bar(predicted, [float(c or 0) for c in counts], width=0.06, color=_style(side)["color"], alpha=0.18)
+        bars.set_ylabel(f"rows per bin ({side})", fontsize=8)
+        for x, c in zip(predicted, counts, strict=True):
+            bars.annotate(str(c), (x, float(c or 0)), ha="center", va="bottom", fontsize=6, color="#555555")
     return figure
 
 
@@ -204,6 +214,40 @@ def _slices(report: Mapping[str, Any]) -> Figure | None:
     return figure
 
 
+def _confusion(report: Mapping[str, Any]) -> Figure | None:
+    """The candidate's confusion matrix (and the champion's beside it), shaded by the share of each true class."""
+    from matplotlib.figure import Figure
+
+    section = (report.get("plots") or {}).get("confusion")
+    if not isinstance(section, Mapping) or not isinstance(section.get("candidate"), list):
+        return None
+    names = [str(c) for c in section.get("classes") or []]
+    sides = [s for s in ("candidate", "champion") if isinstance(section.get(s), list)]
+    k = len(names)
+    size = max(HEIGHT, 1.5 + 0.35 * k)
+    figure = Figure(figsize=(WIDTH * len(sides) / 1.4, size), dpi=DPI, layout="constrained")
+    figure.suptitle(PLOT_TITLES["confusion"])
+    for j, side in enumerate(sides):
+        matrix = np.asarray(section[side], dtype=np.float64)
+        if matrix.shape != (k, k):
+            return None
+        share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        axes = figure.add_subplot(1, len(sides), j + 1)
+        axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        axes.set_title(side, fontsize=9)
+        axes.set_xticks(np.arange(k), labels=names, fontsize=7)
+        axes.set_yticks(np.arange(k), labels=names, fontsize=7)
+        axes.set_xlabel("predicted")
+        if j == 0:
+            axes.set_ylabel("true")
+        if k <= 12:
+            for (r, c), count in np.ndenumerate(matrix):
+                if count:
+                    colour = "white" if share[r, c] > 0.6 else "black"
+                    axes.text(c, r, f"{int(count)}", ha="center", va="center", fontsize=6, color=colour)
+    return figure
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -214,4 +258,5 @@ _DRAWERS: dict[str, Callable[[Mapping[str, Any]], Figure | None]] = {
     "calibration": _calibration,
     "slices": _slices,
     "residuals": _residuals,
+    "confusion": _confusion,
 }

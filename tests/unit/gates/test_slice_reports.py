@@ -79,6 +79,30 @@ def test_auto_slices_skip_index_and_give_per_class_figures(digits: Any) -> None:
     assert "p adjusted" in md
 
 
+def test_multiclass_report_has_confusion_matrix_and_per_class_figures(digits: Any, tmp_path: Path) -> None:
+    from mlgate.report import write
+
+    tmp, reg, X, y = digits
+    mv = mlgate.log_model(
+        RandomForestClassifier(n_estimators=50, random_state=3).fit(X, y),
+        "digits",
+        sample_input=X.head(5),
+        registry=reg,
+    )
+    gates = "  - {metric: accuracy, vs: production, max_drop: 0.05}\n"
+    report = gate(mv.ref, config=load_settings(config=_config(tmp, gates)), registry=reg, store=False).report
+    confusion, per_class = report["plots"]["confusion"], report["plots"]["per_class"]
+    assert confusion["classes"] == [str(d) for d in range(10)]
+    matrix = np.array(confusion["candidate"])
+    assert matrix.shape == (10, 10) and matrix.sum() == report["dataset"]["rows"]
+    assert per_class["candidate"]["support"] == matrix.sum(axis=1).tolist()
+    assert per_class["candidate"]["recall"][3] == pytest.approx(matrix[3, 3] / matrix[3].sum())
+    paths = write(report, tmp_path / "out")
+    assert (tmp_path / "out" / "confusion.png").exists(), paths
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Per class" in md and "champion recall" in md
+
+
 def test_macro_recall_within_a_slice_averages_only_classes_present() -> None:
     metric = get_metric("recall_macro", "multiclass")
     y = np.zeros(100, dtype=np.int64)
@@ -91,7 +115,10 @@ def test_recall_without_positives_is_not_tested() -> None:
     metric = get_metric("recall", "binary")
     why = metric.undefined_on(np.zeros(50, dtype=np.int64), [Pred(label=np.zeros(50, dtype=np.int64))])
     assert why == "no positive rows, so recall is undefined here"
-    assert metric.undefined_on(np.array([0, 1]), [Pred(label=np.array([0, 1]))]) is None
+    y = np.array([0, 1] * 10)
+    assert metric.undefined_on(y, [Pred(label=y)]) is None
+    one = np.array([1] + [0] * 30)
+    assert "1 positive row(s), too few to compare recall" in (metric.undefined_on(one, [Pred(label=one)]) or "")
 
 
 def test_critical_and_automatic_twins_that_disagree_say_why(digits: Any) -> None:
