@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))  # `benchmarks.zoo_cases`
+
 from mlgate.gates import evaluate, stats
 from mlgate.gates.metrics import get_metric
 from mlgate.gates.spec import GateSpec
@@ -138,9 +140,17 @@ def _n_eff(metric: str, y: np.ndarray) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--retrains", type=int, default=20)
-    parser.add_argument("--section", choices=["benign", "all"], default="all")
+    parser.add_argument("--section", choices=["benign", "zoo", "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="zoo: only the cases of the fast test")
+    parser.add_argument("--case", action="append", help="zoo: only this case id or data set (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    doc: dict[str, Any] = {}
+    if args.section in ("zoo", "all"):
+        doc["zoo"] = zoo(args)
+    if args.section == "zoo":
+        _dump(args.json, doc)
+        return 0
     results = [benign(ds, args.retrains) for ds in datasets()]
     rules = " ".join(f"{k:>7}" for k in ("before", "after", "strict", "naive"))
     print(f"{'data set':<14} {'rows':>5} {'retrains':>8}  false blocks: {rules}")
@@ -154,10 +164,69 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':<14} statuses {r['statuses']}, half-width {_fmt(r['half_width'])}, spread {_fmt(r['spread'])}")
     n = sum(r["retrains"] for r in results)
     print(f"{'all':<14} {'':>5} {n:>8}  {'':>13} " + " ".join(f"{total[k] / n:>7.0%}" for k in total))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"benign": results}, fh, indent=2)
+    _dump(args.json, {**doc, "benign": results})
     return 0
+
+
+def _dump(path: str | None, doc: dict[str, Any]) -> None:
+    if path:
+        with open(path, "w") as fh:
+            json.dump(doc, fh, indent=2)
+
+
+def zoo(args: argparse.Namespace) -> dict[str, Any]:
+    """The gate zoo (``benchmarks/zoo_cases.py``): every case through mlgate and the naive gate, a table, the rates."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks import zoo_cases
+    from rich.console import Console
+    from rich.table import Table
+    from threadpoolctl import threadpool_limits
+
+    cases = [c for c in zoo_cases.CASES if not args.quick or c.quick]
+    if args.case:
+        cases = [c for c in cases if c.id in args.case or c.data in args.case]
+    console = Console(stderr=True)
+    # one thread for OpenMP and BLAS: on a shared 2-core machine, gradient boosting's parallel regions wait
+    # on descheduled threads (benchmarks/README.md, the whole gate), which would time the machine, not the gate
+    with threadpool_limits(1), tempfile.TemporaryDirectory() as tmp:
+        outcomes = zoo_cases.run_all(cases, Path(tmp), say=lambda m: console.print(m, style="dim"))
+    table = Table(title="gate zoo: each case, mlgate and the naive point-threshold gate", show_lines=False)
+    for col in ("case", "task", "rows", "expected", "mlgate", "mlgate reason (slice)", "ok", "naive", "ok", "gate s"):
+        table.add_column(col, justify="right" if col in ("rows", "gate s") else "left")
+    for o in outcomes:
+        lead = o.reasons[0] if o.reasons else {}
+        named = f"{lead.get('class')} ({lead.get('slice')})" if lead.get("slice") else (lead.get("class") or "")
+        expected = "pass" if o.case.benign else o.case.expect + (f" ({o.case.column})" if o.case.column else "")
+        table.add_row(
+            o.case.id, o.task, f"{o.rows:,}", expected, "block" if o.blocked else "pass", named,
+            "✓" if o.right else "✗", f"block ({o.naive_reason})" if o.naive_blocked else "pass",
+            "✓" if o.naive_right else "✗", f"{o.gate_s:.1f}",
+        )  # fmt: skip
+    out = Console(width=None if sys.stdout.isatty() else 200)
+    out.print(table)
+    summary = zoo_cases.rates(outcomes)
+    rates = Table(title="rates: regressions caught with the right reason; benign retrains blocked")
+    for col in ("task", "regressions", "mlgate caught", "naive caught", "benign", "mlgate false blocks",
+                "naive false blocks"):  # fmt: skip
+        rates.add_column(col, justify="left" if col == "task" else "right")
+    for task, r in summary.items():
+        pct = lambda k, n, r=r: f"{r[k]}/{r[n]} ({r[k] / r[n]:.0%})" if r[n] else "—"  # noqa: E731
+        rates.add_row(task, str(r["regressions"]), pct("mlgate_caught_right", "regressions"),
+                      pct("naive_caught_right", "regressions"), str(r["benign"]),
+                      pct("mlgate_false_blocks", "benign"), pct("naive_false_blocks", "benign"))  # fmt: skip
+    out.print(rates)
+    missed = [o for o in outcomes if not o.right]
+    for o in missed:
+        lead = o.reasons[0]["message"][:160] if o.reasons else "passed"
+        out.print(f"mlgate {'false block' if o.case.benign else 'miss'}: {o.case.id}: {lead}")
+    gate_s = sorted(o.gate_s for o in outcomes)
+    out.print(f"gate call: median {gate_s[len(gate_s) // 2]:.1f} s, max {gate_s[-1]:.1f} s "
+              f"(registered candidate, the report stored; OpenMP/BLAS limited to one thread)")  # fmt: skip
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {"commit": head, "cases": [o.to_dict() for o in outcomes], "rates": summary}
 
 
 def _fmt(d: dict[str, float]) -> str:
