@@ -237,3 +237,6 @@ def render(doc: dict[str, Any]) -> None:
         out.print(f"[bold green]gate passed[/]: {counts}")
     else:
         out.print(f"[bold red]gate blocked[/]: {counts}")
+        lead = (doc.get("reasons") or [{}])[0]
+        if lead.get("class"):
+            out.print(f"[bold red]blocked by {escape(str(lead['class']))}[/]: {escape(str(lead.get('check')))}")

@@ -105,6 +105,8 @@ def html(report: Mapping[str, Any], *, images: Mapping[str, bytes] | None = None
     ]
     if counts or v.total:
         parts.append(f'<p class="summary">{counts} ({v.total:,} checks)</p>')
+    if v.reason:
+        parts.append(f'<p class="reason"><strong>{escape(v.reason)}</strong></p>')
     parts.append("</header>")
     if v.identity:
         parts.append(_section(v.identity, heading=False, sortable=False))

@@ -92,6 +92,7 @@ class View:
     tables: tuple[Table, ...]  # checks, slices, metrics, as far as the report has them
     notes: tuple[str, ...]
     details: Table | None
+    reason: str = ""  # the most specific reason the gate blocked: "lost class — classes kept: …"
 
     @property
     def verdict(self) -> str:
@@ -199,7 +200,18 @@ def view(report: Mapping[str, Any], *, max_slices: int | None = None) -> View:
         tables=tuple(tables),
         notes=tuple(str(n) for n in _items(report, "notes") if n),
         details=_details(report),
+        reason=_lead_reason(report),
     )
+
+
+def _lead_reason(report: Mapping[str, Any]) -> str:
+    """The first of the report's ``reasons`` (they come most specific first) as one line."""
+    reasons = [r for r in _items(report, "reasons") if isinstance(r, Mapping)]
+    if not reasons:
+        return ""
+    first = reasons[0]
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return f"Blocked by {first.get('class')}: {first.get('check')} — {first.get('message')}{more}"
 
 
 def status_of(item: Mapping[str, Any]) -> str:
@@ -577,6 +589,8 @@ def markdown(report: Mapping[str, Any], *, images: Mapping[str, str] | None = No
     lines = [f"## {v.verdict}: {md_code(v.candidate, cell=False)} → {md_code(v.against, cell=False)}", ""]
     if v.total or counts:
         lines += [f"{counts} ({number(v.total)} checks)" if counts else f"{number(v.total)} checks", ""]
+    if v.reason:
+        lines += [f"**{md_text(v.reason)}**", ""]
     if v.identity:
         lines += _md_block(v.identity, heading=False)
     for table in v.tables:

@@ -338,3 +338,21 @@ def test_a_check_that_is_not_an_object_is_named(binary_report: dict[str, Any]) -
     report = {**binary_report, "checks": [binary_report["checks"][0], "roc_auc"]}
     with pytest.raises(InputError, match=r"checks\[1\] in the gate report must be an object, got str"):
         markdown(report)
+
+
+def test_a_blocked_report_leads_with_its_most_specific_reason(binary_report: dict[str, Any]) -> None:
+    report = copy.deepcopy(binary_report)
+    report["reasons"] = [
+        {"class": "lost class", "check": "classes kept", "message": "the candidate never predicts 7"},
+        {"class": "aggregate drop", "check": "accuracy vs production", "message": "it may drop by 0.02"},
+    ]
+    md = markdown(report)
+    lead = "**Blocked by lost class: classes kept — the candidate never predicts 7 (and 1 more)**"
+    assert lead in md and md.index(lead) < md.index("### Checks")
+
+
+def test_p_values_print_below_0001_as_such() -> None:
+    from mlgate.report.markdown import p_value
+
+    assert [p_value(x) for x in (0.0, 3e-7, 0.00099, 0.0123, 0.5, None)] == ["<0.001", "<0.001", "<0.001", "0.012",
+                                                                           "0.5", "—"]  # fmt: skip
