@@ -542,19 +542,20 @@ def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check, reason: str = 
     check.bound, check.p_value, check.mde, check.rows = margin, cmp.p_value, cmp.mde, cmp.n
     res = resolution(cmp.ci, cmp.n, margin)
     check.details.update(method=cmp.method, undecided_rule=spec.undecided, **res)
-    allowed = f"{margin:.4g}" + (f" ({spec.max_drop:.1%} of {cmp.champion:.4g})" if spec.relative else "")
+    f = _precision(cmp.candidate, cmp.champion)
+    allowed = f(margin) + (f" ({spec.max_drop:.1%} of {f(cmp.champion)})" if spec.relative else "")
     pct = round(spec.confidence * 100)
     head = (
-        f"{metric.name} {cmp.candidate:.4g} vs {cmp.champion:.4g}: change {cmp.delta:+.4g}, "
-        f"{pct}% interval [{cmp.ci[0]:+.4g}, {cmp.ci[1]:+.4g}]"
+        f"{metric.name} {f(cmp.candidate)} vs {f(cmp.champion)}: change {f(cmp.delta, sign=True)}, "
+        f"{pct}% interval [{f(cmp.ci[0], sign=True)}, {f(cmp.ci[1], sign=True)}]"
     )
     words = "rise" if not metric.higher_is_better else "drop"
     if worst >= -margin:
         check.status = "pass"
-        check.message = f"{head}; at worst it may {_worse(metric, -worst)}, within the allowed {words} {allowed}"
+        check.message = f"{head}; at worst it may {_worse(metric, -worst, f)}, within the allowed {words} {allowed}"
     elif best < -margin:
         check.status, check.reason = "fail", reason
-        harm = f"harm shown: even at best it would {_worse(metric, -best)}"
+        harm = f"harm shown: even at best it would {_worse(metric, -best, f)}"
         check.message = f"{head}; {harm}, more than the allowed {words} {allowed}"
     else:
         check.status = "undecided"
@@ -566,17 +567,30 @@ def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check, reason: str = 
             rule = f"blocks: the point estimate is beyond the allowed {words}"
         else:
             rule = "does not block: the point estimate is within the allowed " + words
-        check.message = f"{head}; undecided: it may {_worse(metric, -worst)}, more than the allowed {allowed}; {rule}"
+        check.message = (
+            f"{head}; undecided: it may {_worse(metric, -worst, f)}, more than the allowed {allowed}; {rule}"
+        )
     if res["below_resolution"]:
         check.message += f". {describe(res, margin)}"
     return check
 
 
-def _worse(metric: Any, amount: float) -> str:
+def _worse(metric: Any, amount: float, f: Callable[..., str] = lambda x: f"{x:.4g}") -> str:
     """A worsening in the metric's own words: "drop by 0.02" for accuracy, "rise by 0.1089" for RMSE."""
     if amount > 0:
-        return f"{'drop' if metric.higher_is_better else 'rise'} by {amount:.4g}"
-    return f"improve by {-amount:.4g}" if amount < 0 else "stay equal"
+        return f"{'drop' if metric.higher_is_better else 'rise'} by {f(amount)}"
+    return f"improve by {f(-amount)}" if amount < 0 else "stay equal"
+
+
+def _precision(*values: float) -> Callable[..., str]:
+    """One number format for a metric across a message: decimals from the metric's magnitude (0.9404, 54.21)."""
+    scale = max((abs(v) for v in values if np.isfinite(v)), default=1.0) or 1.0
+    decimals = int(min(8, max(1, 3 - np.floor(np.log10(scale)))))
+
+    def fmt(x: float, *, sign: bool = False) -> str:
+        return f"{x:+.{decimals}f}" if sign else f"{x:.{decimals}f}"
+
+    return fmt
 
 
 def _change(spec: GateSpec, metric: Any, ev: Evaluation, metrics: dict[str, dict[str, Any]]) -> Check:

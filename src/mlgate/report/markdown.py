@@ -44,6 +44,7 @@ _LABELS = {"undecided-blocks": "undecided, blocks", "not-tested": "not tested"}
 _ATTENTION = _RANK["warn"]  # rows ranked up to here need a reviewer's eye
 _UNKNOWN_RANK = _RANK["error"]  # a status this reader does not know fails closed, like an error
 _DELTA_KINDS = {"change", "slice", "slices"}  # their interval is of a difference, so it is signed
+_METRIC_KINDS = {"change", "slice", "slices", "bound"}
 _OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 _UNITS = {"latency": "ms", "size": "MB"}  # what Check.value holds for these kinds
 
@@ -130,12 +131,35 @@ def number(value: Any) -> str:
     return text.replace("-", MINUS)
 
 
+def decimals_of(*values: Any) -> int:
+    """Decimals that give one metric four significant digits at its magnitude (0.9404, 54.21), for every figure."""
+    finite = [abs(float(v)) for v in values if isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)]
+    scale = max(finite, default=1.0) or 1.0
+    return int(min(8, max(0, 3 - math.floor(math.log10(scale)))))
+
+
+def fixed(value: Any, decimals: int | None, *, sign: bool = False) -> str:
+    """A metric figure with the report's precision for that metric; :func:`number` when none is known."""
+    if decimals is None or not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value):
+        return signed(value) if sign else number(value)
+    text = f"{float(value):+.{decimals}f}" if sign else f"{float(value):.{decimals}f}"
+    if sign and float(text) == 0:
+        text = text.lstrip("+-")
+    return text.replace("-", MINUS)
+
+
 def signed(value: Any) -> str:
     """A difference: :func:`number` with an explicit ``+`` on positive values."""
     text = number(value)
     if isinstance(value, Real) and not isinstance(value, bool) and value > 0 and text != "0":
         return "+" + text
     return text
+
+
+def _interval(ci: Any, decimals: int | None, *, sign: bool = True) -> str:
+    if decimals is None or not isinstance(ci, Sequence) or isinstance(ci, str) or len(ci) != 2:
+        return interval(ci, sign=sign)
+    return f"[{fixed(ci[0], decimals, sign=sign)}, {fixed(ci[1], decimals, sign=sign)}]"
 
 
 def interval(ci: Any, *, sign: bool = True) -> str:
@@ -186,8 +210,16 @@ def view(report: Mapping[str, Any], *, max_slices: int | None = None) -> View:
     candidate = _section(report, "candidate")
     champion = report.get("champion")
     champion = _section(report, "champion") if champion is not None else None
+    precision = _precision(report)
     tables = [
-        t for t in (_checks(checks), _slices(report, max_slices), _metrics(report), _classes(report)) if t is not None
+        t
+        for t in (
+            _checks(checks, precision),
+            _slices(report, max_slices, precision),
+            _metrics(report),
+            _classes(report),
+        )
+        if t is not None
     ]
     counts, total = _counts(report, checks)
     return View(
@@ -276,12 +308,25 @@ def _with_unit(text: str, unit: Any) -> str:
     return f"{text} {unit}" if unit and text != DASH else text
 
 
-def _checks(checks: list[Mapping[str, Any]]) -> Table | None:
+def _precision(report: Mapping[str, Any]) -> dict[str, int]:
+    """Metric → decimals: one precision per metric across the report, from its aggregate figures."""
+    metrics = report.get("metrics")
+    if not isinstance(metrics, Mapping):
+        return {}
+    return {
+        str(name): decimals_of(m.get("candidate"), m.get("champion"))
+        for name, m in metrics.items()
+        if isinstance(m, Mapping)
+    }
+
+
+def _checks(checks: list[Mapping[str, Any]], precision: Mapping[str, int]) -> Table | None:
     if not checks:
         return None
     rows = []
     for check in sorted(checks, key=lambda c: rank(status_of(c))):  # stable: report order within a status
         status = status_of(check)
+        d = precision.get(str(check.get("metric"))) if check.get("kind") in _METRIC_KINDS else None
         details = check.get("details") or {}
         unit = _UNITS.get(str(check.get("kind")))
         op = _OPS.get(str(details.get("op")), "") if isinstance(details, Mapping) else ""
@@ -294,10 +339,10 @@ def _checks(checks: list[Mapping[str, Any]]) -> Table | None:
             Row(
                 cells=(
                     str(check.get("name") or check.get("kind") or "check"),
-                    _with_unit(number(check.get("value")), unit),
-                    _with_unit(number(check.get("champion")), unit),
-                    _with_unit(signed(check.get("delta")), unit),
-                    interval(check.get("ci"), sign=check.get("kind") in _DELTA_KINDS),
+                    _with_unit(fixed(check.get("value"), d), unit),
+                    _with_unit(fixed(check.get("champion"), d), unit),
+                    _with_unit(fixed(check.get("delta"), d, sign=True), unit),
+                    _interval(check.get("ci"), d, sign=check.get("kind") in _DELTA_KINDS),
                     _with_unit(f"{op} {bound}" if op and bound != DASH else bound, unit),
                     verdict(status)
                     + (f" until {waiver['until']}" if status == "waived" and waiver.get("until") else ""),
@@ -316,7 +361,7 @@ def _checks(checks: list[Mapping[str, Any]]) -> Table | None:
     )
 
 
-def _slices(report: Mapping[str, Any], max_slices: int | None) -> Table | None:
+def _slices(report: Mapping[str, Any], max_slices: int | None, precision: Mapping[str, int]) -> Table | None:
     items = [_mapping(s, f"slices[{i}]") for i, s in enumerate(_items(report, "slices"))]
     if not items:
         return None
@@ -329,10 +374,10 @@ def _slices(report: Mapping[str, Any], max_slices: int | None) -> Table | None:
                 str(item.get("slice") or DASH),
                 number(item.get("rows")),
                 str(item.get("metric") or DASH),
-                number(item.get("candidate")),
-                number(item.get("champion")),
-                signed(item.get("delta")),
-                interval(item.get("ci")),
+                fixed(item.get("candidate"), precision.get(str(item.get("metric")))),
+                fixed(item.get("champion"), precision.get(str(item.get("metric")))),
+                fixed(item.get("delta"), precision.get(str(item.get("metric"))), sign=True),
+                _interval(item.get("ci"), precision.get(str(item.get("metric")))),
                 p_value(item.get("p_value")),
                 p_value(item.get("p_adjusted", item.get("p_value"))),
                 verdict(status_of(item)),

@@ -356,3 +356,12 @@ def test_p_values_print_below_0001_as_such() -> None:
 
     assert [p_value(x) for x in (0.0, 3e-7, 0.00099, 0.0123, 0.5, None)] == ["<0.001", "<0.001", "<0.001", "0.012",
                                                                            "0.5", "—"]  # fmt: skip
+
+
+def test_one_precision_for_a_metric_across_the_report(binary_report: dict[str, Any]) -> None:
+    report = copy.deepcopy(binary_report)
+    check = next(c for c in report["checks"] if c["kind"] == "change")
+    check.update(value=0.9884, champion=0.987, delta=0.001449, ci=[-0.0004407, 0.003888])
+    report["metrics"][check["metric"]].update(candidate=0.9884, champion=0.987)
+    rows = {unescape(r[0].split("<br>")[0]): r for r in table(markdown(report), "check")}
+    assert rows[check["name"]][1:5] == ["0.9884", "0.9870", "\\+0.0014", "[−0.0004, +0.0039]"]
