@@ -116,6 +116,9 @@ def gate(
         notes.append(ev.champion_error)
 
     checks: list[Check] = [_lost_classes(ev, champ_mv)] if ev.lost_classes else []
+    constant = _constant(ev)
+    if constant is not None:
+        checks.append(constant)
     slices_rows: list[dict[str, Any]] = []
     metrics: dict[str, dict[str, Any]] = {}
     timings = {"scoring_s": scoring_s, "statistics_s": 0.0, "behaviour_s": 0.0}
@@ -386,6 +389,24 @@ def _score(
                 lost.append(c)
     return Evaluation(
         frame, features, y, task, classes, cand, champ, champion_error, target, candidate_error, lost_classes=lost
+    )
+
+
+def _constant(ev: Evaluation) -> Check | None:
+    """A candidate that answers the same on every row, where the target varies, has stopped being a model."""
+    if ev.candidate_error or len(ev.y) < 2 or np.unique(ev.y).size < 2:
+        return None
+    out = ev.candidate.label if ev.candidate.label is not None else ev.candidate.value
+    if out is None or np.unique(out).size > 1:
+        return None
+    shown = ev.classes[int(out[0])] if ev.classes and ev.candidate.label is not None else f"{float(out[0]):.4g}"
+    return Check(
+        "varying output",
+        "behaviour",
+        "fail",
+        message=f"the candidate predicts {shown} for all {len(ev.y)} evaluation rows, where the target varies",
+        rows=len(ev.y),
+        reason="constant output",
     )
 
 

@@ -5,8 +5,10 @@
 always say the same thing. Rows that need a reviewer come first: failed, errored, waived, warned, then
 passed and skipped, in report order within a status (slices: smallest adjusted p-value first).
 
-Numbers keep 4 significant digits and use the typographic minus; differences carry their sign
-(``+0.01``, ``−0.15``) and so do the ends of their intervals (``[−0.012, +0.004]``).
+A metric's figures (value, champion, change, interval) share one precision across the report, four
+significant digits at the metric's magnitude; other numbers keep 4 significant digits. All use the
+typographic minus; differences carry their sign (``+0.01``, ``−0.15``) and so do the ends of their
+intervals (``[−0.012, +0.004]``). p-values below 0.001 read ``<0.001``.
 """
 
 from __future__ import annotations

@@ -141,3 +141,17 @@ def test_critical_and_automatic_twins_that_disagree_say_why(digits: Any) -> None
 
 
 FAULT = 0.22  # the critical slice shows harm; among ~300 automatic slices the same rows do not survive BH
+
+
+def test_a_constant_candidate_fails_with_its_own_reason(digits: Any) -> None:
+    from sklearn.dummy import DummyClassifier
+
+    tmp, reg, X, y = digits
+    mv = mlgate.log_model(DummyClassifier().fit(X, y), "digits", sample_input=X.head(5), registry=reg)
+    gates = "  - {metric: accuracy, vs: production, max_drop: 0.05}\n"
+    result = gate(mv.ref, config=load_settings(config=_config(tmp, gates)), registry=reg, store=False)
+    assert not result.passed
+    lead = result.report["reasons"][0]
+    assert lead["class"] == "constant output" and lead["check"] == "varying output"
+    assert "for all 1079 evaluation rows" in lead["message"]
+    assert {r["class"] for r in result.report["reasons"]} >= {"constant output", "aggregate drop"}
