@@ -185,6 +185,9 @@ def zoo(args: argparse.Namespace) -> dict[str, Any]:
     from rich.table import Table
     from threadpoolctl import threadpool_limits
 
+    # the gate code measured: the commit, and any uncommitted change to the gates or reports when the run began
+    git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--short", "src/mlgate/gates", "src/mlgate/report")
     cases = [c for c in zoo_cases.CASES if not args.quick or c.quick]
     if args.case:
         cases = [c for c in cases if c.id in args.case or c.data in args.case]
@@ -209,12 +212,13 @@ def zoo(args: argparse.Namespace) -> dict[str, Any]:
     out.print(table)
     summary = zoo_cases.rates(outcomes)
     rates = Table(title="rates: regressions caught with the right reason; benign retrains blocked")
-    for col in ("task", "regressions", "mlgate caught", "naive caught", "benign", "mlgate false blocks",
+    for col in ("task", "regressions", "mlgate caught", "… reason leading", "naive caught", "benign", "mlgate false blocks",
                 "naive false blocks"):  # fmt: skip
         rates.add_column(col, justify="left" if col == "task" else "right")
     for task, r in summary.items():
         pct = lambda k, n, r=r: f"{r[k]}/{r[n]} ({r[k] / r[n]:.0%})" if r[n] else "—"  # noqa: E731
         rates.add_row(task, str(r["regressions"]), pct("mlgate_caught_right", "regressions"),
+                      pct("mlgate_caught_leading", "regressions"),
                       pct("naive_caught_right", "regressions"), str(r["benign"]),
                       pct("mlgate_false_blocks", "benign"), pct("naive_false_blocks", "benign"))  # fmt: skip
     out.print(rates)
@@ -222,11 +226,11 @@ def zoo(args: argparse.Namespace) -> dict[str, Any]:
     for o in missed:
         lead = o.reasons[0]["message"][:160] if o.reasons else "passed"
         out.print(f"mlgate {'false block' if o.case.benign else 'miss'}: {o.case.id}: {lead}")
+    out.print(f"gate code: commit {head}" + (f", uncommitted: {' '.join(dirty.split())}" if dirty else ""))
     gate_s = sorted(o.gate_s for o in outcomes)
     out.print(f"gate call: median {gate_s[len(gate_s) // 2]:.1f} s, max {gate_s[-1]:.1f} s "
               f"(registered candidate, the report stored; OpenMP/BLAS limited to one thread)")  # fmt: skip
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return {"commit": head, "cases": [o.to_dict() for o in outcomes], "rates": summary}
+    return {"commit": head, "uncommitted": dirty, "cases": [o.to_dict() for o in outcomes], "rates": summary}
 
 
 def _fmt(d: dict[str, float]) -> str:

@@ -300,7 +300,7 @@ def _benign(data: str, tag: str, what: str, quick: bool = False, seed: int = 1, 
 def _cases() -> list[Case]:
     cases: list[Case] = []
     # benign retrains: another 90% sample with another seed, regularisation, a slightly larger model
-    for data, quick_seeds in (("digits", ()), ("churn-500", (1,)), ("churn-2k", (1,)), ("housing-5k", ())):
+    for data, quick_seeds in (("digits", ()), ("churn-500", ()), ("churn-2k", (1,)), ("housing-5k", ())):
         for seed in (1, 2, 3, 4):
             cases.append(_benign(data, f"seed-{seed}", f"another 90% sample, seed {seed}", seed in quick_seeds, seed))
     cases.append(_benign("churn-100k", "seed-1", "another 90% sample, seed 1", seed=1))
@@ -308,7 +308,7 @@ def _cases() -> list[Case]:
     cases += [
         _benign("digits", "max-features", "regularised: max_features 0.2", seed=6, max_features=0.2),
         _benign("digits", "bigger", "slightly better: 400 trees", seed=7, n_estimators=400),
-        _benign("churn-2k", "l2", "regularised: l2_regularization 1.0", True, seed=6, l2_regularization=1.0),
+        _benign("churn-2k", "l2", "regularised: l2_regularization 1.0", seed=6, l2_regularization=1.0),
         _benign("churn-2k", "leaf-40", "regularised: min_samples_leaf 40", seed=7, min_samples_leaf=40),
         _benign("churn-2k", "slower", "slightly better: learning rate 0.05, 200 rounds", seed=8,
                 learning_rate=0.05, max_iter=200),
@@ -335,7 +335,7 @@ def _cases() -> list[Case]:
     reg("churn-2k", "overconfident", "probabilities sharpened (temperature 0.3)",
         lambda d: faulty(d, "sharpen", temperature=0.3), "calibration worse", quick=True)  # fmt: skip
     reg("churn-2k", "zeroed-x0", "the strongest signal x0 zeroed at serving",
-        lambda d: faulty(d, "zero", column="x0", value=0.0), "aggregate drop", quick=True)  # fmt: skip
+        lambda d: faulty(d, "zero", column="x0", value=0.0), "aggregate drop")  # fmt: skip
     reg("churn-2k", "label-shift", "positives under-sampled to a third in training", label_shift, "aggregate drop")
     # binary, 500 and 100,000 rows
     reg("churn-500", "nan-enterprise", "NaN outputs for plan = enterprise (about 25 rows)",
@@ -344,6 +344,8 @@ def _cases() -> list[Case]:
         lambda d: label_fault(d, "region", "north", 0.7), "slice drop", "region")  # fmt: skip
     reg("churn-100k", "labels-islands", "targets flipped for 50% of training rows with region = islands",
         lambda d: label_fault(d, "region", "islands", 0.5), "slice drop", "region")  # fmt: skip
+    reg("churn-100k", "labels-islands-70", "targets flipped for 70% of training rows with region = islands",
+        lambda d: label_fault(d, "region", "islands", 0.7), "slice drop", "region")  # fmt: skip
     reg("churn-100k", "labels-seats", "targets flipped for 50% of training rows with seats = 2",
         lambda d: label_fault(d, "seats", 2.0, 0.5), "slice drop", "seats")  # fmt: skip
     reg("churn-100k", "overconfident", "probabilities sharpened (temperature 0.5)",
@@ -368,8 +370,11 @@ def _cases() -> list[Case]:
         lambda d: label_fault(d, "pixel_4_4", 0.0, 0.7), "slice drop", "pixel_4_4")  # fmt: skip
     reg("digits", "column-order", "trained on the pixels in reverse order, reads its input by position",
         lambda d: by_position(d, d.features[::-1]), "input mismatch")  # fmt: skip
-    reg("digits", "overconfident", "probabilities sharpened (temperature 0.1)",
-        lambda d: faulty(d, "sharpen", temperature=0.1), "calibration worse")  # fmt: skip
+    # over-confidence is not tested on digits: the champion, a random forest, is under-confident, so sharpening
+    # its probabilities (temperature 0.1) lowered neither its log loss nor its accuracy: not a regression
+    reg("digits", "zeroed-centre", "the 16 centre pixels zeroed at serving",
+        lambda d: faulty(d, "zero", column=[f"pixel_{i}_{j}" for i in range(2, 6) for j in range(2, 6)], value=0.0),
+        "aggregate drop")  # fmt: skip
     reg("digits", "nan-pixel", "NaN outputs for rows with pixel_2_2 = 0",
         lambda d: faulty(d, "nan", column="pixel_2_2", value=0.0), "non-finite output")  # fmt: skip
     return cases
@@ -436,6 +441,7 @@ class Outcome:
     blocked: bool
     reasons: list[dict[str, Any]]  # [{class, check, message, slice}] most specific first
     right: bool  # a regression blocked with the expected reason (and slice column); a benign retrain passed
+    leading_right: bool  # the expected reason led the report
     naive_blocked: bool
     naive_reason: str | None
     naive_right: bool
@@ -454,6 +460,7 @@ class Outcome:
             "id": c.id, "data": c.data, "task": self.task, "eval_rows": self.rows, "kind": "benign" if c.benign
             else "regression", "what": c.what, "expect": c.expect, "column": c.column,
             "mlgate": {"blocked": self.blocked, "right": self.right, "leading": self.leading,
+                       "leading_right": self.leading_right,
                        "reasons": self.reasons, "gate_s": self.gate_s},
             "naive": {"blocked": self.naive_blocked, "right": self.naive_right, "reason": self.naive_reason,
                       "naive_s": self.naive_s},
@@ -481,7 +488,8 @@ def run(proj: Project, case: Case) -> Outcome:
     naive_reason = naive(data, model, proj.champion, positional=isinstance(built, tuple))
     naive_s = time.perf_counter() - t0
     return Outcome(
-        case, data.task, len(data.eval), blocked, reasons, right(case, blocked, reasons), naive_reason is not None,
+        case, data.task, len(data.eval), blocked, reasons, right(case, blocked, reasons),
+        blocked and leads(case, reasons), naive_reason is not None,
         naive_reason, right(case, naive_reason is not None, [{"class": naive_reason}] if naive_reason else []),
         gate_s, naive_s, build_s,
     )  # fmt: skip
@@ -505,6 +513,7 @@ def reasons_of(report: dict[str, Any]) -> list[dict[str, Any]]:
         if r["class"] == "aggregate drop" and check.get("metric") in CALIBRATION_METRICS:
             r["class"] = "calibration worse"
         r["slice"] = check.get("slice")
+        r["slices"] = [f["slice"] for f in (check.get("details") or {}).get("failing") or []]
     order = {c: i for i, c in enumerate(REASON_ORDER)}
     out.sort(key=lambda r: order.get(r["class"], len(order)))
     return out
@@ -527,15 +536,29 @@ def _class(check: dict[str, Any]) -> str:
 
 
 def right(case: Case, blocked: bool, reasons: list[dict[str, Any]]) -> bool:
-    """A benign retrain passed; a regression blocked, leading with the expected class (and slice column)."""
+    """A benign retrain passed; a regression blocked with the expected class among its reasons.
+
+    A slice fault also needs a failing slice on the faulty column: the check's worst slice or another it
+    lists as failing. The class need not lead: a fault that moves the whole set (a zeroed feature) also
+    fails slices, and a report leads with the more specific ``slice drop``; ``leading`` in the results says
+    whether it led.
+    """
     if case.benign:
         return not blocked
-    if not blocked or not reasons or reasons[0]["class"] != case.expect:
-        return False
-    if case.column is None:
-        return True
-    named = reasons[0].get("slice") or ""
-    return named == case.column or named.startswith((f"{case.column} ", f"{case.column}="))
+    for r in reasons if blocked else []:
+        if r["class"] != case.expect:
+            continue
+        if case.column is None:
+            return True
+        named = [r.get("slice") or "", *(r.get("slices") or [])]
+        if any(n == case.column or n.startswith((f"{case.column} ", f"{case.column}=")) for n in named):
+            return True
+    return False
+
+
+def leads(case: Case, reasons: list[dict[str, Any]]) -> bool:
+    """Whether the expected class is the report's leading reason (and right, as :func:`right` decides)."""
+    return bool(reasons) and right(case, True, reasons[:1])
 
 
 def naive(data: Data, model: Any, champ: Any, *, positional: bool = False) -> str | None:
@@ -613,6 +636,7 @@ def rates(outcomes: list[Outcome]) -> dict[str, Any]:
             "regressions": len(bad),
             "benign": len(good),
             "mlgate_caught_right": sum(o.right for o in bad),
+            "mlgate_caught_leading": sum(o.leading_right for o in bad),
             "mlgate_blocked": sum(o.blocked for o in bad),
             "mlgate_false_blocks": sum(o.blocked for o in good),
             "naive_caught_right": sum(o.naive_right for o in bad),
