@@ -244,6 +244,8 @@ def _gate_and_promote(
     paths = write(res.report, root / "reports" / f"v{number}")
     s = res.report["summary"]
     counts = f"{s['passed']} passed, {s['failed'] + s['errors']} failed, {s['skipped']} skipped"
+    if s.get("undecided"):
+        counts += f", {s['undecided']} undecided ({s.get('undecided_blocking', 0)} blocking)"
     if res.passed:
 
         def move() -> None:

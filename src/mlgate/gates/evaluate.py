@@ -606,7 +606,8 @@ def _worse(metric: Any, amount: float, f: Callable[..., str] = lambda x: f"{x:.4
 def _precision(*values: float) -> Callable[..., str]:
     """One number format for a metric across a message: decimals from the metric's magnitude (0.9404, 54.21)."""
     scale = max((abs(v) for v in values if np.isfinite(v)), default=1.0) or 1.0
-    decimals = int(min(8, max(1, 3 - np.floor(np.log10(scale)))))
+    # four significant digits at the metric's magnitude; a metric on [0, 1] keeps 4 decimals even at 1.0
+    decimals = int(min(8, max(4 if scale <= 1 else 1, 3 - np.floor(np.log10(scale)))))
 
     def fmt(x: float, *, sign: bool = False) -> str:
         return f"{x:+.{decimals}f}" if sign else f"{x:.{decimals}f}"

@@ -137,7 +137,8 @@ def decimals_of(*values: Any) -> int:
     """Decimals that give one metric four significant digits at its magnitude (0.9404, 54.21), for every figure."""
     finite = [abs(float(v)) for v in values if isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)]
     scale = max(finite, default=1.0) or 1.0
-    return int(min(8, max(0, 3 - math.floor(math.log10(scale)))))
+    # a metric on [0, 1] keeps 4 decimals even at 1.0, so 0.8261 and 1.0000 line up
+    return int(min(8, max(4 if scale <= 1 else 0, 3 - math.floor(math.log10(scale)))))
 
 
 def fixed(value: Any, decimals: int | None, *, sign: bool = False) -> str:
