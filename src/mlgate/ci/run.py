@@ -514,6 +514,8 @@ def _gate(settings: Settings, reg: Any, result: CiResult, candidate: str | None,
         result.gate = res
         s = res.report["summary"]
         counts = f"{s['passed']} passed, {s['failed'] + s['errors']} failed, {s['skipped']} skipped"
+        if s.get("undecided"):
+            counts += f", {s['undecided']} undecided ({s.get('undecided_blocking', 0)} blocking)"
         first = "" if res.report.get("champion") else "; no production version yet: first model, change gates skipped"
         if not res.passed:
             return Step("gate", "fail", f"{why}: blocked ({counts}){first}", 1)
