@@ -267,3 +267,43 @@ def test_pull_request_to_production_and_serving(backend: str, tmp_path: Path, re
             proc.stdout.close()
     if backend == "postgres":
         assert not (root / ".mlgate" / "registry.db").exists(), "the PostgreSQL run left nothing in the local registry"
+
+
+@pytest.mark.postgres
+def test_two_clones_share_a_postgres_registry_and_an_s3_cache_one_running_on_ray(
+    tmp_path: Path, postgres_url: str, s3_location: tuple[str, str], ray_local: Any
+) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    make_project(origin, produced=False)  # committed data this time
+    clone_a, clone_b = tmp_path / "clone-a", tmp_path / "clone-b"
+    git(tmp_path, "clone", "-q", str(origin), str(clone_a))
+    git(tmp_path, "clone", "-q", str(origin), str(clone_b))
+    artifacts, endpoint = s3_location
+    env = user_env(MLGATE_REGISTRY=postgres_url, MLGATE_ARTIFACTS=artifacts, MLGATE_S3_ENDPOINT_URL=endpoint)
+
+    # clone B runs its stages as tasks on a Ray cluster (the session's local one). Ray may start it with
+    # token authentication (RAY_AUTH_MODE=token, the token in ~/.ray/auth_token): the client needs that mode too
+    address = ray_local.get_runtime_context().gcs_address
+    ray_env = {**env, "RAY_ADDRESS": address, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    ran = json.loads(ok(mlgate(clone_b, "run", "--executor", "ray", "--json", env=ray_env)))
+    assert ran["executor"] == "ray" and [(s["name"], s["outcome"]) for s in ran["stages"]] == [
+        ("train", "ran"),
+        ("evaluate", "ran"),
+    ], ran
+    versions = json.loads(ok(mlgate(clone_b, "model", "list", "wine", "--all", "--json", env=env)))
+    assert len(versions) == 1, versions
+    built = show(clone_b, f"wine:{versions[0]['number']}", env)
+    assert built["lineage"]["run_id"] == ran["run_id"], "the version names the Ray run that trained it"
+
+    # clone A: the same commit through `mlgate ci` restores both stages from S3 and gates B's version
+    release = ok(mlgate(clone_a, "ci", "--no-smoke", "--promote-to", "staging", "--report", "out/report.md", env=env))
+    assert "data validation: 2 file(s)" in release, "the committed train.csv and test.csv"
+    assert f"gate: wine:{built['number']}, restored from the run cache" in release, release
+    assert show(clone_a, "wine@staging", env)["digest"] == built["digest"]
+    after = json.loads(ok(mlgate(clone_a, "model", "list", "wine", "--all", "--json", env=env)))
+    assert [v["number"] for v in after] == [built["number"]], "clone A trained nothing"
+    assert json.loads((clone_a / "metrics.json").read_text()) == json.loads((clone_b / "metrics.json").read_text())
+    for clone in (clone_a, clone_b):
+        assert not (clone / ".mlgate" / "registry.db").exists(), f"{clone.name} has a registry of its own"
+        assert not (clone / ".mlgate" / "artifacts").exists(), f"{clone.name} stored artifacts locally"
