@@ -272,12 +272,20 @@ class Registry:
                             hint=f"refer to a candidate, or promote one to {RELEASE_ALIAS}",
                         )
         elif ref.number is None:
-            row = conn.execute(q.order_by(versions.c.number.desc()).limit(1)).first()
+            row = self._latest_row(conn, mid)
         if row is None:
             latest = conn.execute(sa.select(sa.func.max(versions.c.number)).where(versions.c.model_id == mid)).scalar()
             hint = f"{ref.name} has versions 1 to {latest}" if latest else f"{ref.name} has no versions"
             raise NotFoundError(f"version {ref} does not exist", hint=hint)
         return row
+
+    @staticmethod
+    def _latest_row(conn: sa.Connection, model_id: int) -> Any:
+        # "latest" is the newest full-run version: a smoke run's cheap model must not become what `fraud`
+        # names (it is gated and listed only when asked for); a model with only smoke versions falls back
+        newest_first = sa.select(versions).where(versions.c.model_id == model_id).order_by(versions.c.number.desc())
+        row = conn.execute(newest_first.where(versions.c.status != SMOKE_STATUS).limit(1)).first()
+        return row if row is not None else conn.execute(newest_first.limit(1)).first()
 
     def get(self, ref: str | Ref) -> ModelVersion:
         """The version a reference names: ``fraud``, ``fraud:7``, ``fraud:1.4.0`` or ``fraud@production``."""
@@ -319,9 +327,7 @@ class Registry:
         with self._read() as conn:
             out = []
             for m in conn.execute(sa.select(models).order_by(models.c.name)).all():
-                latest = conn.execute(
-                    sa.select(versions).where(versions.c.model_id == m.id).order_by(versions.c.number.desc()).limit(1)
-                ).first()
+                latest = self._latest_row(conn, m.id)
                 count = conn.execute(
                     sa.select(sa.func.count()).select_from(versions).where(versions.c.model_id == m.id)
                 ).scalar()

@@ -136,3 +136,17 @@ def test_a_smoke_version_records_its_real_params_and_is_never_promoted(pipeline_
         with pytest.raises(UsageError, match="registered by a smoke run"):
             promote(mv.ref, "production", settings=settings, registry=reg, force=True, reason="try anyway")
         assert reg.aliases("cancer") == {}
+
+
+def test_latest_names_the_newest_full_run_version_not_a_smoke_one(pipeline_project: Path) -> None:
+    from mlgate.registry.store import Registry
+
+    full = ci(settings_for(pipeline_project), report=None, smoke=False)
+    smoke = ci(settings_for(pipeline_project), report=None)
+    assert smoke.smoke and smoke.candidate != full.candidate
+    with Registry(settings=settings_for(pipeline_project)) as reg:
+        assert reg.get(smoke.candidate).status == "smoke"
+        assert reg.get("cancer").ref == full.candidate, "a bare name skips smoke versions"
+        (summary,) = reg.models()
+        assert summary.latest is not None and summary.latest.ref == full.candidate
+        assert summary.versions == 2
