@@ -202,3 +202,19 @@ def test_the_settings_repr_keeps_no_password(tmp_path: Path) -> None:
     shown = repr(settings)
     assert shown.startswith("Settings(root=") and f"u:{MASK}@h/db" in shown
     _clean(shown)
+
+
+def test_the_ci_report_masks_secrets_inside_any_step_message() -> None:
+    from mlgate.ci.report import render
+    from mlgate.ci.run import CiResult, Step
+    from mlgate.redact import remember
+
+    token = "ghp_" + PLANTED  # a token this process resolved, quoted back by some step's error text
+    remember(token)
+    result = CiResult(git={"commit": "0123456789abcdef", "branch": "feature"}, base="main")
+    result.steps.append(Step("pipeline", "error", f"stage 'push' failed: https://x:{PLANTED}@host/repo.git", 3))
+    result.steps.append(Step("comment", "error", f"the forge refused the token {token}", 3))
+    result.notes.append(f"retry with password={PLANTED}")
+    text = render(result)
+    _clean(text)
+    assert text.count(MASK) >= 3

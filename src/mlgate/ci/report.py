@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgate.ci.comment import MARKER
+from mlgate.redact import redact
 
 MARKS = {"pass": "✅ pass", "fail": "❌ fail", "error": "❌ error", "skip": "➖ skip"}
 
@@ -63,7 +64,8 @@ def render(result: Any, *, images: dict[str, str] | None = None, run_url: str | 
             lines += [f"Plots: {where_plots or 'written next to the report file (the mlgate-report artifact)'}.", ""]
     if result.notes:
         lines += ["### Notes", "", *(f"- {md_text(n)}" for n in result.notes), ""]
-    return "\n".join(lines).rstrip() + "\n"
+    # the report lands in a public comment and CI logs: a secret inside any step's message is masked here
+    return redact("\n".join(lines).rstrip() + "\n")
 
 
 def _first_line(text: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from mlgate.config import Settings
 from mlgate.errors import ConfigError, MlgateError, UsageError
+from mlgate.redact import remember
 
 DEFAULT_REPORT = Path("mlgate-report") / "report.md"
 DEFAULT_SCHEMA = "mlgate.schema.yaml"
@@ -140,6 +141,7 @@ def ci(
     finally:
         if registry is None:
             reg.close()
+    remember(token)  # a --token given on the command line is masked in the report like the environment's
     _outputs(settings, result, report, token, repository, pull_request, say)
     return result
 
