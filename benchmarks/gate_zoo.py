@@ -16,10 +16,19 @@ accuracy, 0.01; regression: RMSE, 2%) under three rules, on the same comparisons
 It also prints each metric's per-row spread of the paired difference (``SE × √n_eff``), the figure
 ``mlgate.gates.resolution.SPREAD`` holds for ``mlgate gate --plan``.
 
+**The zoo** (``--section zoo``): whole gate runs. The cases of ``benchmarks/zoo_cases.py`` (benign retrains
+and seeded regressions over binary, multiclass and regression tasks, 500 to 100,000 evaluation rows), each
+candidate registered beside its data set's champion at @production in a temporary registry and gated
+in-process (``mlgate.gates.evaluate.gate``), and decided by the naive point-threshold gate on the same
+rows. It prints a table per case and, per task and overall, the share of regressions caught with the
+right reason and of benign retrains blocked, for both; ``--quick`` runs the fast test's cases only.
+
 Run from the repository root::
 
-    .venv/bin/python benchmarks/gate_zoo.py                 # 20 retrains per data set, ~1 minute on 2 cores
+    .venv/bin/python benchmarks/gate_zoo.py                 # both sections
     .venv/bin/python benchmarks/gate_zoo.py --retrains 5    # a smoke test
+    .venv/bin/python benchmarks/gate_zoo.py --section zoo --json zoo.json   # the zoo: ~8 minutes on 2 cores
+    .venv/bin/python benchmarks/gate_zoo.py --section zoo --quick           # its fast subset, ~1 minute
 """
 
 from __future__ import annotations
