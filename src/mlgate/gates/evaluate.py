@@ -571,6 +571,8 @@ def _verdict(spec: GateSpec, metric: Any, cmp: Any, check: Check, reason: str = 
         f"{pct}% interval [{f(cmp.ci[0], sign=True)}, {f(cmp.ci[1], sign=True)}]"
     )
     words = "rise" if not metric.higher_is_better else "drop"
+    # a change of exactly the margin is allowed: 20 of 2,000 rows is -0.010000000000000009 in floating point
+    margin += 1e-9 * max(1.0, abs(margin), abs(cmp.champion))
     if worst >= -margin:
         check.status = "pass"
         check.message = f"{head}; at worst it may {_worse(metric, -worst, f)}, within the allowed {words} {allowed}"

@@ -19,10 +19,7 @@ import pytest
 from benchmarks import zoo_cases
 
 # gaps of the gate as it is: case id → what it lacks
-GAPS = {
-    "churn-2k/seed-3": "accuracy drops by 20 of 2,000 rows, exactly max_drop 0.01, but 0.7505 - 0.7605 is "
-    "-0.010000000000000009 in floats, so the point estimate counts as beyond the margin and the retrain blocks",
-}
+GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
