@@ -230,7 +230,7 @@ def test_pull_request_to_production_and_serving(backend: str, tmp_path: Path, re
     release = ok(
         mlgate(root, "ci", "--no-smoke", "--promote-to", "production", "--report", "out/release/report.md", env=env)
     )
-    assert f"gate: {gated(full)}, restored from the run cache" in release, release
+    assert "pipeline: 3 cached" in release and f"gate: {gated(full)}, restored from the run cache" in release, release
     assert show(root, "wine@production", env)["digest"] == built["digest"]
 
     # serving follows production: a promote and a rollback move what answers /predict
@@ -299,6 +299,7 @@ def test_two_clones_share_a_postgres_registry_and_an_s3_cache_one_running_on_ray
     # clone A: the same commit through `mlgate ci` restores both stages from S3 and gates B's version
     release = ok(mlgate(clone_a, "ci", "--no-smoke", "--promote-to", "staging", "--report", "out/report.md", env=env))
     assert "data validation: 2 file(s)" in release, "the committed train.csv and test.csv"
+    assert "pipeline: 2 cached" in release, "train and evaluate restored from S3, not run again"
     assert f"gate: wine:{built['number']}, restored from the run cache" in release, release
     assert show(clone_a, "wine@staging", env)["digest"] == built["digest"]
     after = json.loads(ok(mlgate(clone_a, "model", "list", "wine", "--all", "--json", env=env)))
