@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -210,11 +209,7 @@ def history(
     if at is not None:
         if alias is None:
             raise UsageError("--at needs --alias (which alias to look up)")
-        try:
-            moment = datetime.fromisoformat(at)
-        except ValueError:
-            raise UsageError(f"--at {at!r} is not an ISO time such as 2026-11-23T10:00:00Z") from None
-        mv = reg.alias_at(name, alias, moment)
+        mv = reg.alias_at(name, alias, at)
         if as_json:
             print_json({"alias": alias, "at": at, "version": mv.to_dict() if mv else None})
         elif mv is None:

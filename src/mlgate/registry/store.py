@@ -797,10 +797,22 @@ class Registry:
         if not stack:
             raise NotFoundError(f"alias {name}@{alias} does not exist, so there is nothing to roll back")
         if len(stack) < 2:
+            others = sorted({ev.to_number for ev in events if ev.to_number not in (None, stack[-1])})
+            if others:  # rollbacks undo moves like a stack: every move since the first holder is undone
+                listed = ", ".join(f"{name}:{n}" for n in others)
+                message = (
+                    f"every move of {name}@{alias} after {name}:{stack[-1]} has been rolled back already "
+                    f"(it was held by {listed} in between), so there is no move left to undo"
+                )
+            else:
+                message = (
+                    f"{name}@{alias} has had no other holder than {name}:{stack[-1]}, so there is nothing to "
+                    "roll back to"
+                )
             raise UsageError(
-                f"{name}@{alias} has had no other holder before {name}:{stack[-1]}, so there is nothing to "
-                "roll back to",
-                hint=f"see `mlgate model history {name} --alias {alias}`",
+                message,
+                hint=f"to point it at another version, promote that one (`mlgate promote {name}:N --to {alias}`); "
+                f"see `mlgate model history {name} --alias {alias}`",
             )
         return self.set_alias(
             name,
@@ -811,8 +823,13 @@ class Registry:
             kind="rollback",
         )
 
-    def alias_at(self, name: str, alias: str, when: datetime) -> ModelVersion | None:
-        """The version that held ``alias`` at time ``when`` (None if it did not exist then)."""
+    def alias_at(self, name: str, alias: str, when: datetime | str) -> ModelVersion | None:
+        """The version that held ``alias`` at time ``when``, a datetime or an ISO string (None if none did)."""
+        if isinstance(when, str):
+            try:
+                when = datetime.fromisoformat(when.strip())
+            except ValueError:
+                raise UsageError(f"{when!r} is not an ISO time such as 2026-11-23T10:00:00Z") from None
         when = _utc(when)
         with self._read() as conn:
             mid = self._model_id(conn, name)

@@ -155,10 +155,19 @@ def test_rollback_walks_back_like_a_stack(registry, tmp_path):
         registry.set_alias("fraud", "production", n)
     assert registry.rollback("fraud").to_number == 2
     assert registry.rollback("fraud").to_number == 1
-    with pytest.raises(UsageError, match="no other holder before fraud:1"):
+    with pytest.raises(
+        UsageError, match=r"after fraud:1 has been rolled back already \(it was held by fraud:2, fraud:3"
+    ):
         registry.rollback("fraud")
     kinds = [e.kind for e in registry.history("fraud", "production")]
     assert kinds == ["set", "set", "set", "rollback", "rollback"]
+
+
+def test_rollback_of_a_single_holder(registry, tmp_path):
+    reg_version(registry, tmp_path, "one")
+    registry.set_alias("fraud", "production", 1)
+    with pytest.raises(UsageError, match="no other holder than fraud:1"):
+        registry.rollback("fraud")
 
 
 def test_rollback_of_missing_alias(registry, tmp_path):
@@ -180,6 +189,10 @@ def test_alias_at_time(registry, tmp_path):
     assert registry.alias_at("fraud", "production", t0) is None
     assert registry.alias_at("fraud", "production", t1).number == 1
     assert registry.alias_at("fraud", "production", datetime.now(UTC)).number == 2
+    # the ISO string the CLI's --at takes works from Python too
+    assert registry.alias_at("fraud", "production", t1.isoformat().replace("+00:00", "Z")).number == 1
+    with pytest.raises(UsageError, match="'yesterday' is not an ISO time"):
+        registry.alias_at("fraud", "production", "yesterday")
 
 
 def test_delete_alias_is_recorded(registry, tmp_path):
