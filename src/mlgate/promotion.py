@@ -120,7 +120,8 @@ def find_passing_report(
     from mlgate.gates.evaluate import dataset_digest_of
     from mlgate.gates.spec import config_digest
 
-    data = data if data is not None else (settings.raw.get("data") or {}).get("eval")
+    given = data is not None
+    data = data if given else (settings.raw.get("data") or {}).get("eval")
     if isinstance(data, str) and not Path(data).is_absolute() and not Path(data).exists():
         data = settings.root / data
     dataset = dataset_digest_of(data) if data is not None else None
@@ -141,13 +142,39 @@ def find_passing_report(
             why.append(f"the report of {r.created_at:%Y-%m-%d %H:%M} judged it against another champion, and {now}")
             continue
         if dataset is not None and r.dataset_digest != dataset:
-            why.append("the evaluation data changed since the newest report")
+            why.append(_other_data(reg, r, data, settings.root, given=given))
             continue
         if r.config_digest != config:
             why.append("the gates or waivers in mlgate.yaml changed since the newest report")
             continue
         if not r.passed:
             why.append(f"the newest report on these exact inputs failed (see `mlgate report {mv.ref}`)")
+            # gating again gives the same verdict on the same inputs: say what does help
+            hint = (
+                f"`mlgate report {mv.ref}` shows what blocked it; promote a better candidate, add a waiver, "
+                'or override with --force --reason "…"'
+            )
             break
         return r
     raise CheckFailed(f"{mv.ref} has no passing gate report for the current inputs: {why[0]}", hint=hint)
+
+
+def _other_data(reg: Any, record: GateRecord, data: Any, root: Path, *, given: bool) -> str:
+    """Why a report's dataset is not the one promotion checks: which file each names, and what to pass."""
+    import json
+    import os
+
+    from mlgate.files import project_relative
+
+    try:
+        judged = json.loads(reg.read_blob(record.report_digest, what=f"gate report of {record.ref}"))["dataset"]["path"]
+    except Exception:  # an unreadable report still explains itself by digest
+        judged = None
+    name = project_relative(data, root) if isinstance(data, str | os.PathLike) else "the data given"
+    checked = name if given else f"data.eval ({name})"
+    if judged and judged != name:
+        return (
+            f"the newest report judged {judged}, but promotion checks {checked}; pass the data you gated on "
+            f"(`--data {judged}`, or data={judged!r} in Python), or gate on {checked}"
+        )
+    return f"the evaluation data changed since the newest report: {checked} no longer has the digest it judged"

@@ -266,3 +266,17 @@ def test_expect_mismatch_is_a_conflict(project: Project, alias: str) -> None:
     assert _holder(project, alias) == 1
     event = promote("bc:2", alias, settings=settings, registry=project.reg, expect=1, force=True, reason="x")
     assert event.to_number == 2
+
+
+def test_a_report_on_other_data_names_both_files_and_what_to_pass(project: Project) -> None:
+    settings = project.settings()
+    project.log("a")
+    project.reg.set_alias("bc", "production", 1)
+    project.log("b")
+    project.data.test.iloc[:-5].to_csv(project.root / "holdout.csv", index=False)
+    assert gate("bc:2", data=str(project.root / "holdout.csv"), config=settings, registry=project.reg).passed
+    with pytest.raises(CheckFailed, match=r"judged holdout.csv, but promotion checks data.eval \(eval.csv\).*--data"):
+        promote("bc:2", "production", settings=settings, registry=project.reg)
+    assert _holder(project) == 1
+    event = promote("bc:2", "production", settings=settings, registry=project.reg, data=project.root / "holdout.csv")
+    assert event.to_number == 2
