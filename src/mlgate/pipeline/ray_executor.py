@@ -95,12 +95,14 @@ def connect(address: str | None) -> Any:
                 try:
                     ray.init(address=address, log_to_driver=False)
                 except (ConnectionError, RuntimeError, TimeoutError) as exc:
+                    # Ray reports a refused token only in its log lines; its exception just says it failed
                     auth = "auth" in str(exc).lower() or "token" in str(exc).lower()
                     raise EnvironmentProblem(
                         f"could not connect to the Ray cluster at {address}: {exc}",
                         hint="the cluster uses token authentication: set RAY_AUTH_MODE=token and its token"
                         if auth
-                        else "check the address and that the cluster's Ray version matches this one (`ray status`)",
+                        else "check the address and that the cluster's Ray version matches this one (`ray status`); "
+                        "a cluster with token authentication also needs RAY_AUTH_MODE=token (and its token)",
                     ) from exc
             else:
                 # "local" starts a Ray here even when RAY_ADDRESS is set: mlgate's settings choose the address
