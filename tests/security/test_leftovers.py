@@ -66,6 +66,8 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "MLGATE_REGISTRY": f"sqlite:///{tmp_path / 'registry.db'}",
         "MLGATE_ARTIFACTS": str(tmp_path / "artifacts"),
     }
+    with Registry(env["MLGATE_REGISTRY"], artifacts=env["MLGATE_ARTIFACTS"]) as reg:
+        _ = reg.engine  # the registry exists, as after `mlgate init`: gc never runs against a missing one
     return root, env
 
 
@@ -138,3 +140,32 @@ def test_the_run_cache_temp_files_are_swept_and_a_live_write_is_kept(tmp_path: P
     assert result.removed_leftovers == [str(stale)]
     assert not stale.exists() and live.exists()
     reg.close()
+
+
+def test_a_killed_cache_restore_leaves_a_copy_beside_its_output_that_gc_sweeps(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    from mlgate.registry.leftovers import RESTORE_PREFIX
+
+    root, env = project
+    (root / "mlgate.yaml").write_text("stages:\n  prep:\n    cmd: echo\n    outs: [data/clean]\n", encoding="utf-8")
+    data = root / "data"
+    (data / "clean").mkdir(parents=True)
+    (data / "clean" / "part.csv").write_text("a\n1\n")
+    old = data / f"{RESTORE_PREFIX}1a2b3c4d"  # what `RunCache.restore` writes before its rename
+    (old / "nested").mkdir(parents=True)
+    (old / "nested" / "part.csv").write_text("a\n1\n")
+    young = data / f"{RESTORE_PREFIX}5e6f7a8b"
+    young.write_text("half a file")
+    hour_ago = time.time() - 7200
+    for path in (old / "nested" / "part.csv", old / "nested", old):
+        os.utime(path, (hour_ago, hour_ago))
+
+    listed = json.loads(_gc(root, env, "--json").stdout)
+    assert [(item["kind"], Path(item["path"]).name) for item in listed["leftovers"]] == [
+        ("restore copy", old.name)
+    ], "the young copy may belong to a restore that is still running"
+    swept = _gc(root, env, "--yes")
+    assert swept.returncode == 0, swept.stderr
+    assert not old.exists() and young.exists()
+    assert (data / "clean" / "part.csv").read_text() == "a\n1\n", "the output itself is untouched"

@@ -3,7 +3,8 @@ left behind; delete it only with --yes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -53,7 +54,12 @@ def gc(
 
     conf = settings(ctx)
     run_cache = RunCache(conf.artifacts, s3_endpoint_url=conf.s3_endpoint_url)
-    result = registry(ctx).gc(delete=yes, min_age_s=min_age_s, extra_stores=[run_cache.blobs, run_cache.entries])
+    result = registry(ctx).gc(
+        delete=yes,
+        min_age_s=min_age_s,
+        extra_stores=[run_cache.blobs, run_cache.entries],
+        workspace_dirs=_output_folders(conf),
+    )
     cache = collect_garbage(conf, unused_for_s=unused_for_s, min_age_s=min_age_s, delete=yes)
     if as_json:
         print_json({**result.to_dict(), "run_cache": cache.to_dict()})
@@ -63,6 +69,16 @@ def gc(
     _render_leftovers(result, yes, min_age)
     if not yes and (result.orphans or result.leftovers or cache.orphans or cache.expired or cache.damaged):
         console().print("nothing deleted; run [bold]mlgate gc --yes[/] (same options) to delete them")
+
+
+def _output_folders(conf: Any) -> list[Path]:
+    """The folders that hold the pipeline's outputs, where a killed cache restore leaves its copy."""
+    if not conf.raw.get("stages"):
+        return []
+    from mlgate.pipeline.spec import load_pipeline
+
+    pipeline = load_pipeline(conf, check_files=False)
+    return sorted({(pipeline.root / o.path).parent for st in pipeline.stages.values() for o in st.outs})
 
 
 def _render_registry(result: GcResult, yes: bool, min_age: str) -> None:

@@ -1,9 +1,11 @@
-"""What a killed process leaves behind: half-copied ``.tmp-*`` blobs and temporary registration folders.
+"""What a killed process leaves behind: half-copied ``.tmp-*`` blobs, temporary registration folders and
+half-restored pipeline outputs.
 
 A blob is written to ``blobs/ab/.tmp-…`` and renamed into place; ``log_model`` saves the model into a
-``mlgate-log-…`` folder in the system's temporary directory. ``kill -9`` at the wrong moment leaves
-either behind. Both are swept by ``mlgate gc`` under the same ``--min-age`` guard as orphan blobs, so
-that a write or a registration still in progress is never touched.
+``mlgate-log-…`` folder in the system's temporary directory; a cache restore writes
+``.mlgate-restore-…`` beside the output it replaces. ``kill -9`` at the wrong moment leaves any of them
+behind. All are swept by ``mlgate gc`` under the same ``--min-age`` guard as orphan blobs, so that a
+write, a registration or a restore still in progress is never touched.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from mlgate.registry.blobs import BlobStore
 
 # the prefix of log_model's temporary folder (mlgate.models); only folders with it are ever removed
 REGISTRATION_PREFIX = "mlgate-log-"
+# the prefix of a cache restore's temporary copy beside its output (mlgate.pipeline.cache)
+RESTORE_PREFIX = ".mlgate-restore-"
 
 
 @dataclass(frozen=True)
 class Leftover:
     """A temporary file or folder that a killed process left behind."""
 
-    kind: str  # "temporary blob" or "registration folder"
+    kind: str  # "temporary blob", "registration folder" or "restore copy"
     path: str
     size: int
     age_s: float
@@ -37,8 +41,15 @@ class Leftover:
         return {"kind": self.kind, "path": self.path, "size": self.size, "age_s": round(self.age_s, 1)}
 
 
-def find_leftovers(stores: Iterable[BlobStore], *, min_age_s: float, temp_dir: str | None = None) -> list[Leftover]:
-    """Temporary blobs in ``stores`` and this user's registration folders, untouched for ``min_age_s``."""
+def find_leftovers(
+    stores: Iterable[BlobStore],
+    *,
+    min_age_s: float,
+    temp_dir: str | None = None,
+    workspace_dirs: Iterable[Path] = (),
+) -> list[Leftover]:
+    """Temporary blobs in ``stores``, this user's registration folders and the restore copies in
+    ``workspace_dirs`` (the folders that hold a project's outputs), untouched for ``min_age_s``."""
     now = time.time()
     found: list[Leftover] = []
     for store in stores:
@@ -55,6 +66,14 @@ def find_leftovers(stores: Iterable[BlobStore], *, min_age_s: float, temp_dir: s
             newest, size = _newest_and_size(folder)
             if now - newest >= min_age_s:
                 found.append(Leftover("registration folder", str(folder), size, now - newest))
+    for folder in sorted(set(workspace_dirs)):
+        for path in sorted(folder.glob(f"{RESTORE_PREFIX}*")) if folder.is_dir() else []:
+            with contextlib.suppress(OSError):
+                if path.is_symlink():
+                    continue
+                newest, size = _newest_and_size(path) if path.is_dir() else (path.stat().st_mtime, path.stat().st_size)
+                if now - newest >= min_age_s:
+                    found.append(Leftover("restore copy", str(path), size, now - newest))
     return found
 
 
@@ -75,7 +94,7 @@ def remove_leftovers(leftovers: Iterable[Leftover]) -> list[str]:
     for item in leftovers:
         path = Path(item.path)
         with contextlib.suppress(FileNotFoundError):
-            if item.kind == "registration folder":
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink()

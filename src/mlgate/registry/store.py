@@ -1017,17 +1017,23 @@ class Registry:
         return mv
 
     def gc(
-        self, *, delete: bool = False, min_age_s: float = 3600.0, extra_stores: Sequence[BlobStore] = ()
+        self,
+        *,
+        delete: bool = False,
+        min_age_s: float = 3600.0,
+        extra_stores: Sequence[BlobStore] = (),
+        workspace_dirs: Sequence[Path] = (),
     ) -> GcResult:
         """Find blobs that no version references; delete those older than ``min_age_s`` if asked.
 
         The age guard protects a registration that has written its blobs but not yet committed. The
-        temporary files of killed writers (in this store and ``extra_stores``) and the temporary folders
-        of killed registrations older than the same guard are found and deleted with them.
+        temporary files of killed writers (in this store and ``extra_stores``), the temporary folders
+        of killed registrations and the restore copies of killed cache restores (in ``workspace_dirs``)
+        older than the same guard are found and deleted with them.
         """
         from mlgate.registry.leftovers import find_leftovers, remove_leftovers
 
-        leftovers = find_leftovers([self.blobs, *extra_stores], min_age_s=min_age_s)
+        leftovers = find_leftovers([self.blobs, *extra_stores], min_age_s=min_age_s, workspace_dirs=workspace_dirs)
         with self._read() as conn:
             referenced: set[str] = set()
             for (entries,) in conn.execute(sa.select(versions.c.manifest)):
