@@ -28,6 +28,8 @@ def sqlite_cli(
     monkeypatch.setenv("MLGATE_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.setenv("MLGATE_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.setenv("COLUMNS", "200")
+    with Registry(f"sqlite:///{tmp_path / 'registry.db'}", artifacts=str(tmp_path / "artifacts")) as reg:
+        _ = reg.engine  # created as `mlgate init` would: read commands never create a registry
 
     def run(*args: str) -> Result:
         code = main(list(args))

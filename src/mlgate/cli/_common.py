@@ -69,18 +69,25 @@ def settings(ctx: typer.Context) -> Settings:
 def registry(ctx: typer.Context, *, create: bool = False) -> Registry:
     """The registry the global options and configuration point at.
 
-    Outside a project (no ``mlgate.yaml`` above, no ``--registry``/``MLGATE_REGISTRY``, no
-    ``.mlgate/registry.db`` here) its first database access raises "no mlgate project" instead of
-    creating an empty registry in whatever folder the command ran in; ``create`` (registering) allows it.
+    Only ``create`` (registering) may bring a new registry into being. Otherwise the first database access
+    of the returned object raises instead of creating an empty one: outside a project (no ``mlgate.yaml``
+    above, no ``--registry``/``MLGATE_REGISTRY``, no ``.mlgate/registry.db`` here) "no mlgate project",
+    and when the SQLite file the settings name does not exist (a mistyped path) "registry database PATH
+    does not exist" — a read of an empty registry would answer "not registered" about the wrong thing.
     """
     obj = ctx.find_root().obj
     if obj.get("registry_obj") is None:
         from mlgate.registry.store import Registry
 
         cfg = settings(ctx)
-        in_project = cfg.config_path is not None or obj.get("registry") is not None or _default_db(cfg).exists()
-        cls = Registry if create or in_project else _no_project_registry()
-        obj["registry_obj"] = cls(settings=cfg)
+        named = obj.get("registry") is not None  # --registry or MLGATE_REGISTRY
+        refusal = None
+        if not create:
+            if not (cfg.config_path is not None or named or _default_db(cfg).exists()):
+                refusal = _no_project(cfg)
+            else:
+                refusal = _missing_database(cfg, named=named)
+        obj["registry_obj"] = Registry(settings=cfg) if refusal is None else _refusing_registry(refusal)(settings=cfg)
     return obj["registry_obj"]
 
 
@@ -90,21 +97,51 @@ def _default_db(cfg: Settings) -> Path:
     return cfg.root / STATE_DIR / "registry.db"
 
 
-def _no_project_registry() -> type[Registry]:
-    """A Registry whose database is never opened: made here so that importing this module stays light."""
+def _no_project(cfg: Settings) -> MlgateError:
     from mlgate.errors import UsageError
+
+    return UsageError(
+        f"no mlgate project here: no mlgate.yaml in {cfg.root} or any folder above it, "
+        f"and no registry at {_default_db(cfg)}",
+        hint="run `mlgate init` to start a project, or name a registry: --registry URL or MLGATE_REGISTRY",
+    )
+
+
+def _missing_database(cfg: Settings, *, named: bool) -> MlgateError | None:
+    """The error for a SQLite registry whose file is not there, or None (it exists, or it is a server)."""
+    from mlgate.errors import UsageError
+
+    prefix = "sqlite:///"
+    if not cfg.registry.startswith(prefix):
+        return None
+    path = Path(cfg.registry.removeprefix(prefix))
+    if path.exists():
+        return None
+    if named:
+        where = "check the --registry option or MLGATE_REGISTRY"
+    elif "registry" in cfg.raw:
+        where = f"check 'registry:' at {cfg.line_of('registry')}"
+    else:
+        where = "this project has no registry yet (it is made on the first `mlgate model register`)"
+    return UsageError(
+        f"registry database {path} does not exist",
+        hint=f"{where}; or run `mlgate init` to create a registry there",
+    )
+
+
+def _refusing_registry(error: MlgateError) -> type[Registry]:
+    """A Registry class whose database is never opened: any access raises ``error``.
+
+    Made here, on demand, so that importing this module stays light.
+    """
     from mlgate.registry.store import Registry
 
-    class NoProjectRegistry(Registry):
+    class RefusingRegistry(Registry):
         @property
         def engine(self) -> Any:
-            raise UsageError(
-                f"no mlgate project here: no mlgate.yaml in {self.settings.root} or any folder above it, "
-                f"and no registry at {_default_db(self.settings)}",
-                hint="run `mlgate init` to start a project, or name a registry: --registry URL or MLGATE_REGISTRY",
-            )
+            raise error
 
-    return NoProjectRegistry
+    return RefusingRegistry
 
 
 def print_json(data: Any) -> None:

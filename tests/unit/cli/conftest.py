@@ -38,6 +38,10 @@ def data_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def cli(data_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, registry_url: str, tmp_path: Path):
     """``cli("model", "list")`` → Result(code, out, err) against a fresh registry (SQLite and PostgreSQL)."""
+    from mlgate.registry.store import Registry
+
+    with Registry(registry_url, artifacts=str(tmp_path / "artifacts")) as reg:
+        _ = reg.engine  # created here, as `mlgate init` would: read commands never create a registry
     monkeypatch.setenv("MLGATE_REGISTRY", registry_url)
     monkeypatch.setenv("MLGATE_ARTIFACTS", str(tmp_path / "artifacts"))
     return data_cli
