@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     from mlgate.cli import fastpath
     from mlgate.errors import MlgateError
 
-    args = sys.argv[1:] if argv is None else argv
-    _common.DEBUG = "--debug" in args
+    args = debug_first(sys.argv[1:] if argv is None else argv)
+    _common.DEBUG = args[:1] == ["--debug"]
     try:
         fast = fastpath.dispatch(args)
         code = _typer_main(args) if fast is None else fast
@@ -45,6 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+def debug_first(args: list[str]) -> list[str]:
+    """``--debug`` moved to the front, where the global option is parsed, from wherever it was typed.
+
+    The README's "add ``--debug``" is typed at the end of the failing line (``mlgate model show wine:9
+    --debug``), after the subcommand, where Click would call it an unknown option. Only the arguments
+    before a ``--`` separator are looked at: after it, ``--debug`` belongs to whatever follows.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    head = [a for a in args[:end] if a != "--debug"]
+    if len(head) == end:
+        return list(args)
+    return ["--debug", *head, *args[end:]]
 
 
 def _typer_main(args: list[str]) -> int:
