@@ -162,6 +162,7 @@ def gate(
 def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any, str]:
     """The evaluation data and target column: the arguments, else ``data.eval`` and ``data.target``."""
     data_cfg = settings.raw.get("data") or {}
+    given = data
     data = data if data is not None else data_cfg.get("eval")
     if data is None:
         raise UsageError(
@@ -173,7 +174,32 @@ def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any,
         raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
     if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
         data = settings.root / data if not Path(data).exists() else Path(data)
+    if isinstance(data, str | Path):
+        _check_exists(settings, data, from_config=given is None)
     return data, target
+
+
+def _check_exists(settings: Settings, data: str | Path, *, from_config: bool) -> None:
+    """A missing evaluation file named by where it was given: ``data.eval`` at its mlgate.yaml line, or --data."""
+    import glob as globlib
+
+    from mlgate.files import project_relative
+
+    text = str(data)
+    glob = any(c in text for c in "*?[")
+    if globlib.glob(text, recursive=True) if glob else Path(text).exists():
+        return
+    shown = project_relative(text, settings.root)
+    missing = "matches no files" if glob else "does not exist"
+    if from_config:
+        raise NotFoundError(
+            f"{settings.line_of('data', 'eval')}: data.eval {shown} {missing}",
+            hint="fix the path in mlgate.yaml (relative paths are read from the project folder), or pass --data FILE",
+        )
+    raise NotFoundError(
+        f"--data {shown} {missing}",
+        hint="check the --data path, or leave --data out to use data.eval from mlgate.yaml",
+    )
 
 
 def report_json(report: dict[str, Any]) -> str:

@@ -378,14 +378,27 @@ def test_no_evaluation_data_configured(mg: Any, project: Project) -> None:
     assert r.code == 2 and "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml" in r.err
 
 
-@pytest.mark.parametrize("where", ["flag", "config"])
-def test_evaluation_file_missing(mg: Any, project: Project, where: str) -> None:
-    if where == "flag":
-        r = mg("gate", "bc:2", "--data", "nowhere.csv")
-    else:
-        project.config(data="data: {eval: data/nowhere.csv, target: target}\n")
-        r = mg("gate", "bc:2")
-    assert r.code == 2 and re.search(r"data file \S*nowhere.csv does not exist", flat(r.err)), r.err
+@pytest.mark.parametrize("plan", [False, True], ids=["gate", "plan"])
+def test_evaluation_file_missing_from_the_flag(mg: Any, project: Project, plan: bool) -> None:
+    r = mg("gate", "bc:2", "--data", "data/nowhere.csv", *(["--plan"] if plan else []))
+    assert r.code == 2 and "--data data/nowhere.csv does not exist" in flat(r.err), r.err
+    assert "hint: check the --data path, or leave --data out to use data.eval from mlgate.yaml" in flat(r.err)
+
+
+@pytest.mark.parametrize("plan", [False, True], ids=["gate", "plan"])
+def test_evaluation_file_missing_from_mlgate_yaml_names_the_key_and_line(mg: Any, project: Project, plan: bool) -> None:
+    project.config(data="project: bc\ndata:\n  target: target\n  eval: data/tset.csv\n")
+    r = mg("gate", "bc:2", *(["--plan"] if plan else []))
+    where = project.root / "mlgate.yaml"
+    assert r.code == 2 and f"{where}:4: data.eval data/tset.csv does not exist" in flat(r.err), r.err
+    assert str(project.root / "data") not in r.err  # shown relative to the project
+    assert "hint: fix the path in mlgate.yaml" in flat(r.err) and "or pass --data FILE" in flat(r.err)
+
+
+def test_evaluation_glob_in_mlgate_yaml_matching_nothing(mg: Any, project: Project) -> None:
+    project.config(data="data: {eval: 'data/*.parquet', target: target}\n")
+    r = mg("gate", "bc:2")
+    assert r.code == 2 and f"{project.root / 'mlgate.yaml'}:1: data.eval data/*.parquet matches no files" in flat(r.err)
 
 
 @pytest.mark.parametrize(
