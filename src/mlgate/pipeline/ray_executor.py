@@ -5,8 +5,9 @@ outputs before the command, verifies the declared outputs afterwards and stores 
 command with ``/bin/sh`` in the project folder, so the folder must be reachable at the same path on the
 node that runs it: always true on a local Ray; on a cluster, put the project on a shared file system.
 The address comes from ``ray_address`` in ``mlgate.yaml`` or ``RAY_ADDRESS``; without one a local Ray is
-started (or the one this process already initialised is reused). An address is tried with a plain TCP
-connection first (``CONNECT_TIMEOUT_S``): ``ray.init`` against an address nothing answers waits for many
+started (or the one this process already initialised is reused). An address is tried first
+(``CONNECT_TIMEOUT_S``): a TCP connection, then an HTTP/2 preface that a gRPC server answers at once.
+``ray.init`` against an address nothing answers, or a port that accepts and stays silent, waits for
 minutes and ignores Ctrl-C, so an unreachable cluster is an environment error (exit 3) within seconds.
 Every task gets the run's settings in its environment (``runner.stage_environment``), never the worker's own.
 """
@@ -20,6 +21,8 @@ from typing import Any
 from mlgate.errors import EnvironmentProblem, MissingDependency
 
 CONNECT_TIMEOUT_S = 5.0
+# an HTTP/2 client preface and an empty SETTINGS frame: what a gRPC client sends first
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 _REMOTE: dict[str, Any] = {}
 _REMOTE_LOCK = threading.Lock()
 
@@ -69,16 +72,28 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     target = host_port(address)
     if target is None:
         return
+    hint = (
+        "check RAY_ADDRESS or ray_address in mlgate.yaml and that the head node is up (`ray status` "
+        "there); a cluster started with token authentication also needs RAY_AUTH_MODE=token and its "
+        "token here; or run the stages here with --executor local"
+    )
     try:
-        with socket.create_connection(target, timeout=timeout):
-            pass
-    except OSError as exc:
-        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        with socket.create_connection(target, timeout=timeout) as conn:
+            # Ray speaks gRPC (HTTP/2), whose server answers a client preface with its SETTINGS at once. A port
+            # that accepts and then says nothing (another service, a stuck proxy) would hold ray.init for minutes.
+            conn.sendall(_HTTP2_PREFACE)
+            conn.recv(1)  # any answer, or a close (TLS), leaves the verdict to ray.init
+    except TimeoutError:
         raise EnvironmentProblem(
-            f"the Ray cluster at {address} cannot be reached ({why} within {timeout:g} s)",
-            hint="check RAY_ADDRESS or ray_address in mlgate.yaml and that the head node is up (`ray status` "
-            "there); a cluster started with token authentication also needs RAY_AUTH_MODE=token and its "
-            "token here; or run the stages here with --executor local",
+            f"the Ray cluster at {address} cannot be reached: the port accepts connections but nothing answers "
+            f"as a Ray cluster would within {timeout:g} s",
+            hint=hint,
+        ) from None
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"the Ray cluster at {address} cannot be reached ({exc.strerror or type(exc).__name__} within "
+            f"{timeout:g} s)",
+            hint=hint,
         ) from None
 
 

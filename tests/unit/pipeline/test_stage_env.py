@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +100,25 @@ def test_an_unreachable_ray_address_fails_fast_with_a_hint() -> None:
     assert host_port("10.0.0.5:6379") == ("10.0.0.5", 6379) and host_port("auto") is None
     with pytest.raises(ConfigError, match="names no host and port"):
         host_port("ray://head")
+
+
+def test_a_port_that_accepts_but_stays_silent_is_not_a_ray_cluster() -> None:
+    import socket
+
+    from mlgate.pipeline.ray_executor import check_reachable
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (the kernel's backlog), never answers
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(EnvironmentProblem, match="accepts connections but nothing answers as a Ray cluster"):
+            check_reachable(address, timeout=1)
+        assert time.monotonic() - t0 < 3, "ray.init would have waited minutes here"
+
+
+def test_a_real_ray_cluster_passes_the_reachability_probe(ray_local: Any) -> None:
+    from mlgate.pipeline.ray_executor import check_reachable
+
+    check_reachable(ray_local.get_runtime_context().gcs_address, timeout=5)
 
 
 def test_a_ray_task_gets_the_drivers_settings_not_the_workers(
