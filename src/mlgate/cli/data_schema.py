@@ -60,17 +60,47 @@ def schema_infer(
 
 
 def validate(
-    data: str = typer.Argument(..., help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines)."),
-    schema: Path = typer.Option(Path("mlgate.schema.yaml"), "--schema", "-s", help="The schema file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ctx: typer.Context,
+    data: str | None = typer.Argument(
+        None,
+        metavar="[DATA]",
+        help="A data file, folder or glob (Parquet, CSV, Arrow IPC, JSON lines). "
+        "Default: data.train and data.eval from mlgate.yaml.",
+        show_default=False,
+    ),
+    schema: Path | None = typer.Option(
+        None, "--schema", "-s", help="The schema file (default: data.schema in mlgate.yaml, else mlgate.schema.yaml)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON (without DATA: an object keyed by data.train, data.eval)."
+    ),
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
     ),
 ) -> None:
-    """Check data against a schema; list every violation. Exit 1 when any rule fails."""
+    """Check data against a schema; list every violation. Exit 1 when any rule fails.
+
+    Without DATA, checks data.train and data.eval from mlgate.yaml, each reported.
+    """
+    from mlgate.cli._common import settings
+    from mlgate.data.configured import schema_path, validate_configured
     from mlgate.data.validate import validate as run_validation
 
-    report = run_validation(data, schema)
+    if data is None:
+        reports = validate_configured(settings(ctx), schema)
+        if markdown is not None:
+            with markdown.open("a", encoding="utf-8") as fh:
+                fh.writelines(r.to_markdown() for r in reports.values())
+        if as_json:
+            print_json({key: r.to_dict() for key, r in reports.items()})
+        else:
+            for key, r in reports.items():
+                console().print(f"[bold]{key}[/]")
+                _render(r)
+        if not all(r.ok for r in reports.values()):
+            raise typer.Exit(1)
+        return
+    report = run_validation(data, schema if schema is not None else schema_path(settings(ctx)))
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if not report.ok:
         raise typer.Exit(1)

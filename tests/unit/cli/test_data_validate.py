@@ -103,3 +103,74 @@ def test_json_is_strict(data_cli, tmp_path: Path) -> None:  # type: ignore[no-un
     assert r.code == 1
     parsed = json.loads(r.out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     assert parsed["violations"][0]["examples"] == [{"row": 1, "value": "inf"}]
+
+
+# -- no DATA: data.train and data.eval from mlgate.yaml ----------------------------------------
+
+
+def _project(train: Path, data: str) -> Path:
+    """A project in the current folder whose data lives under data/; ``data`` is its mlgate.yaml data section."""
+    Path("data").mkdir()
+    pl.read_parquet(train).write_csv("data/train.csv")
+    pl.read_parquet(train).head(100).write_csv("data/test.csv")
+    Path("mlgate.yaml").write_text(f"project: churn\n{data}", encoding="utf-8")
+    return Path.cwd()
+
+
+def test_without_data_validates_train_and_eval_from_mlgate_yaml(data_cli, train: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _project(train, "data:\n  train: data/train.csv\n  eval: data/test.csv\n  schema: schemas/churn.yaml\n")
+    Path("schemas").mkdir()
+    assert data_cli("data", "schema", "infer", "data/train.csv", "-o", "schemas/churn.yaml").code == 0
+    Path("sub").mkdir()
+    monkeypatch.chdir("sub")  # from a subfolder too: paths are the project's
+    r = data_cli("data", "validate")
+    assert r.code == 0, r.err
+    assert "data.train" in r.out and "data/train.csv: 300 rows" in r.out
+    assert "data.eval" in r.out and "data/test.csv: 100 rows" in r.out
+    js = data_cli("data", "validate", "--json")
+    assert js.code == 0 and list(js.json()) == ["data.train", "data.eval"]
+    assert js.json()["data.eval"]["rows"] == 100 and js.json()["data.eval"]["ok"] is True
+
+
+def test_without_data_one_failing_file_fails_and_both_are_reported(data_cli, train: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _project(train, "data:\n  train: data/train.csv\n  eval: data/test.csv\n")
+    assert data_cli("data", "schema", "infer", "data/train.csv").code == 0
+    frame = pl.read_csv("data/test.csv").with_columns(plan=pl.lit("gold"))
+    frame.write_csv("data/test.csv")
+    r = data_cli("data", "validate")
+    assert r.code == 1, r.err
+    assert "✅ passed data/train.csv" in r.out and "failed data/test.csv" in r.out and "categories" in r.out
+    summary = tmp_path / "summary.md"
+    assert data_cli("data", "validate", "--markdown", str(summary)).code == 1
+    assert summary.read_text().count("### Data validation") == 2
+
+
+def test_without_data_and_none_configured_exit_2(data_cli, train: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    Path("mlgate.yaml").write_text("project: churn\n", encoding="utf-8")
+    r = data_cli("data", "validate")
+    assert r.code == 2 and "Missing argument" not in r.err
+    assert "nothing to validate: no DATA argument, and neither data.train nor data.eval is set in" in r.err
+    assert "mlgate data validate FILE" in r.err
+
+
+def test_without_data_a_missing_file_names_its_key_and_line(data_cli, train: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _project(train, "data:\n  train: data/train.csv\n  eval: data/tset.csv\n")
+    assert data_cli("data", "schema", "infer", "data/train.csv").code == 0
+    r = data_cli("data", "validate")
+    assert r.code == 2
+    assert f"{Path.cwd() / 'mlgate.yaml'}:4: data.eval data/tset.csv does not exist" in " ".join(r.err.split())
+    assert "fix the path in mlgate.yaml" in r.err
+
+
+def test_usage_shows_data_as_optional(data_cli) -> None:  # type: ignore[no-untyped-def]
+    r = data_cli("data", "validate", "--help")
+    assert r.code == 0 and "validate [OPTIONS] [DATA]" in r.out and "{data}" not in r.out
+
+
+def test_without_data_data_validate_names_the_files_as_for_ci(data_cli, train: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _project(train, "data:\n  train: data/train.csv\n  validate: [data/test.csv, data/gone.csv]\n")
+    assert data_cli("data", "schema", "infer", "data/train.csv").code == 0
+    r = data_cli("data", "validate")
+    assert r.code == 2 and "mlgate.yaml:4: data.validate[1] data/gone.csv does not exist" in " ".join(r.err.split())
+    Path("mlgate.yaml").write_text("data:\n  validate: data/test.csv\n", encoding="utf-8")
+    assert list(data_cli("data", "validate", "--json").json()) == ["data.validate"]
