@@ -39,9 +39,12 @@ artifacts: {state}/artifacts                   # or s3://bucket/prefix (s3: {{en
 """
 
 
-def init_project(directory: str | Path, *, project: str | None = None, ci: str | None = None) -> list[str]:
-    """Write ``mlgate.yaml`` unless present, ignore ``.mlgate/`` in git, create the registry; with ``ci``
-    (``github`` or ``gitlab``) also write that CI system's workflow files."""
+def init_project(
+    directory: str | Path, *, project: str | None = None, ci: str | None = None, registry: str | None = None
+) -> list[str]:
+    """Write ``mlgate.yaml`` unless present, ignore ``.mlgate/`` in git, create the registry (``registry``, as
+    ``--registry`` names it, beats MLGATE_REGISTRY and the file); with ``ci`` (``github`` or ``gitlab``) also
+    write that CI system's workflow files."""
     from mlgate.config import load_settings
     from mlgate.registry.store import Registry
 
@@ -66,7 +69,7 @@ def init_project(directory: str | Path, *, project: str | None = None, ci: str |
     if f"{STATE_DIR}/" not in lines:
         ignore.write_text("\n".join([*lines, f"{STATE_DIR}/"]) + "\n", encoding="utf-8")
         messages.append(f"added {STATE_DIR}/ to {ignore}")
-    settings = load_settings(config=cfg)
+    settings = load_settings(config=cfg, registry=registry)
     with Registry(settings=settings) as reg:
         _ = reg.engine
         messages.append(f"registry ready at {settings.registry.removeprefix('sqlite:///')}")

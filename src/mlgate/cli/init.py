@@ -20,6 +20,6 @@ def init(
     """Create mlgate.yaml (if absent) and the local registry under .mlgate/; with --ci, the CI workflows."""
     from mlgate.project import init_project
 
-    result = init_project(directory, project=project, ci=ci)
+    result = init_project(directory, project=project, ci=ci, registry=ctx.find_root().obj.get("registry"))
     for line in result:
         console().print(line)

@@ -107,3 +107,13 @@ def test_registering_starts_the_default_registry_and_reads_then_find_it(data_cli
     assert (Path.cwd() / ".mlgate" / "registry.db").is_file()
     listed = data_cli("model", "list", "--json")
     assert listed.code == 0 and listed.json()[0]["name"] == "bc"
+
+
+def test_the_hint_holds_init_creates_the_registry_the_option_names(data_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "shared" / "r.db"
+    refused = data_cli("--registry", str(db), "model", "list")
+    assert refused.code == 2 and "mlgate init" in refused.err and not db.exists()
+    made = data_cli("--registry", str(db), "init", str(tmp_path / "proj"))
+    assert made.code == 0, made.err
+    assert db.is_file() and not (tmp_path / "proj" / ".mlgate" / "registry.db").exists()
+    assert data_cli("--registry", str(db), "model", "list").code == 0
