@@ -247,9 +247,11 @@ class _Validation:
         """Validate the files no stage writes."""
         self._guarded([f for f, writers in self.pending.items() if not writers])
 
-    def stage_done(self, stage: Any) -> None:
-        """A stage finished (``done`` event): validate the files whose writers are all done now."""
+    def stage_done(self, stage: Any) -> str | None:
+        """A stage finished: validate the files whose writers are all done now; why its outputs must not be
+        used, when one of them failed validation."""
         self.done[stage.name] = stage.outcome
+        before, reports = self.violations, len(self.result.validations)
         ready = []
         for f, writers in list(self.pending.items()):
             if writers and writers <= self.done.keys():
@@ -260,6 +262,10 @@ class _Validation:
                 else:
                     ready.append(f)
         self._guarded(ready)
+        if self.violations > before:
+            bad = [r.source for r in self.result.validations[reports:] if r.violations]
+            return f"its input {', '.join(map(str, bad))} failed data validation"
+        return None
 
     def finish(self) -> None:
         """Validate what is still pending, then record the step where validation began."""
@@ -307,7 +313,7 @@ def _produces(out: str, file: str) -> bool:
 
 
 def _pipeline(
-    settings: Settings, reg: Any, result: CiResult, smoke: bool, say: Say, on_done: Callable[[Any], None]
+    settings: Settings, reg: Any, result: CiResult, smoke: bool, say: Say, on_done: Callable[[Any], str | None]
 ) -> None:
     def step() -> Step:
         from mlgate.pipeline.runner import run
@@ -321,10 +327,9 @@ def _pipeline(
         def on_event(kind: str, payload: Any) -> None:
             if kind == "start":
                 say(f"stage {payload}: running")
-            elif kind == "done":
-                on_done(payload)
 
-        run_result = run(settings, on_event=on_event, smoke=result.smoke)
+        # a stage whose produced data fails validation holds back the stages that would train on it
+        run_result = run(settings, on_event=on_event, smoke=result.smoke, hold=on_done)
         result.pipeline = run_result
         result.stage_graph = _stage_graph(settings, run_result)
         counts = {k: sum(s.outcome == k for s in run_result.stages) for k in ("ran", "cached", "failed", "skipped")}

@@ -43,6 +43,8 @@ LOG_LINE = 2000  # characters of one log-tail line that are shown
 # ("wait", holder of the project lock), ("start", stage), ("running" | "restoring", stage) when the stage
 # needs its command or the cache, ("done", StageResult)
 Event = Callable[[str, "StageResult | str"], None]
+# called with each finished stage; a reason returned holds back every stage downstream of it
+Hold = Callable[["StageResult"], "str | None"]
 
 
 class StageError(MlgateError):
@@ -133,11 +135,13 @@ def run(
     record: bool = True,
     smoke: bool = False,
     executor: str | None = None,
+    hold: Hold | None = None,
 ) -> RunResult:
     """Bring the selected stages (and what they depend on) up to date; record the run in the registry.
 
     ``smoke`` uses the ``smoke:`` overrides of ``params.yaml`` and caches apart; ``executor`` is ``local``
-    or ``ray`` (default: ``executor:`` in ``mlgate.yaml``, else local).
+    or ``ray`` (default: ``executor:`` in ``mlgate.yaml``, else local). ``hold`` sees each finished stage;
+    a reason it returns skips the stages downstream (``mlgate ci``: their input data failed validation).
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -159,6 +163,7 @@ def run(
         runner = _Runner(
             pipeline, settings, force=force, jobs=jobs, on_event=on_event, run_id=run_id, smoke=smoke, executor=how
         )
+        runner.hold = hold
         results = runner.run(names)
         params = {k: v for n in names for k, v in runner.params_of(pipeline.stages[n]).items()}
         metrics = _metrics(pipeline, names)
@@ -300,6 +305,8 @@ class _Runner:
             self.env.update(MLGATE_SMOKE="1", MLGATE_PARAMS_FILE=str(self._smoke_params_file()))
         self._inputs: dict[str, Inputs] = {}
         self._lock_mutex = threading.Lock()
+        self.hold: Hold | None = None
+        self._held: dict[str, str] = {}  # stage → why what it produced must not be used
 
     def _smoke_params_file(self) -> Path:
         """The merged smoke params, where a stage's script finds them through ``MLGATE_PARAMS_FILE``."""
@@ -334,9 +341,21 @@ class _Runner:
         return [done[n] for n in names]
 
     def _blocked(self, name: str, done: dict[str, StageResult]) -> StageResult | None:
-        """The stage's 'skipped' result when one of its upstream stages failed or was skipped."""
-        bad = [u for u in self.pipeline.upstream[name] if u in done and done[u].outcome in ("failed", "skipped")]
-        return StageResult(name, "skipped", reasons=[f"stage {bad[0]!r} did not succeed"]) if bad else None
+        """The stage's 'skipped' result when one of its upstream stages failed, was skipped or is held."""
+        bad = [
+            u
+            for u in self.pipeline.upstream[name]
+            if u in done and (done[u].outcome in ("failed", "skipped") or u in self._held)
+        ]
+        if not bad:
+            return None
+        return StageResult(name, "skipped", reasons=[self._held.get(bad[0], f"stage {bad[0]!r} did not succeed")])
+
+    def _finished(self, result: StageResult) -> None:
+        self._event("done", result)
+        why = self.hold(result) if self.hold is not None else None
+        if why and result.outcome in ("ran", "cached"):
+            self._held[result.name] = why
 
     def _run_serial(self, names: list[str]) -> dict[str, StageResult]:
         # --jobs 1 (the default) needs no thread pool, nor the import of concurrent.futures on a no-op run
@@ -347,7 +366,7 @@ class _Runner:
                 self._event("start", name)
                 result = self._stage(self.pipeline.stages[name])
             done[name] = result
-            self._event("done", result)
+            self._finished(result)
         return done
 
     def _run_parallel(self, names: list[str]) -> dict[str, StageResult]:
@@ -364,7 +383,7 @@ class _Runner:
                     if blocked is not None:
                         pending.remove(name)
                         done[name] = blocked
-                        self._event("done", blocked)
+                        self._finished(blocked)
                     elif all(u in done for u in ups) and len(running) < self.jobs:
                         pending.remove(name)
                         self._event("start", name)
@@ -375,7 +394,7 @@ class _Runner:
                 for fut in finished:
                     name = running.pop(fut)
                     done[name] = fut.result()
-                    self._event("done", done[name])
+                    self._finished(done[name])
         return done
 
     def _stage(self, stage: Stage) -> StageResult:

@@ -87,6 +87,14 @@ def test_the_data_the_pipeline_produced_is_validated_before_training(pipeline_pr
     bad = ci(settings_for(pipeline_project), report=None, smoke=False)
     step = bad.step("data validation")
     assert step.status == "fail" and "violation" in step.summary and bad.exit_code == 1
+    # nothing trains on data that failed validation: the train stage is held back and registers nothing
+    (train,) = [s for s in bad.pipeline.stages if s.name == "train"]
+    assert train.outcome == "skipped" and "data/train.csv failed data validation" in train.reasons[0]
+    assert bad.step("pipeline").status == "fail" and bad.candidate is None
+    from mlgate.registry.store import Registry
+
+    with Registry(settings=settings_for(pipeline_project)) as reg:
+        assert [v.number for v in reg.versions("cancer")] == [1], "only the first, clean commit's version"
 
 
 def test_a_named_file_absent_after_the_pipeline_is_a_failure(pipeline_project: Path) -> None:
