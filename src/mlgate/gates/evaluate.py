@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mlgate import threads
 from mlgate.config import Settings, load_settings
 from mlgate.errors import ConfigError, InputError, MlgateError, NotFoundError, UsageError
 from mlgate.gates.spec import GateSpec, Waiver, config_digest, parse_gates
@@ -104,7 +105,9 @@ def gate(
     say("scoring both models on the evaluation rows")
     t0 = time.perf_counter()
     frame, dataset_digest, label = _read(data, target)
-    ev = _score(frame, target, candidate, champion, champion_error, data_cfg, label)
+    threads.rescan()  # the pools the two models brought
+    with threads.limited():  # one thread per pool: faster on shared cores, and how serving predicts
+        ev = _score(frame, target, candidate, champion, champion_error, data_cfg, label)
     scoring_s = time.perf_counter() - t0
 
     specs, waivers, defaulted = parse_gates(settings, task=ev.task, against=against)
@@ -128,7 +131,9 @@ def gate(
             continue
         say(f"gate: {spec.name}")
         t = time.perf_counter()
-        new = _run_spec(spec, ev, cand_mv, champ_mv, candidate, settings, slices_rows, metrics, notes)
+        # behaviour and latency make ~170 small predict calls: latency is measured as `mlgate serve` runs
+        with threads.limited():
+            new = _run_spec(spec, ev, cand_mv, champ_mv, candidate, settings, slices_rows, metrics, notes)
         for c in new:
             c.details.setdefault("gate", spec.name)
         checks.extend(new)

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mlgate import threads
 from mlgate.errors import CheckFailed, IntegrityError
 from mlgate.serve.protocol import InputSpec, probe_nulls
 
@@ -189,8 +190,10 @@ class ModelHolder:
             raise SwapFailed("verify", exc.message) from exc
         except Exception as exc:
             raise SwapFailed("load", f"{type(exc).__name__}: {exc}") from exc
+        threads.rescan()  # the pools this version's libraries brought, limited while it predicts
         try:
-            model.predict(spec.synthetic())
+            with threads.limited():
+                model.predict(spec.synthetic())
         except Exception as exc:
             shutil.rmtree(model.path, ignore_errors=True)
             raise SwapFailed("warmup", f"a prediction on one synthetic row raised {type(exc).__name__}: {exc}") from exc

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlgate import threads
+
 if TYPE_CHECKING:
     from mlgate.serve.loader import ModelHolder, Served
     from mlgate.serve.metrics import ServeMetrics
@@ -108,7 +110,8 @@ class ShadowMirror:
             parsed = parse(body, shadow)
             data = getattr(parsed, "data", parsed)
             model = shadow.model
-            theirs = model.flavor.predict(model.native, model.prepare(data))
+            with threads.limited():
+                theirs = model.flavor.predict(model.native, model.prepare(data))
             agree, disagree = agreement(preds, theirs)
             self.metrics.compared(label, shadow.label, agree, disagree)
             self.metrics.shadow_requests.labels("scored").inc()

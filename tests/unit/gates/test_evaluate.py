@@ -207,3 +207,34 @@ def test_evaluation_frames_reach_pandas_without_pyarrow(monkeypatch: pytest.Monk
     out = _pandas(pl.DataFrame({"n": [1, None], "s": ["x", None], "f": [1.5, 2.0], "b": [True, False]}))
     assert list(out.columns) == ["n", "s", "f", "b"]
     assert out["s"].iloc[0] == "x" and out["f"].tolist() == [1.5, 2.0] and out["b"].tolist() == [True, False]
+
+
+def test_gate_predicts_on_one_thread_and_restores_the_callers_limits(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mlgate.gates import budgets, evaluate
+
+    seen: list[set[int]] = []
+
+    def pools() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info()}
+
+    def spy(fn: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            seen.append(pools())
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(evaluate, "_score", spy(evaluate._score))
+    monkeypatch.setattr(budgets, "latency", spy(budgets.latency))
+    gates = "  - {metric: accuracy, vs: production, max_drop: 0.05}\n  - behaviour: true\n  - latency: true\n"
+    with threadpool_limits(2):  # the caller's own setting, which the gate must leave as it found it
+        before = threadpool_info()
+        result = gate("bc:2", config=project.settings(gates), registry=project.reg, store=False)
+        after = threadpool_info()
+    assert [c.status for c in result.checks if c.kind == "latency"], "the latency gate must have run"
+    assert seen == [{1}, {1}], "scoring and the latency probes run with one thread per pool"
+    assert after == before
