@@ -218,3 +218,19 @@ def test_the_ci_report_masks_secrets_inside_any_step_message() -> None:
     text = render(result)
     _clean(text)
     assert text.count(MASK) >= 3
+
+
+def test_a_debug_traceback_masks_the_password(data_cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mlgate.cli import _print_traceback
+
+    Path("mlgate.yaml").write_text("project: p\n")
+    r = data_cli("--debug", "--registry", f"postgresql://postgres:{PLANTED}@127.0.0.1:1/postgres", "model", "list")
+    assert r.code == 3 and "Traceback (most recent call last)" in r.err, r.err[-500:]
+    _clean(r.out, r.err)
+    try:  # a library's own exception text, which mlgate did not word, still reaches --debug masked
+        raise RuntimeError(f"could not open postgresql://postgres:{PLANTED}@db/x")
+    except RuntimeError:
+        _print_traceback()
+    err = capsys.readouterr().err
+    assert "RuntimeError: could not open postgresql://postgres:***@db/x" in err
+    _clean(err)

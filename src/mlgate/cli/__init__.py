@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _typer_main(args) if fast is None else fast
     except MlgateError as exc:
         if _common.DEBUG:
-            _common.err_console().print_exception(show_locals=False)
+            _print_traceback()
         _common.print_error(exc)
         code = exc.exit_code
     except KeyboardInterrupt:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 130
     except Exception as exc:  # a bug in mlgate or a library: still no traceback unless asked
         if _common.DEBUG:
-            _common.err_console().print_exception(show_locals=False)
+            _print_traceback()
         else:
             from rich.markup import escape
 
@@ -59,6 +59,16 @@ def debug_first(args: list[str]) -> list[str]:
     if len(head) == end:
         return list(args)
     return ["--debug", *head, *args[end:]]
+
+
+def _print_traceback() -> None:
+    """The current exception's traceback for --debug, with secrets masked: it lands in CI logs too."""
+    import traceback
+
+    from mlgate.redact import redact
+
+    sys.stderr.write(redact(traceback.format_exc()))
+    sys.stderr.flush()
 
 
 def _typer_main(args: list[str]) -> int:
