@@ -117,13 +117,13 @@ def find_passing_report(
     reg: Any, mv: Any, holder: Any, settings: Settings, *, data: Any = None, alias: str = RELEASE_ALIAS
 ) -> GateRecord:
     """The newest passing report bound to (mv, holder, dataset, gate config); CheckFailed saying what differs."""
-    from mlgate.gates.evaluate import dataset_digest_of
+    from mlgate.gates.evaluate import dataset_digest_of, resolve_eval_data
     from mlgate.gates.spec import config_digest
 
     given = data is not None
     data = data if given else (settings.raw.get("data") or {}).get("eval")
-    if isinstance(data, str) and not Path(data).is_absolute() and not Path(data).exists():
-        data = settings.root / data
+    if data is not None:  # the gate's own rule, so both digest the same files
+        data = resolve_eval_data(settings, data, from_config=not given)
     dataset = dataset_digest_of(data) if data is not None else None
     config = config_digest(settings)
     champion = holder.digest if holder else None

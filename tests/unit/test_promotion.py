@@ -280,3 +280,29 @@ def test_a_report_on_other_data_names_both_files_and_what_to_pass(project: Proje
     assert _holder(project) == 1
     event = promote("bc:2", "production", settings=settings, registry=project.reg, data=project.root / "holdout.csv")
     assert event.to_number == 2
+
+
+def test_a_relative_glob_digests_alike_in_gate_and_promote(project: Project) -> None:
+    parts = project.root / "parts"
+    parts.mkdir()
+    half = len(project.data.test) // 2
+    project.data.test.iloc[:half].to_csv(parts / "a.csv", index=False)
+    project.data.test.iloc[half:].to_csv(parts / "b.csv", index=False)
+    path = project.root / "mlgate.yaml"
+    project.settings()
+    path.write_text(path.read_text().replace("eval: eval.csv", "eval: parts/*.csv"), encoding="utf-8")
+    settings = load_settings(config=path)
+    project.log("a")
+    project.reg.set_alias("bc", "production", 1)
+    project.log("b")
+    assert gate("bc:2", config=settings, registry=project.reg).passed  # data.eval, the glob as written
+    assert promote("bc:2", "production", settings=settings, registry=project.reg).to_number == 2
+
+
+def test_a_missing_evaluation_file_names_its_mlgate_yaml_line(project: Project) -> None:
+    from mlgate.errors import NotFoundError
+
+    settings = _gated_candidate(project)
+    (project.root / "eval.csv").unlink()
+    with pytest.raises(NotFoundError, match=r"mlgate.yaml:1: data.eval eval.csv does not exist"):
+        promote("bc:2", "production", settings=settings, registry=project.reg)

@@ -177,11 +177,17 @@ def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any,
     target = target or data_cfg.get("target")
     if not target:
         raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
+    return resolve_eval_data(settings, data, from_config=given is None), target
+
+
+def resolve_eval_data(settings: Settings, data: Any, *, from_config: bool) -> Any:
+    """Evaluation data as gate and promote both read it: a relative path from the current folder when it
+    exists there, else from the project folder; NotFoundError naming where a missing path was given."""
     if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
         data = settings.root / data if not Path(data).exists() else Path(data)
     if isinstance(data, str | Path):
-        _check_exists(settings, data, from_config=given is None)
-    return data, target
+        _check_exists(settings, data, from_config=from_config)
+    return data
 
 
 def _check_exists(settings: Settings, data: str | Path, *, from_config: bool) -> None:
