@@ -21,6 +21,13 @@ into scoring, statistics and behaviour + latency. The anchor reads the file with
 the native models and runs sklearn's metrics with a naive paired bootstrap on all rows and on each
 slice, timed on a few resamples per slice and extrapolated.
 
+**The command line** (in ``--section gate``). On the same project, ``mlgate gate CANDIDATE`` as a user runs
+it (a fresh process in the project folder, the report stored) against a naive evaluation script, also a
+fresh process: read the Parquet file with pandas, load both versions from the registry with
+``mlgate.load_model``, predict with both, compute ROC AUC and accuracy with sklearn. Both are timed as
+whole processes (interpreter start and imports included), alternating, after one untimed run of each;
+the ratio of the medians is the issue's target (within 2×).
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/gates.py                  # both sections: 2–5 minutes on 2 cores
@@ -34,7 +41,6 @@ See benchmarks/README.md ("Gates") for what each row measures.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -255,6 +261,7 @@ GATE_CONFIG = """\
 registry: sqlite:///{root}/registry.db
 artifacts: {root}/artifacts
 data: {{eval: {eval}, target: {target}}}
+trust: {{run_code: {{models: [churn]}}}}  # the benchmark registered both pickles itself
 gates:
   - {{metric: roc_auc, vs: production, max_drop: 0.01}}
   - {{metric: accuracy, vs: production, max_drop: 0.01}}
@@ -356,6 +363,69 @@ def gate_project(folder: Path, rows: int) -> GateProject:
     return GateProject(folder, settings, reg, second.ref, eval_path, (candidate, champion), positives)
 
 
+NAIVE_EVAL = """\
+import sys
+
+import pandas as pd
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+import mlgate
+from mlgate.config import load_settings
+from mlgate.registry.store import Registry
+
+folder, target, candidate = sys.argv[1:4]
+registry = Registry(settings=load_settings(config=f"{folder}/mlgate.yaml"))
+frame = pd.read_parquet(f"{folder}/eval.parquet")
+X, y = frame.drop(columns=target), frame[target].to_numpy()
+for ref in (candidate, "churn@production"):
+    model = mlgate.load_model(ref, registry=registry).native
+    print(ref, roc_auc_score(y, model.predict_proba(X)[:, 1]), accuracy_score(y, model.predict(X)))
+"""
+
+
+@dataclass
+class CliRow:
+    """``mlgate gate`` as a command vs a naive evaluation script, each a whole process, alternating."""
+
+    mlgate_s: list[float] = field(default_factory=list)
+    naive_s: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # the 1-minute load average before each pair
+    exit_code: int | None = None
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.mlgate_s) / statistics.median(self.naive_s)
+
+
+def bench_cli(project: GateProject, *, repeat: int) -> CliRow:
+    """One untimed run of each, then ``repeat`` pairs: the naive script, then ``mlgate gate`` (report stored)."""
+    import subprocess
+
+    script = project.folder / "naive_eval.py"
+    script.write_text(NAIVE_EVAL)
+    exe = Path(sys.executable).with_name("mlgate")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlgate"]
+    runs = {
+        "naive": [sys.executable, str(script), str(project.folder), TARGET, project.candidate_ref],
+        "mlgate": [*command, "gate", project.candidate_ref],
+    }
+    row = CliRow()
+    for i in range(repeat + 1):
+        if hasattr(os, "getloadavg"):
+            row.loads.append(os.getloadavg()[0])
+        for name, argv in runs.items():
+            start = time.perf_counter()
+            done = subprocess.run(argv, cwd=project.folder, capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - start
+            if done.returncode not in (0, 1) or (name == "naive" and done.returncode):
+                raise SystemExit(f"{name} exited {done.returncode}:\n{done.stderr[-2000:]}")
+            if name == "mlgate":
+                row.exit_code = done.returncode
+            if i:
+                (row.mlgate_s if name == "mlgate" else row.naive_s).append(seconds)
+    return row
+
+
 @dataclass
 class GateRow:
     """The whole gate call, timed ``repeat`` times after a first call, with the report's timings of each run."""
@@ -368,6 +438,7 @@ class GateRow:
     checks: dict[str, str] = field(default_factory=dict)  # check name → status
     slices: dict[str, Any] = field(default_factory=dict)  # per slice gate: found, evaluated, too small
     anchor: dict[str, Any] = field(default_factory=dict)
+    cli: CliRow | None = None
 
     @property
     def median(self) -> float:
@@ -485,7 +556,7 @@ def print_gate_report(row: GateRow, project: GateProject, args: argparse.Namespa
     from rich.table import Table
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    threads = f"OpenMP/BLAS threads limited to {args.gate_threads}" if args.gate_threads else "library thread defaults"
+    threads = "library thread defaults (the gate limits its own pools)"
     console.print(
         f"{rows:,} evaluation rows ({project.positives:.0%} positives), {len(SLICE_COLUMNS)} slice columns "
         f"({', '.join(CATEGORICAL)} categorical; {', '.join(NUMERIC)} numeric, 5 quantile bins), {SIGNALS} more "
@@ -530,6 +601,27 @@ def print_gate_report(row: GateRow, project: GateProject, args: argparse.Namespa
         f"{anchor['resamples']:,} ({anchor['bootstrap_s']:.1f} s), then Benjamini–Hochberg. It does no behaviour, "
         f"latency or report: its × faster on the whole call compares it with everything mlgate does."
     )
+    cli = row.cli
+    if cli is not None:
+        table = Table(title="Command line: `mlgate gate` vs a naive evaluation script, whole processes")
+        for col in ("process", "median s", "runs"):
+            table.add_column(col, justify="left" if col == "process" else "right")
+        table.add_row(
+            f"mlgate gate {project.candidate_ref} (report stored, exit {cli.exit_code})",
+            f"{statistics.median(cli.mlgate_s):.2f}",
+            spread(cli.mlgate_s),
+        )
+        table.add_row(
+            "naive: pd.read_parquet, load_model ×2, predict_proba/predict, roc_auc_score, accuracy_score",
+            f"{statistics.median(cli.naive_s):.2f}",
+            spread(cli.naive_s),
+        )
+        console.print(table)
+        console.print(
+            f"mlgate gate takes {cli.ratio:.2f}× the naive evaluation (target ≤ 2×); {len(cli.mlgate_s)} "
+            f"alternating pairs after one untimed run of each; load average before each pair: "
+            f"{', '.join(f'{x:.1f}' for x in cli.loads)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -547,9 +639,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gate-rows", type=int, default=GATE_ROWS, help="evaluation rows of the whole gate (100,000)")
     parser.add_argument("--gate-repeat", type=int, default=3, help="timed gate runs after the first (default 3)")
     parser.add_argument("--gate-anchor-resamples", type=int, default=5, help="resamples per slice the naive gate runs")
-    parser.add_argument(
-        "--gate-threads", type=int, metavar="N", help="limit OpenMP/BLAS threads in the whole gate (threadpoolctl)"
-    )
+    parser.add_argument("--cli-repeat", type=int, default=3, help="timed command-line pairs after the first (3)")
     parser.add_argument("--keep", action="store_true", help="keep the whole gate's project folder and say where it is")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH")
     args = parser.parse_args(argv)
@@ -557,8 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     gate_rows = 20_000 if args.quick else args.gate_rows
     if n < 1000 or args.repeat < 1 or args.anchor_resamples < 1 or args.resamples < 10:
         parser.error("--rows ≥ 1000, --repeat ≥ 1, --anchor-resamples ≥ 1 and --resamples ≥ 10")
-    if gate_rows < 1000 or args.gate_repeat < 1 or args.gate_anchor_resamples < 1 or (args.gate_threads or 1) < 1:
-        parser.error("--gate-rows ≥ 1000, --gate-repeat ≥ 1, --gate-anchor-resamples ≥ 1 and --gate-threads ≥ 1")
+    if gate_rows < 1000 or args.gate_repeat < 1 or args.gate_anchor_resamples < 1 or args.cli_repeat < 1:
+        parser.error("--gate-rows ≥ 1000, --gate-repeat ≥ 1, --gate-anchor-resamples ≥ 1 and --cli-repeat ≥ 1")
 
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     info = machine()
@@ -603,16 +693,12 @@ def run_gate_section(args: argparse.Namespace, rows: int, say: Callable[[str], N
             f"whole gate: generating {TRAIN_ROWS:,} training and {rows:,} evaluation rows, training and registering two models …"
         )
         project = gate_project(folder, rows)
-        limit: Any = contextlib.nullcontext()
-        if args.gate_threads:
-            from threadpoolctl import threadpool_limits
-
-            limit = threadpool_limits(args.gate_threads)
-        with limit:
-            say(f"whole gate: mlgate, a first call and {args.gate_repeat} timed runs …")
-            row = bench_gate(project, repeat=args.gate_repeat)
-            say(f"whole gate: the naive anchor, {args.gate_anchor_resamples} resamples per slice …")
-            row.anchor = bench_gate_anchor(project, timed=args.gate_anchor_resamples, resamples=args.resamples)
+        say(f"whole gate: mlgate, a first call and {args.gate_repeat} timed runs …")
+        row = bench_gate(project, repeat=args.gate_repeat)
+        say(f"whole gate: the naive anchor, {args.gate_anchor_resamples} resamples per slice …")
+        row.anchor = bench_gate_anchor(project, timed=args.gate_anchor_resamples, resamples=args.resamples)
+        say(f"command line: `mlgate gate` and the naive script, one untimed run of each and {args.cli_repeat} pairs …")
+        row.cli = bench_cli(project, repeat=args.cli_repeat)
         print_gate_report(row, project, args, rows)
         project.registry.close()
     finally:
@@ -623,7 +709,11 @@ def run_gate_section(args: argparse.Namespace, rows: int, say: Callable[[str], N
     return {
         "rows": rows,
         "train_rows": TRAIN_ROWS,
-        "threads": args.gate_threads,
+        "cli": {
+            "mlgate_median_s": statistics.median(row.cli.mlgate_s),
+            "naive_median_s": statistics.median(row.cli.naive_s),
+            "ratio": row.cli.ratio,
+        },
         "slice_columns": list(SLICE_COLUMNS),
         "median_s": row.median,
         "parts_s": {key: row.part(key) for key, _ in PARTS} | {"rest_s": row.rest},
