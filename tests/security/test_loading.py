@@ -1,5 +1,6 @@
 """What runs code when a model is read, and what a load trusts: hostile files and forged registry rows."""
 
+# ruff: noqa: F811 - tests take the imported fixtures as arguments
 from __future__ import annotations
 
 import json
@@ -12,31 +13,23 @@ from typing import Any
 import pytest
 
 import mlgate
-from mlgate.cli import main
 from mlgate.errors import IntegrityError, UsageError
 from mlgate.flavors.sklearn import unsafe_types
 from mlgate.registry.store import Registry
-from tests.unit.cli.conftest import Result
+from tests.unit.cli.conftest import Result, data_cli  # noqa: F401 - the CLI fixture, shared
 from tests.unit.gates.zoo_models import NanOnLargeTumours
 
 
 @pytest.fixture
 def sqlite_cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    data_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Callable[..., Result]:
     """``mlgate`` in-process against a SQLite registry in ``tmp_path`` (the rows are edited by hand here)."""
     monkeypatch.setenv("MLGATE_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.setenv("MLGATE_ARTIFACTS", str(tmp_path / "artifacts"))
-    monkeypatch.setenv("COLUMNS", "200")
     with Registry(f"sqlite:///{tmp_path / 'registry.db'}", artifacts=str(tmp_path / "artifacts")) as reg:
         _ = reg.engine  # created as `mlgate init` would: read commands never create a registry
-
-    def run(*args: str) -> Result:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
+    return data_cli
 
 
 @pytest.fixture
