@@ -4,8 +4,8 @@
 **Benign retrains** (``--section benign``). For each bundled data set, a champion is trained on a 90%
 sample of the training half, and each benign candidate on another 90% sample of the same rows with the
 same hyper-parameters (another seed): an ordinary retrain, which a gate should let through. Each pair
-is decided by the task's default gates (binary: ROC AUC and accuracy, max_drop 0.01; multiclass:
-accuracy, 0.01; regression: RMSE, 2%) under three rules, on the same comparisons:
+is decided by the task's default gates (binary: ROC AUC, accuracy and Brier, max_drop 0.01; multiclass:
+accuracy and Brier, 0.01; regression: RMSE, 2%) under three rules, on the same comparisons:
 
 * ``before``: mlgate's old rule, a change passes only when its interval's pessimistic end is within
   the margin (an undecided check blocks);
@@ -53,8 +53,8 @@ from mlgate.gates.spec import GateSpec
 from mlgate.gates.types import Check, Pred
 
 DEFAULTS = {
-    "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False)],
-    "multiclass": [("accuracy", 0.01, False)],
+    "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False), ("brier", 0.01, False)],
+    "multiclass": [("accuracy", 0.01, False), ("brier", 0.01, False)],
     "regression": [("rmse", 0.02, True)],
 }
 

@@ -21,8 +21,8 @@ reason class a gate should give (the classes of ``mlgate.gates.types.REASONS``) 
 the column the named slice should be cut on.
 
 The gate configuration is one per task (``CONFIG``): the task's default change gates, one automatic
-slice gate on the same metric, and for classification a log-loss change gate (the only aggregate
-figure over-confidence moves; its class in the results is ``calibration worse``).
+slice gate on the same metric; for classification the defaults include a Brier change gate (0.01), the
+aggregate figure over-confidence moves, which blocks as ``calibration worse``.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ REASON_ORDER = (
 
 # (metric, max_drop, relative): the change gates of the zoo's configuration, which the naive gate reuses
 CHANGE_GATES = {
-    "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False), ("log_loss", 0.10, True)],
-    "multiclass": [("accuracy", 0.01, False), ("log_loss", 0.10, True)],
+    "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False), ("brier", 0.01, False)],
+    "multiclass": [("accuracy", 0.01, False), ("brier", 0.01, False)],
     "regression": [("rmse", 0.02, True)],
 }
 SLICE_GATE = {
@@ -589,6 +589,8 @@ def naive(data: Data, model: Any, champ: Any, *, positional: bool = False) -> st
             value, base, higher = accuracy_score(y, pred), accuracy_score(y, cpred), True
         elif metric == "roc_auc":
             value, base, higher = roc_auc_score(y, proba[:, 1]), roc_auc_score(y, cproba[:, 1]), True
+        elif metric == "brier":  # binary: on the positive class; multiclass: summed over the classes
+            value, base, higher = _brier(y, proba, model), _brier(y, cproba, champ), False
         else:
             labels = np.arange(proba.shape[1])
             value = log_loss(y, np.clip(proba, 1e-15, 1), labels=labels)
@@ -600,6 +602,14 @@ def naive(data: Data, model: Any, champ: Any, *, positional: bool = False) -> st
             if worst is None or REASON_ORDER.index(cls) < REASON_ORDER.index(worst):
                 worst = cls
     return worst
+
+
+def _brier(y: np.ndarray, proba: np.ndarray, model: Any) -> float:
+    """The Brier score as mlgate computes it (scikit-learn's ``brier_score_loss`` for two classes)."""
+    onehot = (y[:, None] == np.asarray(model.classes_)[None, :]).astype(np.float64)
+    if proba.shape[1] == 2:
+        return float(np.mean((onehot[:, 1] - proba[:, 1]) ** 2))
+    return float(np.mean(np.sum((onehot - proba) ** 2, axis=1)))
 
 
 # -- the whole zoo -----------------------------------------------------------------------------------------

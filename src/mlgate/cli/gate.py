@@ -217,15 +217,20 @@ def render(doc: dict[str, Any]) -> None:
     for c, mark in reasons:
         waived = f" (waived until {c['waived']['until']}: {escape(c['waived']['reason'])})" if c.get("waived") else ""
         out.print(f"{mark} [bold]{escape(c['name'])}[/]: {escape(c.get('message') or '')}{waived}")
+    # undecided slices (the interval reaches past the allowed drop, not shown after adjustment) follow the failing
     failing = [s for s in doc.get("slices") or [] if s.get("status") == "fail"]
+    failing += [s for s in doc.get("slices") or [] if s.get("status") == "undecided"]
     if failing:
-        st = Table(title="slices that regressed", title_justify="left")
-        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "p", "adj. p"):
+        st = Table(title="slices that regressed or are undecided", title_justify="left")
+        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "p", "adj. p", "verdict"):
             st.add_column(col, overflow="fold")
         for s in failing[:20]:
+            blocks = s["status"] == "fail" or s.get("blocks")
             st.add_row(escape(s["slice"]), str(s["rows"]), s["metric"], number(s["candidate"]),
                        number(s["champion"]), signed(s["delta"]), p_value(s.get("p_value")),
-                       p_value(s["p_adjusted"]))  # fmt: skip
+                       p_value(s["p_adjusted"]),
+                       MARKS.get("undecided-blocks" if s["status"] == "undecided" and blocks else s["status"],
+                                 s["status"]))  # fmt: skip
         out.print(st)
     for note in doc.get("notes") or []:
         out.print(f"[dim]note:[/] {escape(note)}")

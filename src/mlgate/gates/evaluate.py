@@ -654,6 +654,10 @@ def _precision(*values: float) -> Callable[..., str]:
     return fmt
 
 
+# change gates on these metrics measure the probabilities themselves, so a worse one is `calibration worse`
+CALIBRATION_METRICS = frozenset({"brier", "ece", "log_loss"})
+
+
 def _change(spec: GateSpec, metric: Any, ev: Evaluation, metrics: dict[str, dict[str, Any]]) -> Check:
     check = Check(spec.name, "change", "error", metric=metric.name, rows=len(ev.y))
     try:
@@ -671,7 +675,8 @@ def _change(spec: GateSpec, metric: Any, ev: Evaluation, metrics: dict[str, dict
         "higher_is_better": metric.higher_is_better,
         "method": cmp.method,
     }
-    return _verdict(spec, metric, cmp, check)
+    reason = "calibration worse" if metric.name in CALIBRATION_METRICS else "aggregate drop"
+    return _verdict(spec, metric, cmp, check, reason=reason)
 
 
 def _critical(spec: GateSpec, metric: Any, ev: Evaluation) -> Check:
@@ -750,7 +755,7 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
             "gate": spec.name, "slice": sl.name, "column": sl.column, "rows": cmp.n, "metric": metric.name,
             "candidate": cmp.candidate, "champion": cmp.champion, "delta": cmp.delta, "ci": list(cmp.ci),
             "p_value": cmp.p_value, "p_adjusted": float(p_adj), "weight": float(weight), "max_drop": margin,
-            "status": "fail" if bad else "pass",
+            **_slice_outcome(bad, _worst(metric, cmp.ci) < -margin),
         }  # fmt: skip
         rows_out.append(row)
         if bad:
@@ -798,6 +803,17 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
     return check
 
 
+def _slice_outcome(bad: bool, straddles: bool) -> dict[str, Any]:
+    """A slice row's status, as a change check's: fail blocks; undecided (the interval reaches past the allowed
+    drop) does not, because the slice gate decides on its adjusted p-values; its note says so."""
+    if bad:
+        return {"status": "fail", "blocks": True}
+    if straddles:
+        note = "undecided: the interval reaches past the allowed drop, not shown after adjustment; does not block"
+        return {"status": "undecided", "blocks": False, "note": note}
+    return {"status": "pass", "blocks": False}
+
+
 def _explain_twins(checks: list[Check], slices_rows: list[dict[str, Any]], ev: Evaluation) -> None:
     """A critical slice and an automatic slice over the same rows and metric may disagree: say why, on both."""
     for c in checks:
@@ -818,7 +834,7 @@ def _explain_twins(checks: list[Check], slices_rows: list[dict[str, Any]], ev: E
             row["note"] = (
                 f"same rows as the critical slice {c.name!r}, which {'blocks' if c.blocking else 'passes'}: {why}"
             )
-            verdict = "failed" if row["status"] == "fail" else "passed"
+            verdict = {"fail": "failed", "undecided": "is undecided"}.get(row["status"], "passed")
             c.message += f". The automatic slice {row['slice']!r} has the same rows and {verdict}: {why}"
 
 
@@ -943,7 +959,7 @@ def _report(
     }
     env = environment(tuple((cand_mv.environment.get("packages") or {}).keys()))
     env.pop("lock", None)
-    order = {"error": 0, "fail": 1, "warn": 2, "pass": 3, "skip": 4}
+    order = {"error": 0, "fail": 1, "undecided": 2, "warn": 2, "pass": 3, "skip": 4}
     slices_rows.sort(key=lambda r: (order.get(r["status"], 5), r.get("delta") or 0.0))
     return _plain(
         {

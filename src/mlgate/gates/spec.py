@@ -105,8 +105,12 @@ DEFAULT_GATES: dict[str, list[dict[str, Any]]] = {
     "binary": [
         {"metric": "roc_auc", "vs": "{against}", "max_drop": 0.01},
         {"metric": "accuracy", "vs": "{against}", "max_drop": 0.01},
+        {"metric": "brier", "vs": "{against}", "max_drop": 0.01},
     ],
-    "multiclass": [{"metric": "accuracy", "vs": "{against}", "max_drop": 0.01}],
+    "multiclass": [
+        {"metric": "accuracy", "vs": "{against}", "max_drop": 0.01},
+        {"metric": "brier", "vs": "{against}", "max_drop": 0.01},
+    ],
     "regression": [{"metric": "rmse", "vs": "{against}", "max_drop": "2%"}],
 }
 

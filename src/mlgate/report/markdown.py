@@ -370,6 +370,7 @@ def _slices(report: Mapping[str, Any], max_slices: int | None, precision: Mappin
         return None
     ordered = sorted(items, key=slice_order)
     failing = sum(1 for s in ordered if status_of(s) in ("fail", "error"))
+    undecided = sum(1 for s in ordered if status_of(s) in ("undecided", "undecided-blocks"))
     shown = ordered if max_slices is None else ordered[: max(0, max_slices)]
     rows = tuple(
         Row(
@@ -405,7 +406,9 @@ def _slices(report: Mapping[str, Any], max_slices: int | None, precision: Mappin
         align="lrlrrrlrrl",
         rows=rows,
         fold="attention",
-        lead=f"{failing} of {len(ordered)} slices failing. p: one-sided; adjusted: Benjamini–Hochberg across the "
+        lead=f"{failing} of {len(ordered)} slices failing"
+        + (f", {undecided} undecided (the interval reaches past the allowed drop)" if undecided else "")
+        + ". p: one-sided; adjusted: Benjamini–Hochberg across the "
         "gate's slices, weighted by slice rows.",
         foot=foot,
     )
