@@ -706,7 +706,7 @@ _PER_CLASS = {"accuracy", "balanced_accuracy", "recall_macro", "recall_weighted"
 
 
 def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str, Any]], notes: list[str]) -> Check:
-    from mlgate.gates.slices import Slice, discover, sliceable, weighted_bh
+    from mlgate.gates.slices import Slice, discover, intersect, sliceable, weighted_bh
 
     if spec.slices == "auto":
         columns, left_out = sliceable(ev.frame, target=ev.target, max_categories=spec.max_categories)
@@ -714,6 +714,7 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
     else:
         columns = list(spec.slices or ())
     found, left_out = discover(ev.frame, columns, bins=spec.bins, max_categories=spec.max_categories, where=spec.where)
+    found += intersect(found, budget=spec.intersections, min_rows=spec.min_rows)
     if spec.slices == "auto" and ev.classes and metric.name in _PER_CLASS and len(ev.classes) > 2:
         # per-class figures: the rows of one true class, where these metrics are that class's recall
         found += [Slice(f"{ev.target} = {c}", ev.target, ev.y == i) for i, c in enumerate(ev.classes)]
@@ -737,7 +738,7 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
     ev.slice_masks.update({(spec.name, sl.name): sl.mask for sl, _ in evaluated})
     check.details.update(
         slices=len(found), evaluated=len(evaluated), too_small=len(small), undefined=len(undefined), alpha=spec.alpha,
-        screening="Benjamini–Hochberg weighted by slice rows",
+        screening="Benjamini–Hochberg weighted by slice rows", intersections=sum(sl.weight != 1.0 for sl in found),
     )  # fmt: skip
     if not evaluated:
         check.message = (
@@ -746,7 +747,8 @@ def _slices(spec: GateSpec, metric: Any, ev: Evaluation, rows_out: list[dict[str
         )
         return check
     p = np.array([c.p_value for _, c in evaluated])
-    adjusted, weights = weighted_bh(p, np.array([c.n for _, c in evaluated]))
+    scale = np.array([sl.weight for sl, _ in evaluated])  # intersections weigh less per row
+    adjusted, weights = weighted_bh(p, np.array([c.n for _, c in evaluated]), scale)
     flagged, effects = [], []
     for (sl, cmp), p_adj, weight in zip(evaluated, adjusted, weights, strict=True):
         margin = _margin(spec, cmp.champion)

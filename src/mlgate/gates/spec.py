@@ -31,8 +31,10 @@ from mlgate.hashing import digest_bytes
 
 METRIC_KEYS = {
     "metric", "min", "max", "vs", "max_drop", "slices", "slice", "min_rows", "bins", "max_categories", "undecided",
+    "intersections",
 }  # fmt: skip
 UNDECIDED = ("point", "block")  # an undecided change blocks when its point estimate is beyond the margin / always
+INTERSECTIONS = 20  # the default budget of two-column slices (benchmarks/gate_zoo.py: no false block added)
 STAT_KEYS = {"alpha", "confidence", "resamples", "seed"}
 COMMON_KEYS = {"name"}
 OTHER_KINDS = ("behaviour", "golden", "latency", "size", "environment")
@@ -71,6 +73,7 @@ class GateSpec:
     min_rows: int = 30
     bins: int = 5
     max_categories: int = 20
+    intersections: int = INTERSECTIONS  # at most this many two-column cells join a `slices:` gate
     alpha: float = 0.05
     confidence: float = 0.95
     resamples: int = 1000
@@ -210,7 +213,14 @@ def _parse_metric(where: str, entry: dict[str, Any], name: str | None, against: 
                 f"got {entry['undecided']!r}"
             )
         kw["undecided"] = entry["undecided"]
-    for key, lo in (("min_rows", 1), ("bins", 2), ("max_categories", 1), ("resamples", 100), ("seed", 0)):
+    for key, lo in (
+        ("min_rows", 1),
+        ("bins", 2),
+        ("max_categories", 1),
+        ("intersections", 0),
+        ("resamples", 100),
+        ("seed", 0),
+    ):
         if key in entry:
             kw[key] = _integer(where, key, entry[key], lo)
     for key in ("alpha", "confidence"):
@@ -232,6 +242,8 @@ def _parse_metric(where: str, entry: dict[str, Any], name: str | None, against: 
     if crit is not None and (not isinstance(crit, str) or not crit.strip()):
         raise ConfigError(f'{where}.slice: must be a filter such as "age >= 65", got {crit!r}')
     kw["slice"] = crit
+    if "intersections" in entry and slices is None:
+        raise ConfigError(f"{where}.intersections: applies to discovered slices; add `slices: auto` or a column list")
     if (slices is not None or crit is not None) and vs is None:
         raise ConfigError(f"{where}: slice gates compare with the champion: add `vs: {against}`")
     has_bound = "min" in kw or "max" in kw

@@ -68,6 +68,14 @@ def test_defaults_when_no_gates_section(tmp_path: Path) -> None:
         ("{metric: recall, vs: production, slices: 7}", r"slices: must be `auto` or a list of column names"),
         ("{metric: recall, vs: production, min_rows: 2.5}", r"min_rows: must be a whole number >= 1"),
         ("{metric: recall, vs: production, confidence: 95}", r"confidence: must lie between 0 and 1"),
+        (
+            "{metric: recall, vs: production, slices: auto, intersections: -1}",
+            r"intersections: must be a whole number >= 0",
+        ),
+        (
+            "{metric: recall, vs: production, max_drop: 0.1, intersections: 5}",
+            r"intersections: applies to discovered slices",
+        ),
         ("{latency: {p99: 3}}", r"latency.p99: unknown option"),
         ("{environment: sometimes}", r"on_mismatch: `warn` or `fail`"),
         ("{size: {}}", r"size: needs max_mb"),
