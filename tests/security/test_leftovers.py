@@ -162,9 +162,9 @@ def test_a_killed_cache_restore_leaves_a_copy_beside_its_output_that_gc_sweeps(
         os.utime(path, (hour_ago, hour_ago))
 
     listed = json.loads(_gc(root, env, "--json").stdout)
-    assert [(item["kind"], Path(item["path"]).name) for item in listed["leftovers"]] == [
-        ("restore copy", old.name)
-    ], "the young copy may belong to a restore that is still running"
+    assert [(item["kind"], Path(item["path"]).name) for item in listed["leftovers"]] == [("restore copy", old.name)], (
+        "the young copy may belong to a restore that is still running"
+    )
     swept = _gc(root, env, "--yes")
     assert swept.returncode == 0, swept.stderr
     assert not old.exists() and young.exists()
