@@ -230,9 +230,10 @@ class ModelHolder:
         with self._swap_lock:
             for digest, (served, since) in list(self._retained.items()):
                 if now - since >= self.options.keep_previous_s:
-                    del self._retained[digest]
-                    # the model is in memory; its files are no longer needed
+                    # the model is in memory; its files are no longer needed. They go before the entry, so
+                    # that a version no longer listed as retained has no files left (activate holds this lock)
                     shutil.rmtree(served.model.path, ignore_errors=True)
+                    del self._retained[digest]
                     log.info("unloaded %s (replaced %.0f s ago)", served.label, now - since)
 
     def close(self) -> None:
