@@ -67,7 +67,12 @@ def main(argv: list[str]) -> int:
     if task == "setup":
         return 0
     if task == "lint":
-        return run(str(BIN / "ruff"), "check", ".") or run(str(BIN / "ruff"), "format", "--check", ".")
+        return (
+            run(str(BIN / "ruff"), "check", ".")
+            or run(str(BIN / "ruff"), "format", "--check", ".")
+            or run(str(BIN / "lint-imports"))
+            or run(str(BIN / "mypy"))
+        )
     return run(str(PY), "-m", "pytest", *(rest or ["-q"]))
 
 
