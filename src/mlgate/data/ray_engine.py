@@ -13,9 +13,9 @@ Ray Dataset whose blocks together hold the data:
   Ray Data has no IPC reader.
 
 ``map_batches`` (``batch_format="pyarrow"``, one call per block) then casts each block to the dataset's
-schema and profiles it with the local engine (:func:`mlgate.data.profile.profile` with
+schema and profiles it with the local engine (:func:`mlgate.data.local_engine.profile_local` with
 ``allow_empty=True``), so both engines share one code path, and returns the partial profile as JSON;
-the driver merges them with :func:`mlgate.data.profile.merge_all`. Exact statistics (counts, nulls,
+the driver merges them with :func:`mlgate.data.profile_model.merge_all`. Exact statistics (counts, nulls,
 NaN, ±inf, min, max, mean, M2) come out the same as the local engine's; the sketches merge, within
 their error bounds.
 
@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlgate.data.profile import Profile, merge_all, profile, scan_columns
+from mlgate.data.local_engine import profile_local, scan_columns
+from mlgate.data.profile_model import Profile, merge_all
 from mlgate.errors import InputError, MissingDependency, MlgateError, UsageError
 
 LOCAL_CPUS = 2
@@ -82,7 +83,7 @@ def profile_ray(
     _raise_errors(results)
     partial = [Profile.from_dict(json.loads(r["profile"])) for r in results]
     # Ray Data hands no call an empty block, so a dataset without rows has no partial profile
-    merged = merge_all(partial) if partial else profile(pl.DataFrame(schema=schema), allow_empty=True)
+    merged = merge_all(partial) if partial else profile_local(pl.DataFrame(schema=schema), allow_empty=True)
     if merged.rows == 0 and not allow_empty:
         raise InputError(f"dataset {label or '(the given data)'} is empty: it has no rows to profile")
     merged.source = label
@@ -223,7 +224,7 @@ def _profile_rows(block: Any, *, schema: dict[str, Any], batch_rows: int) -> Any
     def profile_block() -> Profile:
         with read_errors():
             frame = pl.from_arrow(block).select(list(schema)).cast(schema)  # type: ignore[union-attr]
-        return profile(frame, batch_rows=batch_rows, allow_empty=True)
+        return profile_local(frame, batch_rows=batch_rows, allow_empty=True)
 
     return _results([_outcome(profile_block)])
 
@@ -237,7 +238,7 @@ def _profile_parts(block: Any, *, schema: dict[str, Any], batch_rows: int, fmt: 
         if part[_LENGTH] is not None:
             lf = lf.slice(part[_OFFSET], part[_LENGTH])
         try:
-            return profile(lf, batch_rows=batch_rows, allow_empty=True)
+            return profile_local(lf, batch_rows=batch_rows, allow_empty=True)
         except InputError as exc:  # name the file: a worker's partition is not obvious from the message alone
             raise InputError(f"data file {part[_FILE]}: {exc.message}", hint=exc.hint) from exc
 

@@ -11,7 +11,8 @@
 Errors in the file name the file, the line and the key path (``columns.age.range.min``).
 
 The package holds :mod:`~mlgate.data.schema.dtypes` (dtype names and kinds),
-:mod:`~mlgate.data.schema.model` (``Schema``, ``ColumnSchema``, ``Range`` and the YAML file),
+:mod:`~mlgate.data.schema.columns` (``ColumnSchema``, ``Range`` and the file's keys),
+:mod:`~mlgate.data.schema.model` (``Schema`` and the YAML file),
 :mod:`~mlgate.data.schema.reader` (checking a loaded file, key by key) and
 :mod:`~mlgate.data.schema.infer` (``infer_schema``) and :mod:`~mlgate.data.schema.from_profile`
 (``schema_from_profile``: the same rules from a saved profile), which share

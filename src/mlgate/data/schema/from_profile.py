@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 from mlgate.data.schema.dtypes import DTYPE_KINDS, NUMERIC_KINDS, dtype_kind
 from mlgate.data.schema.model import ColumnSchema, Schema
-from mlgate.data.schema.rules import ALPHA, TAIL, category_rule, null_rule, range_rule
+from mlgate.data.schema.rules import ALPHA, TAIL, UNIQUE_MIN_ROWS, category_rule, null_rule, range_rule
 from mlgate.errors import InputError
 
 if TYPE_CHECKING:
-    from mlgate.data.profile import ColumnProfile, Profile
+    from mlgate.data.profile_model import ColumnProfile, Profile
 
 _EXACT_INT = 2**53  # float64 holds every integer up to here
 
@@ -96,7 +96,7 @@ def load_profile(path: str | Path) -> Profile:
     """A profile JSON file (``mlgate data profile -o``); any other JSON is an InputError saying so."""
     import json
 
-    from mlgate.data.profile import FORMAT, Profile
+    from mlgate.data.profile_model import FORMAT, Profile
 
     source = Path(path)
     try:
@@ -135,8 +135,6 @@ def _column(
     has_nulls: bool,
     alpha: float,
 ) -> tuple[ColumnSchema, str | None]:
-    from mlgate.data.schema.infer import UNIQUE_MIN_ROWS
-
     dtype = profile_dtype_name(col.dtype)
     kind = dtype_kind(dtype) if dtype in DTYPE_KINDS else None
     missing = _missing(col)
@@ -274,7 +272,7 @@ def _max_error(sketch: Any) -> int:
 
 
 def _frequent_capacity() -> int:
-    from mlgate.data.profile import FREQUENT_LG_MAX_MAP
+    from mlgate.data.sketches import FREQUENT_LG_MAX_MAP
 
     return 3 * (1 << FREQUENT_LG_MAX_MAP) // 4
 

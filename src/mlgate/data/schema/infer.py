@@ -27,11 +27,9 @@ from typing import Any
 
 from mlgate.data.schema.dtypes import NUMERIC_KINDS, dtype_kind, dtype_name
 from mlgate.data.schema.model import ColumnSchema, Schema
-from mlgate.data.schema.rules import ALPHA, TAIL, category_rule, null_rule, range_rule
+from mlgate.data.schema.rules import ALPHA, TAIL, UNIQUE_MIN_ROWS, category_rule, null_rule, range_rule
 from mlgate.errors import InputError, UsageError
 
-# Below this many rows, "every value is distinct" is too likely by chance to become a rule.
-UNIQUE_MIN_ROWS = 20
 BATCH_ROWS = 250_000
 
 
@@ -60,7 +58,7 @@ def infer_schema(
     :mod:`mlgate.data.schema.rules` gives the reasons.
     """
     from mlgate.data.io import scan, sliceable
-    from mlgate.data.profile import Profile
+    from mlgate.data.profile_model import Profile
     from mlgate.data.schema.from_profile import load_profile, schema_from_profile
 
     if slack < 0:

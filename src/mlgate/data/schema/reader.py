@@ -13,18 +13,20 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from mlgate.data.schema.columns import COLUMN_KEYS, FORMAT, TOP_KEYS, ColumnSchema, Range
 from mlgate.data.schema.dtypes import DTYPE_BY_LOWER, DTYPE_KINDS, NUMERIC_KINDS, dtype_kind
-from mlgate.data.schema.model import COLUMN_KEYS, FORMAT, TOP_KEYS, ColumnSchema, Range, Schema
 from mlgate.errors import ConfigError
 
 
-def read_schema(data: Any, *, source: str, lines: dict[tuple[str | int, ...], int]) -> Schema:
-    """Check ``data`` and turn it into a Schema; ``lines`` maps key paths to their line in ``source``."""
+def read_schema_fields(data: Any, *, source: str, lines: dict[tuple[str | int, ...], int]) -> dict[str, Any]:
+    """Check ``data`` and turn it into ``Schema``'s keyword arguments; ``lines`` maps key paths to their
+    line in ``source``. ``Schema.from_dict`` builds the Schema, so this module needs only the column types.
+    """
     return _Reader(source, lines).schema(data)
 
 
 class _Reader:
-    """Turns plain data into a Schema, raising ConfigError at the first mistake with its line."""
+    """Turns plain data into a Schema's fields, raising ConfigError at the first mistake with its line."""
 
     def __init__(self, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
         self.source = source
@@ -62,7 +64,7 @@ class _Reader:
                 )
         return value
 
-    def schema(self, data: Any) -> Schema:
+    def schema(self, data: Any) -> dict[str, Any]:
         data = self.keys(data, (), TOP_KEYS)
         fmt = data.get("format")
         if fmt is None:
@@ -105,7 +107,15 @@ class _Reader:
             columns[name] = self.column(name, rules)
         if target is not None and target not in columns:
             raise self.fail(("target",), f"{target!r} is not one of the columns")
-        return Schema(columns, rows_min, rows_max, target, allow_extra, self.source, alpha)
+        return {
+            "columns": columns,
+            "rows_min": rows_min,
+            "rows_max": rows_max,
+            "target": target,
+            "allow_extra_columns": allow_extra,
+            "source": self.source,
+            "alpha": alpha,
+        }
 
     def column(self, name: str, rules: Any) -> ColumnSchema:
         path: tuple[str | int, ...] = ("columns", name)

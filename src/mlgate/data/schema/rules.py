@@ -31,12 +31,14 @@ from fractions import Fraction
 from typing import Any
 
 from mlgate.data.schema.bounds import upper_bound
-from mlgate.data.schema.model import Range
+from mlgate.data.schema.columns import Range
 
 ALPHA = 1e-3
 TAIL = 10
 TAIL_MARGIN = 10
 CLOSED_MIN_COUNT = 5
+# Below this many rows, "every value is distinct" is too likely by chance to become a rule.
+UNIQUE_MIN_ROWS = 20
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
