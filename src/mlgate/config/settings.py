@@ -1,7 +1,8 @@
 """Settings: defaults → ``mlgate.yaml`` → ``MLGATE_*`` environment → arguments, resolved once.
 
 Only this module reads the environment. Errors in ``mlgate.yaml`` name the file, the line and the
-key path (``gates[2].max_drop``), so a user can jump straight to the mistake.
+key path (``gates[2].max_drop``), so a user can jump straight to the mistake. The sections other modules
+read are typed (:mod:`mlgate.config.sections`) and reached as properties of :class:`Settings`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,27 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mlgate.config.sections import (
+    CONFIG_NAME,
+    ConfigFile,
+    DataConfig,
+    DeliveryConfig,
+    GatesConfig,
+    ModelConfig,
+    MonitorConfig,
+    PipelineConfig,
+    PromoteConfig,
+    ServeConfig,
+    ServerConfig,
+    TrustConfig,
+)
+from mlgate.config.yamlfile import read_yaml
 from mlgate.errors import ConfigError
 
-CONFIG_NAME = "mlgate.yaml"
 STATE_DIR = ".mlgate"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 MAX_BUSY_TIMEOUT_S = 86400.0  # a day: longer is a mistake, and milliseconds must fit SQLite's 32-bit int
@@ -67,7 +83,12 @@ KNOWN_KEYS = {
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the registry and the artifacts live, and the rest of ``mlgate.yaml`` for later stages."""
+    """Where the registry and the artifacts live, and the typed sections of ``mlgate.yaml``.
+
+    The sections (``model``, ``data``, ``gates``, ``pipeline``, ``serve``, ``promote``, ``trust``,
+    ``monitor``, ``delivery``, ``server``) are parsed from ``raw`` when first read, then kept: a
+    ConfigError naming the file and line comes from the first read of a broken section.
+    """
 
     root: Path
     registry: str
@@ -97,9 +118,64 @@ class Settings:
 
     def line_of(self, *path: str | int) -> str:
         """``mlgate.yaml:12`` for a key path, or just the file name when the line is unknown."""
-        name = str(self.config_path) if self.config_path else CONFIG_NAME
-        line = self.lines.get(tuple(path))
-        return f"{name}:{line}" if line else name
+        return self.file.line_of(*path)
+
+    # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass
+    @cached_property
+    def file(self) -> ConfigFile:
+        """The ``mlgate.yaml`` this came from (None without one) and its line map."""
+        return ConfigFile(self.config_path, self.lines)
+
+    @cached_property
+    def model(self) -> ModelConfig:
+        """``model:`` (the model name)."""
+        return ModelConfig.parse(self.raw.get("model"), self.file)
+
+    @cached_property
+    def data(self) -> DataConfig:
+        """``data:`` (files, target, task); ``settings.data.resolve(settings.root)`` gives the eval Dataset."""
+        return DataConfig.parse(self.raw.get("data"), self.file)
+
+    @cached_property
+    def gates(self) -> GatesConfig:
+        """``gates:`` and ``waivers:`` as written; ``mlgate.gates.spec`` parses them."""
+        return GatesConfig(self.raw.get("gates"), self.raw.get("waivers"))
+
+    @cached_property
+    def pipeline(self) -> PipelineConfig:
+        """``stages:`` and ``executor:``."""
+        return PipelineConfig.parse(self.raw.get("stages"), self.raw.get("executor"), self.file)
+
+    @cached_property
+    def serve(self) -> ServeConfig:
+        """``serve:`` (``log`` resolved against the project folder)."""
+        return ServeConfig.parse(self.raw.get("serve"), self.file, self.root)
+
+    @cached_property
+    def promote(self) -> PromoteConfig:
+        """``promote:`` (protected aliases, required signatures)."""
+        return PromoteConfig.parse(self.raw.get("promote"), self.file)
+
+    @cached_property
+    def trust(self) -> TrustConfig:
+        """``trust:`` (who may run stored code, which public keys count)."""
+        return TrustConfig.parse(self.raw.get("trust"), self.file)
+
+    @cached_property
+    def monitor(self) -> MonitorConfig:
+        """``monitor:`` as written (typed when monitoring is built)."""
+        value = self.raw.get("monitor")
+        return MonitorConfig(value if isinstance(value, dict) else {})
+
+    @cached_property
+    def delivery(self) -> DeliveryConfig:
+        """Room for ``delivery:``."""
+        return DeliveryConfig()
+
+    @cached_property
+    def server(self) -> ServerConfig:
+        """Room for ``server:``."""
+        return ServerConfig()
 
 
 def find_config(start: Path) -> Path | None:
@@ -109,115 +185,6 @@ def find_config(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-# Aliases may add this many values beyond those written out: enough for any real reuse of a block,
-# far too few for a "billion laughs" file to cost seconds and gigabytes.
-MAX_ALIAS_EXPANSION = 100_000
-MAX_DEPTH = 100
-
-
-def _yaml_with_lines(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()  # parsed once: lines come from these nodes, values from the same
-            if node is None:
-                return {}, {}
-            _check_yaml_tree(node, path)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    except RecursionError:
-        raise ConfigError(
-            f"{path}: nested too deeply to read (more than {MAX_DEPTH} levels)",
-            hint="flatten the structure; no mlgate setting needs that depth",
-        ) from None
-    if data is None:
-        return {}, {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the top level must be a mapping of keys, got a {type(data).__name__}")
-    lines: dict[tuple[str | int, ...], int] = {}
-
-    def walk(n: Any, prefix: tuple[str | int, ...]) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for key_node, value_node in n.value:
-                key = (*prefix, key_node.value)
-                lines[key] = key_node.start_mark.line + 1
-                walk(value_node, key)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                lines[(*prefix, i)] = item.start_mark.line + 1
-                walk(item, (*prefix, i))
-
-    walk(node, ())
-    return data, lines
-
-
-def _check_yaml_tree(root: Any, path: Path) -> None:
-    """Refuse what YAML accepts but a configuration must not hold: null or repeated keys, alias bombs, depth.
-
-    Aliases share one node object, so sizes are memoised per node: the check costs the nodes written,
-    not the nodes an alias bomb would expand to.
-    """
-    import yaml
-
-    expanded: dict[int, int] = {}
-
-    def visit(n: Any, depth: int) -> int:
-        if id(n) in expanded:
-            return expanded[id(n)]
-        if depth > MAX_DEPTH:
-            raise ConfigError(
-                f"{path}:{n.start_mark.line + 1}: nested too deeply (more than {MAX_DEPTH} levels)",
-                hint="flatten the structure; no mlgate setting needs that depth",
-            )
-        size = 1
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[tuple[str, str], int] = {}
-            for key_node, value_node in n.value:
-                line = key_node.start_mark.line + 1
-                if key_node.tag == "tag:yaml.org,2002:null":
-                    raise ConfigError(
-                        f"{path}:{line}: a key is empty or null",
-                        hint="give every key a name (quote it if the name is literally 'null')",
-                    )
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                    ident = (key_node.tag, key_node.value)
-                    if ident in seen:
-                        raise ConfigError(
-                            f"{path}:{line}: the key {key_node.value!r} appears twice in the same mapping "
-                            f"(first at line {seen[ident]}); YAML would silently keep only the last one",
-                            hint="remove or rename one of them",
-                        )
-                    seen[ident] = line
-                size += visit(key_node, depth + 1) + visit(value_node, depth + 1)
-        elif isinstance(n, yaml.SequenceNode):
-            size += sum(visit(item, depth + 1) for item in n.value)
-        expanded[id(n)] = size
-        return size
-
-    total = visit(root, 0)
-    if total - len(expanded) > MAX_ALIAS_EXPANSION:
-        raise ConfigError(
-            f"{path}: its YAML aliases (*name) expand to {total:,} values, more than {MAX_ALIAS_EXPANSION:,} "
-            "beyond those written out",
-            hint="write the repeated blocks out, or reuse fewer of them",
-        )
 
 
 def load_settings(
@@ -245,7 +212,7 @@ def load_settings(
     data: dict[str, Any] = {}
     lines: dict[tuple[str | int, ...], int] = {}
     if config_path is not None:
-        data, lines = _yaml_with_lines(config_path)
+        data, lines = read_yaml(config_path)
         unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
         if unknown:
             key = unknown[0]
