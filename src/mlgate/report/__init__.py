@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.errors import InputError, UsageError
+from mlgate.report.gate_view import check_report
 from mlgate.report.html import html
-from mlgate.report.markdown import check_report, markdown
+from mlgate.report.markdown import markdown
 from mlgate.report.plots import plots
 
 __all__ = ["FORMATS", "html", "markdown", "plots", "write"]

@@ -1,9 +1,11 @@
-"""A gate report as one self-contained HTML file: inline CSS and script, plots as base64 data URIs.
+"""Any report view as one self-contained HTML page: inline CSS and script, plots as base64 data URIs.
 
-It renders the same :func:`~mlgate.report.markdown.view` as the Markdown, with every slice listed (the
-Markdown caps them), long tables unfolded (run details aside) and sortable: click a header; without
-JavaScript the tables keep report order, failing rows first. The file references nothing outside
-itself, so it can be attached to a CI run, mailed or opened offline.
+:func:`html_of` draws a :class:`~mlgate.report.view.Document`; :func:`html` is the gate report's, with
+every slice listed (the Markdown caps them). Long tables stay unfolded (``always`` tables aside) and
+sortable: click a header; without JavaScript the tables keep report order, failing rows first. One
+escaping rule: every piece of text goes through :func:`html.escape`, line breaks as spaces. The file
+references nothing outside itself (a figure without PNG bytes is left out), so it can be attached to a
+CI run, mailed or opened offline.
 """
 
 from __future__ import annotations
@@ -15,7 +17,25 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from mlgate.report.markdown import PLOT_TITLES, Code, Row, Table, check_report, rank, view
+from mlgate.report.view import (
+    Bullets,
+    Code,
+    Document,
+    Em,
+    Figures,
+    Link,
+    Preformatted,
+    Row,
+    Section,
+    Spans,
+    Strong,
+    Table,
+    Text,
+    one_line,
+    plain,
+    rank,
+    spans,
+)
 
 _CSS = """
 :root { --fail: #cf222e; --fail-bg: #ffebe9; --warn-bg: #fff8c5; --pass: #1a7f37; --pass-bg: #dafbe1;
@@ -26,6 +46,8 @@ main { max-width: 1100px; margin: 0 auto; padding: 24px; }
 header { border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; border: 1px solid var(--line); }
 header.pass { background: var(--pass-bg); border-color: var(--pass); }
 header.fail { background: var(--fail-bg); border-color: var(--fail); }
+.verdict.pass h2, .verdict.pass h3 { color: var(--pass); }
+.verdict.fail h2, .verdict.fail h3 { color: var(--fail); }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eff1f3;
@@ -79,62 +101,118 @@ for (const th of document.querySelectorAll("table.sortable th")) {
 
 
 def html(report: Mapping[str, Any], *, images: Mapping[str, bytes] | None = None) -> str:
-    """The report as one HTML page that needs no network.
+    """The gate report as one HTML page that needs no network.
 
     ``images`` maps a plot name to PNG bytes already drawn (``write`` reuses its files); by default the
     plots are drawn here, in a temporary folder.
     """
+    from mlgate.report.gate_view import check_report, gate_document
+
     check_report(report)
     if images is None:
         from mlgate.report.plots import plots
 
         with tempfile.TemporaryDirectory(prefix="mlgate-report-") as tmp:
             images = {name: path.read_bytes() for name, path in plots(report, Path(tmp)).items()}
-    v = view(report)
-    state = "pass" if v.passed else "fail"
-    counts = " · ".join(f"<strong>{escape(t)}</strong>" if bad else escape(t) for t, bad in v.counts)
-    title = f"{v.verdict.split(' ', 1)[1]}: {v.candidate} → {v.against}"
+    return html_of(gate_document(report, images=images))
+
+
+def html_of(doc: Document) -> str:
+    """A view as one HTML page: the title and summary in a header coloured by the verdict, then the blocks."""
+    title = plain(doc.title)
+    for sign in ("✅ ", "❌ ", "⚠️ "):  # the tab's title reads without the mark
+        title = title.removeprefix(sign)
+    state = {True: "pass", False: "fail"}.get(doc.passed, "info")  # type: ignore[arg-type]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head>",
         "<body><main>",
-        f'<header class="{state}"><h1>{escape(v.verdict)}: <code>{escape(v.candidate)}</code> → '
-        f"<code>{escape(v.against)}</code></h1>",
+        f'<header class="{state}"><h1>{_spans(doc.title)}</h1>',
+        *(_text(t, "summary") for t in doc.summary),
+        "</header>",
+        *(_block(b, 2) for b in doc.blocks),
     ]
-    if counts or v.total:
-        parts.append(f'<p class="summary">{counts} ({v.total:,} checks)</p>')
-    if v.reason:
-        parts.append(f'<p class="reason"><strong>{escape(v.reason)}</strong></p>')
-    parts.append("</header>")
-    if v.identity:
-        parts.append(_section(v.identity, heading=False, sortable=False))
-    parts += [_section(table) for table in v.tables]
-    if images:
+    if doc.footer:
+        parts.append(f"<footer>{escape(one_line(doc.footer))}</footer>")
+    parts.append(f"</main><script>{_SCRIPT}</script></body></html>")
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _spans(value: str | Spans) -> str:
+    out = []
+    for span in spans(value):
+        text = escape(one_line(span))
+        if isinstance(span, Code):
+            text = f"<code>{text}</code>"
+        elif isinstance(span, Strong):
+            text = f"<strong>{text}</strong>"
+        elif isinstance(span, Em):
+            text = f"<em>{text}</em>"
+        elif isinstance(span, Link):  # a page that works offline shows where a link points instead of following it
+            text = f"{text} (<code>{escape(one_line(span.url))}</code>)"
+        out.append(text)
+    return "".join(out)
+
+
+def _text(text: Text, css: str = "") -> str:
+    inner = _spans(text.spans)
+    if not inner:
+        return ""
+    if text.style == "quote":
+        return f"<blockquote><p>{inner}</p></blockquote>"
+    css = css or ("foot" if text.style == "small" else "")
+    return f'<p class="{css}">{inner}</p>' if css else f"<p>{inner}</p>"
+
+
+def _heading(title: str | Spans, level: int) -> str:
+    tag = f"h{max(1, min(6, level))}"
+    return f"<{tag}>{_spans(title)}</{tag}>"
+
+
+def _block(block: object, level: int) -> str:
+    if isinstance(block, Table):
+        return _section(block, level)
+    if isinstance(block, Text):
+        return _text(block)
+    if isinstance(block, Figures):
         figures = "".join(
-            f'<figure><img alt="{escape(PLOT_TITLES.get(name, name))}" '
-            f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
-            f"<figcaption>{escape(PLOT_TITLES.get(name, name))}</figcaption></figure>"
-            for name, data in images.items()
+            f'<figure><img alt="{escape(one_line(f.title))}" '
+            f'src="data:image/png;base64,{base64.b64encode(f.png).decode("ascii")}">'
+            f"<figcaption>{escape(one_line(f.title))}</figcaption></figure>"
+            for f in block.figures
+            if f.png
         )
-        parts.append(f'<section id="plots"><h2>Plots</h2><div class="plots">{figures}</div></section>')
-    if v.notes:
-        items = "".join(f"<li>{escape(note)}</li>" for note in v.notes)
-        parts.append(f'<section id="notes"><h2>Notes</h2><ul>{items}</ul></section>')
-    if v.details:
-        parts.append(_section(v.details, heading=False, sortable=False))
-    parts += [
-        f"<footer>mlgate · {escape(str(report.get('schema')))}</footer>",
-        f"</main><script>{_SCRIPT}</script></body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+        if not figures:
+            return ""
+        plots = f'{_heading(block.title, level)}<div class="plots">{figures}</div>'
+        return f'<section id="{escape(block.key)}">{plots}</section>'
+    if isinstance(block, Bullets):
+        items = "".join(f"<li>{_spans(item)}</li>" for item in block.items)
+        return f"<ul>{items}</ul>" if items else ""
+    if isinstance(block, Preformatted):
+        return f'<pre><code class="{escape(block.lang)}">{escape(block.text)}</code></pre>'
+    if isinstance(block, Section):
+        body = "".join(_block(b, level + 1) for b in block.blocks)
+        key = f' id="{escape(block.key)}"' if block.key else ""
+        if block.folded:
+            return f"<section{key}><details><summary>{_spans(block.title)}</summary>{body}</details></section>"
+        title = _heading(block.title, level) if block.heading else ""
+        return f"<section{key}>{title}{body}</section>"
+    if isinstance(block, Document):
+        state = {True: "pass", False: "fail"}.get(block.passed, "info")  # type: ignore[arg-type]
+        summary = "".join(_text(t, "summary") for t in block.summary)
+        body = "".join(_block(b, level + 1) for b in block.blocks)
+        head = f'<div class="verdict {state}">{_heading(block.title, level)}{summary}</div>'
+        return f'<section id="{escape(block.key)}" class="document">{head}{body}</section>'
+    raise TypeError(f"not a report block: {type(block).__name__}")
 
 
-def _cell(text: str, align: str, tag: str = "td", *, sort: int | None = None, note: str = "") -> str:
-    content = f"<code>{escape(text)}</code>" if isinstance(text, Code) else escape(text)
+def _cell(cell: str | Spans, align: str, tag: str = "td", *, sort: int | None = None, note: str = "") -> str:
+    content = _spans(cell)
     if note:
-        content += f'<div class="note">{escape(note)}</div>'
+        content += f'<div class="note">{escape(one_line(note))}</div>'
     attrs = ' class="r"' if align == "r" else ""
     attrs += f' data-sort="{sort}"' if sort is not None else ""
     return f"<{tag}{attrs}>{content}</{tag}>"
@@ -157,15 +235,17 @@ def _table(table: Table, rows: Sequence[Row], *, sortable: bool) -> str:
     return f"<table{kind}>{head}<tbody>{body}</tbody></table>"
 
 
-def _section(table: Table, *, heading: bool = True, sortable: bool = True) -> str:
+def _section(table: Table, level: int) -> str:
+    # a table without its own heading is a key–value list (models, run details): nothing to sort
+    sortable = table.heading and len(table.rows) > 1
     inner = []
     if table.lead:
-        inner.append(f'<p class="lead">{escape(table.lead)}</p>')
+        inner.append(f'<p class="lead">{escape(one_line(table.lead))}</p>')
     rendered = _table(table, table.rows, sortable=sortable)
     if table.fold == "always":
-        rendered = f"<details><summary>{escape(table.title)}</summary>{rendered}</details>"
+        rendered = f"<details><summary>{escape(one_line(table.title))}</summary>{rendered}</details>"
     inner.append(rendered)
     if table.foot:
-        inner.append(f'<p class="foot">{escape(table.foot)}</p>')
-    title = f"<h2>{escape(table.title)}</h2>" if heading and table.fold != "always" else ""
+        inner.append(f'<p class="foot">{escape(one_line(table.foot))}</p>')
+    title = _heading(table.title, level) if table.heading and table.fold != "always" else ""
     return f'<section id="{escape(table.key)}">{title}{"".join(inner)}</section>'

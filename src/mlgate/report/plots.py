@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlgate.report.markdown import PLOT_TITLES, check_report, number, slice_order, status_of
+from mlgate.report.gate_view import PLOT_TITLES, check_report, slice_order, status_of
+from mlgate.report.view import number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
