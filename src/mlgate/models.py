@@ -45,6 +45,14 @@ class LoadedModel:
         """Class probabilities, or None when the model does not give them."""
         return self.flavor.predict_proba(self.native, self.prepare(data))
 
+    def predict_prepared(self, prepared: Any, *, proba: bool = False) -> tuple[Any, Any | None]:
+        """Predictions, and class probabilities when ``proba`` (else None), for input :meth:`prepare` shaped.
+
+        For callers that shape (and check) the input once and then score it, as the server does.
+        """
+        preds = self.flavor.predict(self.native, prepared)
+        return preds, (self.flavor.predict_proba(self.native, prepared) if proba else None)
+
 
 def _default_registry(registry: Registry | None) -> Registry:
     return registry if registry is not None else Registry()

@@ -304,10 +304,8 @@ class ServerApp:
             if self.batcher is not None:
                 preds, probs = await self.batcher.predict(served, prepared, want_proba)
             else:
-                model = served.model
                 with threads.limited():  # as the gate's latency check measured it
-                    preds = model.flavor.predict(model.native, prepared)
-                    probs = model.flavor.predict_proba(model.native, prepared) if want_proba else None
+                    preds, probs = served.model.predict_prepared(prepared, proba=want_proba)
         except Exception as exc:
             log.exception("%s raised on a request to %s", served.label, request.url.path)
             self.metrics.error(_route(request), served.label, "model")

@@ -139,11 +139,8 @@ def _resolve(item: _Item, result: tuple[Any, Any]) -> None:
 
 
 def _run(served: Served, data: Any, proba: bool) -> tuple[Any, Any]:
-    model = served.model
     with threads.limited():  # as the gate's latency check measured it
-        preds = model.flavor.predict(model.native, data)
-        probs = model.flavor.predict_proba(model.native, data) if proba else None
-    return preds, probs
+        return served.model.predict_prepared(data, proba=proba)
 
 
 def _concat(parts: list[Any]) -> Any:

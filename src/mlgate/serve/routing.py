@@ -109,9 +109,8 @@ class ShadowMirror:
         try:
             parsed = parse(body, shadow)
             data = getattr(parsed, "data", parsed)
-            model = shadow.model
             with threads.limited():
-                theirs = model.flavor.predict(model.native, model.prepare(data))
+                theirs = shadow.model.predict(data)
             agree, disagree = agreement(preds, theirs)
             self.metrics.compared(label, shadow.label, agree, disagree)
             self.metrics.shadow_requests.labels("scored").inc()
