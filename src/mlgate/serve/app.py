@@ -256,6 +256,7 @@ class ServerApp:
                 inputs,
                 outputs,
                 error,
+                served,  # its signature types the log's columns
             )
         )
 
@@ -529,10 +530,17 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
     in_flight = InFlight()
     predlog = None
     if options.log_dir is not None:
+        from mlgate.serve.logfiles import retention_from_settings
         from mlgate.serve.predlog import PredictionLog
 
         # checked here, before anything starts: an unwritable folder stops the server (exit 3)
-        predlog = PredictionLog(options.log_dir, metrics, max_pending=options.log_queue, flush_s=options.log_flush_s)
+        predlog = PredictionLog(
+            options.log_dir,
+            metrics,
+            max_pending=options.log_queue,
+            flush_s=options.log_flush_s,
+            retention=retention_from_settings(options.settings),
+        )
     holder = ModelHolder(options, registry, metrics)
     holders = [holder]
     canary = split = shadow = batcher = None

@@ -15,8 +15,9 @@ from mlgate.cli import main
 from mlgate.errors import EnvironmentProblem, UsageError
 from mlgate.registry.store import Registry
 from mlgate.serve.app import REQUEST_ID_HEADER, create_app
+from mlgate.serve.logfiles import log_files, parse_since, read_log
 from mlgate.serve.options import ServeOptions
-from mlgate.serve.predlog import log_files, parse_since, read_log
+from mlgate.serve.predlog import META
 
 UTC = dt.UTC
 
@@ -25,13 +26,15 @@ def records(seeded: Any, start: int = 0, n: int = 2) -> list[dict[str, Any]]:
     return json.loads(seeded.X.iloc[start : start + n].to_json(orient="records"))
 
 
-def test_every_request_is_logged_with_inputs_outputs_version_and_id(
+def test_every_row_is_logged_with_typed_inputs_outputs_route_and_id(
     start_server: Any, seeded: Any, tmp_path: Path
 ) -> None:
+    import polars as pl
+
     folder = tmp_path / "predlog"
     server = start_server(log_dir=folder, log_flush_s=30)
     with httpx.Client(base_url=server.base) as http:
-        ok = http.post("/predict", json=records(seeded, 0, 3), headers={REQUEST_ID_HEADER: "req-1"})
+        ok = http.post("/predict?proba=true", json=records(seeded, 0, 3), headers={REQUEST_ID_HEADER: "req-1"})
         assert ok.status_code == 200 and ok.headers[REQUEST_ID_HEADER] == "req-1"
         generated = http.post("/invocations", json={"dataframe_records": records(seeded, 5, 1)})
         assert len(generated.headers[REQUEST_ID_HEADER]) == 32
@@ -40,20 +43,52 @@ def test_every_request_is_logged_with_inputs_outputs_version_and_id(
     assert server.app.state.predlog.flush() == 3
     files = log_files(folder)
     now = dt.datetime.now(UTC)
-    assert len(files) == 1 and files[0].parent.parent.name.startswith("date=")
-    assert files[0].parent.name.startswith("hour=") and files[0].parent.parent.parent == folder.resolve()
+    assert len(files) == 1
+    hour = files[0].parent
+    assert hour.name == f"hour={now:%Y-%m-%dT%H}" and hour.parent.name == "version=1"
+    assert hour.parent.parent.name == "model=bc" and hour.parent.parent.parent == folder.resolve()
     log = read_log(folder)
-    assert log.columns[:3] == ["time", "request_id", "route"]
-    assert log["request_id"].to_list() == ["req-1", generated.headers[REQUEST_ID_HEADER], "req-bad"]
-    first = log.row(0, named=True)
-    assert first["version"] == "bc:1" and first["variant"] == "primary" and first["status"] == 200
-    assert first["route"] == "/predict" and first["rows"] == 3 and first["latency_ms"] > 0
-    assert json.loads(first["inputs"]) == records(seeded, 0, 3)
-    assert json.loads(first["outputs"]) == {"predict": ok.json()["predictions"]}
-    assert abs((first["time"] - now).total_seconds()) < 60
-    last = log.row(2, named=True)
-    assert last["status"] == 400 and last["inputs"] is None and "'nope'" in last["error"]
+    assert log.columns[:10] == list(META)
+    # one log row per scored row; the refused request is one row with its error
+    assert log["request_id"].to_list() == ["req-1"] * 3 + [generated.headers[REQUEST_ID_HEADER], "req-bad"]
+    assert log["row"].to_list() == [0, 1, 2, 0, 0] and set(log["route"]) == {"stable"}
+    assert log["endpoint"].to_list() == ["/predict"] * 3 + ["/invocations", "/predict"]
+    assert log["version"].to_list() == [1] * 5 and log["status"].to_list() == [200] * 4 + [400]
+    # the inputs are typed columns named and typed as the signature says
+    names = list(seeded.X.columns)
+    assert log.select(names).head(3).to_pandas().values.tolist() == seeded.X.iloc[0:3].values.tolist()
+    assert all(log.schema[c] == pl.Float64 for c in names)
+    assert log["prediction"].head(3).to_list() == ok.json()["predictions"]
+    assert log["proba_0"].head(3).to_list() == [p["0"] for p in ok.json()["probabilities"]]
+    assert log["proba_1"][3] is None  # /invocations asked for no probabilities
+    last = log.row(4, named=True)
+    assert last[names[0]] is None and last["prediction"] is None and "'nope'" in last["error"]
+    assert all(lat > 0 for lat in log["latency_ms"]) and abs((log["time"][0] - now).total_seconds()) < 60
     assert server.metrics.value("mlgate_prediction_log_written_total") == 3
+    # hive-style folders: Polars reads the model, version and hour from the path
+    hive = pl.scan_parquet(folder).collect()
+    assert hive.height == 5 and hive["hour"][0] == f"{now:%Y-%m-%dT%H}"
+
+
+def test_data_profile_and_drift_read_the_log_directly(
+    start_server: Any, seeded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "predlog"
+    server = start_server(log_dir=folder, log_flush_s=30)
+    with httpx.Client(base_url=server.base) as http:
+        for start in range(0, 200, 50):
+            assert http.post("/predict", json=records(seeded, start, 50)).status_code == 200
+    server.app.state.predlog.flush()
+    train = tmp_path / "train.parquet"
+    seeded.X.to_parquet(train)
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "profile", "predlog/**/*.parquet", "--json"]) == 0
+    prof = json.loads(capsys.readouterr().out)
+    assert prof["rows"] == 200 and "mean radius" in [c["name"] for c in prof["columns"]]
+    code = main(["data", "drift", str(train), "predlog/**/*.parquet", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and len(report["columns"]) == seeded.X.shape[1]
+    assert "request_id" in report["only_in_current"]
 
 
 def test_the_server_keeps_answering_when_the_log_is_full(start_server: Any, seeded: Any, tmp_path: Path) -> None:
@@ -64,7 +99,7 @@ def test_the_server_keeps_answering_when_the_log_is_full(start_server: Any, seed
     assert server.metrics.value("mlgate_prediction_log_dropped_total", {"reason": "queue_full"}) == 7
     assert "mlgate_prediction_log_dropped_total" in httpx.get(f"{server.base}/metrics").text
     assert server.app.state.predlog.flush() == 3
-    assert read_log(tmp_path / "log").height == 3
+    assert read_log(tmp_path / "log")["request_id"].n_unique() == 3  # of two rows each
 
 
 def test_a_log_folder_that_breaks_while_serving_costs_records_not_requests(
@@ -125,9 +160,9 @@ def _write_hours(folder: Path) -> None:
 def test_read_log_filters_by_time_and_prunes_hours(tmp_path: Path) -> None:
     folder = tmp_path / "log"
     _write_hours(folder)
-    assert sorted(p.parent.name for p in log_files(folder)) == ["hour=09", "hour=10", "hour=11"]
+    assert [p.parent.name[-2:] for p in log_files(folder)] == ["09", "10", "11"]
     since = dt.datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
-    assert [p.parent.name for p in log_files(folder, since)] == ["hour=10", "hour=11"]
+    assert [p.parent.name[-2:] for p in log_files(folder, since)] == ["10", "11"]
     assert read_log(folder, since=since)["request_id"].to_list() == ["r1", "r2"]
     assert read_log(folder, limit=1)["request_id"].to_list() == ["r2"]
     assert read_log(folder, since=dt.datetime(2025, 1, 1, tzinfo=UTC)).height == 0
@@ -143,9 +178,113 @@ def test_mlgate_logs_reads_the_folder_from_the_config(tmp_path: Path, capsys: py
     assert [r["request_id"] for r in got] == ["r1", "r2"] and got[0]["time"] == "2024-05-01T10:30:00.000000Z"
     assert main(["logs", str(tmp_path / "logs"), "--since", "2024-05-01T11:00"]) == 0
     out = capsys.readouterr().out
-    assert "r2" in out and "r1" not in out and "bc:1" in out
+    assert "r2" in out and "r1" not in out and "bc:1" in out and "stable" in out
     assert main(["logs", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "work" / "mlgate.yaml").write_text("serve: {}\n")
     assert main(["logs"]) == 2
     assert "no log folder given" in capsys.readouterr().err
+
+
+def test_ended_hours_are_compacted_and_hours_past_the_retention_deleted(tmp_path: Path) -> None:
+    from mlgate.serve.logfiles import hours, maintain
+    from mlgate.serve.metrics import ServeMetrics
+    from mlgate.serve.predlog import LogRecord, PredictionLog
+
+    folder = tmp_path / "log"
+    plog = PredictionLog(folder, ServeMetrics())
+    for day, hour in ((1, 9), (1, 9), (1, 9), (3, 10), (3, 10), (3, 23)):
+        ns = int(dt.datetime(2024, 5, day, hour, 30, tzinfo=UTC).timestamp()) * 1_000_000_000
+        plog.record(LogRecord(ns, f"r{day}{hour}", "/predict", "bc", "bc:1", "primary", 200, 0.001))
+        plog.flush()  # one file per record
+    assert [len(h.parts()) for h in hours(folder)] == [3, 2, 1]
+    now = dt.datetime(2024, 5, 3, 23, 40, tzinfo=UTC)  # 23:00 has not ended: left alone
+    done = maintain(folder, retention=dt.timedelta(days=2), now=now)
+    assert done.deleted == ["model=bc/version=1/hour=2024-05-01T09"]
+    assert done.compacted == ["model=bc/version=1/hour=2024-05-03T10"] and done.merged_files == 2
+    assert [len(h.parts()) for h in hours(folder)] == [1, 1]
+    assert read_log(folder)["request_id"].to_list() == ["r310", "r310", "r323"]
+    assert maintain(folder, now=now).compacted == []  # nothing left to do
+
+
+def test_the_writer_thread_runs_the_housekeeping_when_the_hour_rolls_over(tmp_path: Path) -> None:
+    from mlgate.serve.metrics import ServeMetrics
+    from mlgate.serve.predlog import LogRecord, PredictionLog
+
+    folder = tmp_path / "log"
+    plog = PredictionLog(folder, ServeMetrics(), retention=dt.timedelta(hours=1))
+    old = int(dt.datetime(2024, 5, 1, 9, 30, tzinfo=UTC).timestamp()) * 1_000_000_000
+    plog.record(LogRecord(old, "old", "/predict", "bc", "bc:1", "primary", 200, 0.001))
+    plog.flush()
+    plog.maintain(dt.datetime(2024, 5, 1, 10, 10, tzinfo=UTC))  # within the retention
+    assert read_log(folder).height == 1
+    plog.maintain(dt.datetime(2024, 5, 1, 10, 50, tzinfo=UTC))  # the same hour: not run twice
+    plog.maintain(dt.datetime(2024, 5, 1, 11, 10, tzinfo=UTC))
+    assert read_log(folder).height == 0 and list(folder.iterdir()) == []
+
+
+def test_monitor_retention_is_read_from_mlgate_yaml_and_checked(tmp_path: Path) -> None:
+    from mlgate.config import load_settings
+    from mlgate.errors import ConfigError
+    from mlgate.serve.logfiles import retention_from_settings
+
+    (tmp_path / "work" / "mlgate.yaml").write_text("monitor:\n  retention: 30d\n")
+    assert retention_from_settings(load_settings()) == dt.timedelta(days=30)
+    (tmp_path / "work" / "mlgate.yaml").write_text("monitor:\n  retention: forever\n")
+    with pytest.raises(ConfigError, match=r"mlgate.yaml:2.*'monitor.retention' must be a positive duration"):
+        retention_from_settings(load_settings())
+
+
+def _write_legacy(folder: Path) -> None:
+    """Two requests as an mlgate before the typed layout wrote them: inputs and outputs as JSON text."""
+    import polars as pl
+
+    hour = folder / "date=2024-05-01" / "hour=09"
+    hour.mkdir(parents=True)
+    when = dt.datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    pl.DataFrame(
+        {
+            "time": [when, when],
+            "request_id": ["a", "b"],
+            "route": ["/predict", "/predict"],
+            "model": ["bc", "bc"],
+            "version": ["bc:1", "bc:1"],
+            "variant": ["primary", "canary"],
+            "status": [200, 400],
+            "latency_ms": [1.5, 0.2],
+            "rows": [2, None],
+            "inputs": ['[{"x": 1.0, "time": "t1"}, {"x": 2.0, "time": "t2"}]', None],
+            "outputs": ['{"predict": [0, 1], "predict_proba": [[0.9, 0.1], [0.2, 0.8]]}', None],
+            "error": [None, "bad"],
+        }
+    ).write_parquet(hour / "part-20240501T093000-1-000000.parquet")
+
+
+def test_an_old_json_log_is_refused_with_a_pointer_and_converted_by_one_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "old"
+    _write_legacy(folder)
+    assert main(["logs", str(folder)]) == 2
+    assert f"mlgate logs {folder} --convert" in capsys.readouterr().err
+    assert main(["logs", str(folder), "--convert", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"files": 1, "requests": 2, "rows": 3}
+    assert not (folder / "date=2024-05-01").exists()
+    log = read_log(folder)
+    assert log["request_id"].to_list() == ["a", "a", "b"] and log["route"].to_list() == ["stable", "stable", "canary"]
+    assert log["x"].to_list() == [1.0, 2.0, None] and log["input_time"].to_list() == ["t1", "t2", None]
+    assert log["prediction"].to_list() == [0, 1, None] and log["proba_1"].to_list() == [0.1, 0.8, None]
+    assert log["version"].to_list() == [1, 1, 1] and log["error"].to_list() == [None, None, "bad"]
+    assert main(["logs", str(folder), "--convert", "--json"]) == 0  # nothing left to convert
+    assert json.loads(capsys.readouterr().out)["files"] == 0
+
+
+def test_mlgate_logs_compact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "logs"
+    _write_hours(folder)
+    _write_hours(folder)
+    (tmp_path / "work" / "mlgate.yaml").write_text("serve:\n  log: ../logs\n")
+    assert main(["logs", "--compact", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert len(done["compacted"]) == 3 and done["merged_files"] == 6 and done["deleted"] == []
+    assert read_log(folder).height == 6 and len(log_files(folder)) == 3
