@@ -102,9 +102,9 @@ def distributions() -> dict[str, str]:
 
     out: dict[str, str] = {}
     for d in dists():
-        name = d.metadata.get("Name")
-        if name:
-            out[_canon(name)] = d.version
+        names = d.metadata.get_all("Name")  # a broken install may have none
+        if names and names[0]:
+            out[_canon(names[0])] = d.version
     return dict(sorted(out.items()))
 
 

@@ -51,8 +51,8 @@ def mask_url(url: str) -> str:
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with URL passwords, ``key=value`` secrets and the given secret values masked."""
-    for secret in sorted({*secrets, *_KNOWN} - {None}, key=len, reverse=True):
-        if secret and len(secret) >= 4:  # shorter values would mask ordinary words
+    for secret in sorted({s for s in (*secrets, *_KNOWN) if s}, key=len, reverse=True):
+        if len(secret) >= 4:  # shorter values would mask ordinary words
             text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
     return _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)

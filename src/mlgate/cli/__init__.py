@@ -78,7 +78,7 @@ def _typer_main(args: list[str]) -> int:
     try:  # recent Typer vendors Click
         from typer._click import exceptions as click_exc
     except ImportError:  # pragma: no cover - older Typer over Click
-        import click.exceptions as click_exc
+        import click.exceptions as click_exc  # type: ignore[no-redef]
 
     from mlgate.cli.app import app
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mlgate.cli._common import console, emit_report, err_console, print_json
+
+if TYPE_CHECKING:
+    from mlgate.data.validate import ValidationReport
 
 schema_app = typer.Typer(
     help="Infer and edit data schemas (mlgate.schema.yaml).", no_args_is_help=True, rich_markup_mode=None
@@ -106,7 +110,7 @@ def validate(
         raise typer.Exit(1)
 
 
-def _render(report) -> None:  # type: ignore[no-untyped-def]
+def _render(report: ValidationReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 

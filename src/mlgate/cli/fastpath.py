@@ -144,7 +144,8 @@ def dispatch(args: Sequence[str]) -> int | None:
     from mlgate.cli import pipeline_output
     from mlgate.config import load_settings
 
-    cfg = load_settings(**invocation.globals)
+    given = invocation.globals
+    cfg = load_settings(registry=given["registry"], artifacts=given["artifacts"], config=given["config"])
     if invocation.command == "run":
         return pipeline_output.run_command(cfg, invocation.stages, **invocation.options)
     return pipeline_output.status_command(cfg, invocation.stages, **invocation.options)

@@ -37,20 +37,22 @@ def logs(
     if convert:
         from mlgate.serve.logfiles import convert_legacy
 
-        done = convert_legacy(folder)
+        converted = convert_legacy(folder)
         if as_json:
-            print_json(done.to_dict())
+            print_json(converted.to_dict())
         else:
-            console().print(f"converted {done.files} file(s): {done.requests} request(s), {done.rows} row(s)")
+            console().print(
+                f"converted {converted.files} file(s): {converted.requests} request(s), {converted.rows} row(s)"
+            )
         return
     if compact:
         from mlgate.serve.logfiles import check_folder, maintain, retention_from_settings
 
-        done = maintain(check_folder(folder), retention=retention_from_settings(settings(ctx)))
+        maintained = maintain(check_folder(folder), retention=retention_from_settings(settings(ctx)))
         if as_json:
-            print_json(done.to_dict())
+            print_json(maintained.to_dict())
         else:
-            console().print(done.summary())
+            console().print(maintained.summary())
         return
     from mlgate.serve.logfiles import parse_since, read_log
 

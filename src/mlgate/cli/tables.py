@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import RenderHook
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import ConsoleRenderable
     from rich.table import Table
+    from rich.text import Text
 
 MAX_WORD = 40  # a longer word (a path, a long message token) folds rather than widen its column further
 
@@ -29,11 +30,11 @@ class TableLayout(RenderHook):
         self.plain = plain
         self.width = width
 
-    def process_renderables(self, renderables: list[RenderableType]) -> list[RenderableType]:
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
         """Each table laid out; everything else unchanged."""
         from rich.table import Table
 
-        out: list[RenderableType] = []
+        out: list[ConsoleRenderable] = []
         for item in renderables:
             if isinstance(item, Table):
                 out.append(plain_table(item) if self.plain else keep_words_whole(item, self.width))
@@ -67,7 +68,7 @@ def keep_words_whole(table: Table, width: int) -> Table:
     return table
 
 
-def plain_table(table: Table) -> Any:
+def plain_table(table: Table) -> Text:
     """The table as plain aligned text: title, header, one line per row (more only for multi-line cells)."""
     from rich.text import Text
 
