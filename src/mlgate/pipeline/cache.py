@@ -26,7 +26,8 @@ from mlgate.files import write_atomic
 from mlgate.hashing import canonical_json, digest_json
 from mlgate.pipeline.digests import Manifest
 from mlgate.pipeline.spec import Stage
-from mlgate.registry.blobs import BlobStore, open_blob_store
+from mlgate.registry.backends import open_blob_store
+from mlgate.registry.blobs import BlobStore
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

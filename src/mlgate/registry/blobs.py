@@ -1,4 +1,4 @@
-"""Content-addressed blob stores: a local folder by default, S3-compatible storage in ``s3.py``.
+"""Content-addressed blob stores: the interface and a local folder; S3 in ``s3.py``, the choice in ``backends.py``.
 
 A blob is stored under its own digest, so writing it twice is harmless and a reader can always
 check what it got. Writes go to a temporary name first and are renamed into place, so a crash
@@ -7,6 +7,7 @@ never leaves a half-written blob under a real digest.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import time
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgate.errors import ConfigError, EnvironmentProblem, NotFoundError
+from mlgate.errors import EnvironmentProblem, NotFoundError
 from mlgate.hashing import PREFIX, HashingReader
 
 
@@ -73,7 +74,7 @@ class BlobStore(ABC):
     def touch(self, digest: str) -> None:  # noqa: B027 - optional: stores that cannot do it leave it
         """Mark a blob used now, where the store can do it cheaply (a local folder; not S3)."""
 
-    def stale_temp_files(self, older_than_s: float) -> list[Path]:
+    def stale_temp_files(self, older_than_s: float) -> builtins.list[Path]:  # `list` is a method here
         """Temporary files left by writers that died mid-copy; none where writes are atomic (S3)."""
         return []
 
@@ -153,30 +154,13 @@ class LocalBlobStore(BlobStore):
         with contextlib.suppress(OSError):  # a read-only store still serves hits
             os.utime(self._path(digest))
 
-    def stale_temp_files(self, older_than_s: float) -> list[Path]:
+    def stale_temp_files(self, older_than_s: float) -> builtins.list[Path]:  # `list` is a method here
         """Temporary files left by writers that died mid-copy."""
         cutoff = time.time() - older_than_s
         base = self.root / "blobs"
-        found = []
+        found: builtins.list[Path] = []
         for p in base.glob("*/.tmp-*") if base.is_dir() else []:
             with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
                 if p.lstat().st_mtime <= cutoff:
                     found.append(p)
         return found
-
-
-def open_blob_store(location: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
-    """The blob store for a location: a folder path, ``file://…`` or ``s3://bucket/prefix``."""
-    if location.startswith("s3://"):
-        from mlgate.registry.s3 import S3BlobStore
-
-        return S3BlobStore(location, endpoint_url=s3_endpoint_url)
-    if location.startswith("file://"):
-        return LocalBlobStore(location[len("file://") :])
-    if "://" in location:
-        scheme = location.split("://", 1)[0]
-        raise ConfigError(
-            f"artifact store {location!r} has the unsupported scheme {scheme!r}",
-            hint="use a folder path or s3://bucket/prefix",
-        )
-    return LocalBlobStore(location)

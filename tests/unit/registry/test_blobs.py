@@ -14,7 +14,8 @@ import pytest
 
 from mlgate.errors import EnvironmentProblem, NotFoundError
 from mlgate.hashing import digest_bytes, digest_file
-from mlgate.registry.blobs import BlobStore, LocalBlobStore, blob_key, open_blob_store
+from mlgate.registry.backends import open_blob_store
+from mlgate.registry.blobs import BlobStore, LocalBlobStore, blob_key
 from mlgate.registry.s3 import S3BlobStore
 
 Overwrite = Callable[[str, bytes], None]
