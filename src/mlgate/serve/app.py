@@ -500,10 +500,10 @@ def _cut(text: str, limit: int = 64) -> str:
 def _datatype(dtype: str | None) -> str:
     import numpy as np
 
-    from mlgate.serve.protocol import _v2_datatype
+    from mlgate.serve.input_spec import v2_datatype
 
     try:
-        return _v2_datatype(np.dtype(dtype or "object"))
+        return v2_datatype(np.dtype(dtype or "object"))
     except TypeError:
         return "BYTES"
 

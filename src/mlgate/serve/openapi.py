@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mlgate.serve.protocol import V2_TO_NUMPY, InputSpec, _numpy_dtype, _v2_datatype
+from mlgate.serve.input_spec import V2_TO_NUMPY, InputSpec, numpy_dtype, v2_datatype
 
 _JSON_TYPE = {"float": "number", "int": "integer", "bool": "boolean", "string": "string", "datetime": "string"}
 # CSV cells as the server reads them (float(), int(), true/false/1/0); non-finite numbers are refused
@@ -66,7 +66,7 @@ def _value(spec: InputSpec, name: str) -> dict[str, Any]:
     """The JSON schema of one value of column ``name``: its type, its dtype's range, and null if nullable."""
     kind = spec.kinds[name]
     schema: dict[str, Any] = {"type": _JSON_TYPE[kind]}
-    dtype = _numpy_dtype(spec.dtypes[name])
+    dtype = numpy_dtype(spec.dtypes[name])
     if kind == "float":
         top = float(np.finfo(dtype).max)
         schema |= {"minimum": -top, "maximum": top}
@@ -181,7 +181,7 @@ def _v2_inputs(spec: InputSpec | None) -> dict[str, Any]:
     tensors = [
         _v2_tensor(
             {"type": "string", "enum": [c]},
-            {"type": "string", "enum": [_v2_datatype(_numpy_dtype(spec.dtypes[c]))]},
+            {"type": "string", "enum": [v2_datatype(numpy_dtype(spec.dtypes[c]))]},
             _value(spec, c),
         )
         for c in spec.names
