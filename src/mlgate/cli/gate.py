@@ -184,7 +184,7 @@ def render(doc: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from mlgate.report.markdown import interval, number, p_value, rank, signed
+    from mlgate.report.view import interval, number, p_value, rank, signed
 
     out = console()
     cand, champ = doc["candidate"], doc.get("champion")

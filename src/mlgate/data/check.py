@@ -3,9 +3,10 @@
 What CI runs on every new batch is ``validate`` then ``drift``; run apart, each reads the current data
 and each pays its own start-up. ``check`` profiles the current data once with the validation counts
 riding along (:func:`mlgate.data.validate.profile_and_validate`), then compares that profile with the
-reference's (a profile JSON file, a model's stored training profile, or the reference data profiled
-once), so drift goes through the sketch path of :mod:`mlgate.data.drift`. CSV data, or a schema with
-``unique`` on a column, costs a second read of the current data, as ``profile_and_validate`` says.
+reference's (a profile JSON file or object, such as a model's stored training profile that the CLI
+resolves through :mod:`mlgate.reference`, or the reference data profiled once), so drift goes through
+the sketch path of :mod:`mlgate.data.drift`. CSV data, or a schema with ``unique`` on a column, costs a
+second read of the current data, as ``profile_and_validate`` says.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from mlgate.data.drift import DriftConfig, DriftReport
     from mlgate.data.schema import Schema
     from mlgate.data.validate import ValidationReport
+    from mlgate.report.view import Document
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,24 @@ class CheckReport:
         """Plain, JSON-ready data: the verdict, then both reports as their own commands print them."""
         return {"ok": self.ok, "validation": self.validation.to_dict(), "drift": self.drift.to_dict()}
 
-    def to_markdown(self) -> str:
-        """One Markdown section: the verdict, then the validation table and the drift table."""
+    def to_view(self) -> Document:
+        """The report view: the verdict, then the validation and the drift reports' own views."""
+        from mlgate.report.view import Document, Text
+
         head = "✅ passed" if self.ok else "❌ failed"
-        parts = (f"## Data check: {head}", self.summary(), self.validation.to_markdown(), self.drift.to_markdown())
-        return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+        return Document(
+            title=("Data check: ", head),
+            summary=(Text(self.summary()),),
+            blocks=(self.validation.to_view(), self.drift.to_view()),
+            passed=self.ok,
+            key="check",
+        )
+
+    def to_markdown(self) -> str:
+        """The report view as one Markdown section: the verdict, then the validation and drift tables."""
+        from mlgate.report.markdown import markdown_of
+
+        return markdown_of(self.to_view())
 
 
 def check(
@@ -55,17 +70,17 @@ def check(
     schema: Schema | str | Path,
     *,
     config: DriftConfig | None = None,
-    registry: Any = None,
     batch_rows: int = 250_000,
 ) -> CheckReport:
     """Validate ``current`` against ``schema`` and compare it with ``reference``, reading ``current`` once.
 
-    ``reference`` is what :func:`mlgate.data.drift.drift` takes: data, a profile (object or JSON file),
-    or a model reference whose stored training profile is used (looked up in ``registry``).
+    ``reference`` is what :func:`mlgate.data.drift.drift` takes: data or a profile (object or JSON file);
+    for a model's training profile, resolve the reference first (:func:`mlgate.reference.resolve_reference`).
     """
     from mlgate.data.drift import drift, resolve_source
     from mlgate.data.validate import profile_and_validate
 
+    reference = resolve_source(reference)  # a model reference is refused before the current data is read
     current_profile, validation = profile_and_validate(current, schema, batch_rows=batch_rows)
-    drifted = drift(resolve_source(reference, registry=registry), current_profile, config=config)
+    drifted = drift(reference, current_profile, config=config)
     return CheckReport(validation, drifted)

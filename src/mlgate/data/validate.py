@@ -22,6 +22,7 @@ from mlgate.errors import InputError
 
 if TYPE_CHECKING:
     from mlgate.data.profile import Profile
+    from mlgate.report.view import Document
 
 MAX_EXAMPLES = 5
 _EXAMPLE_BATCH_ROWS = 250_000
@@ -114,26 +115,23 @@ class ValidationReport:
             "violations": [v.to_dict() for v in self.violations],
         }
 
-    def to_markdown(self) -> str:
-        """A compact table for CI summaries: a ❌ line per failed rule, a ✅ line per column's passing rules."""
+    def to_view(self) -> Document:
+        """The report view: a ❌ row per failed rule, a ✅ row per column's passing rules, in schema order."""
+        from mlgate.report.view import Code, Document, Em, Row, Table, Text
+
         head = "✅ passed" if self.ok else f"❌ {len(self.violations)} violation{'s' * (len(self.violations) != 1)}"
-        lines = [
-            f"### Data validation: {head}",
-            "",
-            f"{self.source}: {self.rows:,} rows, {self.columns} columns, {len(self.checks)} checks"
-            + (f", schema `{self.schema}`" if self.schema else "")
-            + (f". Row numbers: {self.row_note}." if self.row_note and not self.ok else "."),
-            "",
-            "| | column | rule | rows | examples (row: value) |",
-            "|---|---|---|---|---|",
-        ]
+        line = [f"{self.source}: {self.rows:,} rows, {self.columns} columns, {len(self.checks)} checks"]
+        if self.schema:
+            line += [", schema ", Code(self.schema)]
+        line.append(f". Row numbers: {self.row_note}." if self.row_note and not self.ok else ".")
         failed = {(v.column, v.rule): v for v in self.violations}
         order: list[str | None] = []
         for c in self.checks:
             if c.column not in order:
                 order.append(c.column)
+        rows = []
         for column in order:
-            name = "*(dataset)*" if column is None else f"`{_md(column)}`"
+            name = Em("(dataset)") if column is None else Code(column)
             passing = []
             for c in self.checks:
                 if c.column != column:
@@ -142,12 +140,34 @@ class ValidationReport:
                 if v is None:
                     passing.append(c.rule)
                     continue
-                examples = ", ".join(f"{e.row}: {_md(_short(e.value))}" for e in v.examples)
-                rows = "" if v.rows is None else f"{v.rows:,}"
-                lines.append(f"| ❌ | {name} | {c.rule} | {rows} | {examples or _md(v.message)} |")
+                examples = ", ".join(f"{e.row}: {_short(e.value)}" for e in v.examples)
+                count = "" if v.rows is None else f"{v.rows:,}"
+                rows.append(Row(cells=("❌", name, c.rule, count, examples or v.message), status="fail"))
             if passing:
-                lines.append(f"| ✅ | {name} | {', '.join(passing)} | | |")
-        return "\n".join(lines) + "\n"
+                rows.append(Row(cells=("✅", name, ", ".join(passing), "", ""), status="pass"))
+        table = Table(
+            key="validation",
+            title="Rules",
+            headers=("", "column", "rule", "rows", "examples (row: value)"),
+            align="lllrl",
+            rows=tuple(rows),
+            fold="never",
+            heading=False,
+        )
+        return Document(
+            title=("Data validation: ", head),
+            summary=(Text(*line),),
+            blocks=(table,),
+            passed=self.ok,
+            level=3,
+            key="validation",
+        )
+
+    def to_markdown(self) -> str:
+        """The report view as a compact Markdown section for CI summaries (``### Data validation``)."""
+        from mlgate.report.markdown import markdown_of
+
+        return markdown_of(self.to_view())
 
 
 @dataclass
@@ -579,10 +599,6 @@ def _json_example(e: Example) -> dict[str, Any]:
 def _short(value: Any, width: int = 40) -> str:
     text = "null" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _json_value(value: Any) -> Any:

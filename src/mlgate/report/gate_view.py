@@ -23,7 +23,6 @@ from numbers import Real
 from typing import Any
 
 from mlgate.errors import InputError
-from mlgate.gates.types import REPORT_SCHEMA
 from mlgate.report.view import (
     DASH,
     Bullets,
@@ -88,6 +87,8 @@ class View:
 
 def check_report(report: Any) -> None:
     """Raise InputError unless ``report`` is a gate report this version can render."""
+    from mlgate.gates.types import REPORT_SCHEMA  # here, so a data report's view does not load the gate layer
+
     if not isinstance(report, Mapping):
         raise InputError(
             f"a gate report must be a dict (the stored JSON), got {type(report).__name__}",
