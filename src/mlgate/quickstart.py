@@ -349,10 +349,11 @@ def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartR
     _gate_and_promote(root, reg, settings, result, say, 1, "first release")
 
     from mlgate.data.drift import drift
+    from mlgate.reference import model_profile
 
     batch = shifted_batch(root)
     # the model reference, as the command takes it: its training profile cut to the model's inputs (no label)
-    result.drift = drift("breast-cancer@production", batch, registry=reg)
+    result.drift = drift(model_profile("breast-cancer@production", registry=reg), batch)
     top = ", ".join(f"{c.column} ({c.statistic:.2f})" for c in result.drift.columns if c.drifted)
     say(
         "step",
