@@ -12,9 +12,12 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead, SupportsWrite
 
 PREFIX = "blake3:"
 _MMAP_FROM = 4 * 1024 * 1024  # below this a plain read beats setting up a memory map
@@ -100,7 +103,7 @@ class HashingReader:
         self._hasher = blake3.blake3()
         self.size = 0
 
-    def copy(self, src: Any, dst: Any) -> str:
+    def copy(self, src: SupportsRead[bytes], dst: SupportsWrite[bytes]) -> str:
         """Copy ``src`` to ``dst`` (binary file objects), returning the digest of what was copied."""
         while chunk := src.read(_CHUNK):
             self._hasher.update(chunk)

@@ -13,11 +13,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import EnvironmentProblem, UsageError
+
+if TYPE_CHECKING:
+    from mlgate import AliasEvent, GateResult, ModelVersion, Registry, Settings
+    from mlgate.data.drift import DriftReport
+    from mlgate.data.validate import ValidationReport
+
+# What the loop tells its caller: say(kind, text[, command]); kind is "step" or "out".
+Say = Callable[..., object]
 
 PREPARE_PY = '''\
 """Split scikit-learn's bundled breast-cancer data into data/train.csv and data/test.csv (params: prepare)."""
@@ -125,13 +134,13 @@ class QuickstartResult:
     """What the quickstart did, for the summary and for tests."""
 
     root: Path
-    versions: list[Any] = field(default_factory=list)
-    events: list[Any] = field(default_factory=list)
-    production: Any = None
+    versions: list[ModelVersion] = field(default_factory=list)
+    events: list[AliasEvent] = field(default_factory=list)
+    production: ModelVersion | None = None
     accuracy: float = 0.0
-    validation: Any = None
-    drift: Any = None
-    gates: list[Any] = field(default_factory=list)
+    validation: ValidationReport | None = None
+    drift: DriftReport | None = None
+    gates: list[GateResult] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     serving: dict[str, Any] | None = None
 
@@ -221,10 +230,10 @@ def _registered(root: Path) -> str:
 
 def _gate_and_promote(
     root: Path,
-    reg: Any,
-    settings: Any,
+    reg: Registry,
+    settings: Settings,
     result: QuickstartResult,
-    say: Any,
+    say: Say,
     number: int,
     reason: str,
     *,
@@ -288,7 +297,7 @@ def _serve_extra() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("starlette", "uvicorn", "httpx", "orjson"))
 
 
-def run(directory: str | Path | None = None, *, say: Any = print) -> QuickstartResult:
+def run(directory: str | Path | None = None, *, say: Say = print) -> QuickstartResult:
     """Build the project in ``directory`` (a new temporary folder by default) and run the loop."""
     import os
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import typer
     from rich.console import Console
 
@@ -16,6 +19,17 @@ if TYPE_CHECKING:
     from mlgate.registry.store import Registry
 
 DEBUG = False
+
+
+class Report(Protocol):
+    """What :func:`emit_report` needs of a report: its Markdown and its JSON form."""
+
+    def to_markdown(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Report)
 
 
 def console() -> Console:
@@ -150,7 +164,7 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_report(report: Any, *, markdown: Any, as_json: bool, render: Any) -> None:
+def emit_report(report: R, *, markdown: Path | None, as_json: bool, render: Callable[[R], object]) -> None:
     """Append a report's Markdown to a file (CI summaries), then print it as JSON or as Rich tables."""
     if markdown is not None:
         with markdown.open("a", encoding="utf-8") as fh:
@@ -186,6 +200,6 @@ def short_digest(digest: str) -> str:
     return f"{algo}:{hexd[:12]}"
 
 
-def when(dt: Any) -> str:
+def when(dt: datetime | None) -> str:
     """A timestamp for tables, in UTC to the second."""
     return dt.strftime("%Y-%m-%d %H:%M:%S") if dt else ""

@@ -54,8 +54,10 @@ def quickstart(
     if blocked:
         names = ", ".join(f"{g.report['candidate']['ref']}" for g in blocked)
         out.print(f"[bold]the gate blocked {escape(names)}[/]; see reports/ in the project for tables and plots")
+    production = result.production
+    assert production is not None  # run() sets it before returning
     out.print(
         f"[green]done[/] in {time.perf_counter() - start:.1f} s: breast-cancer@production is "
-        f"{result.production.ref} ({result.production.semver}), accuracy {result.accuracy:.3f} on held-out rows.\n"
+        f"{production.ref} ({production.semver}), accuracy {result.accuracy:.3f} on held-out rows.\n"
         f"Explore: [bold]cd {result.root} && mlgate model list breast-cancer[/]"
     )

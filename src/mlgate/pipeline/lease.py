@@ -14,7 +14,10 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgate.registry.store import Registry
 
 POLL_S = 0.5
 
@@ -26,7 +29,7 @@ def _advisory_key(key: str) -> int:
 
 
 @contextlib.contextmanager
-def stage_lease(reg: Any, key: str, *, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+def stage_lease(reg: Registry, key: str, *, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
     """Hold the lease on ``key`` while the block runs; yields True when another runner held it first."""
     if reg.url.startswith("sqlite"):
         with _file_lease(Path(reg.url.removeprefix("sqlite:///")).parent / "leases", key, reg.actor, on_wait) as w:
