@@ -11,6 +11,7 @@ from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
 from mlgate.cli import logs as logs_cmd
 from mlgate.cli import model as model_cmd
+from mlgate.cli import monitor as monitor_cmd
 from mlgate.cli import package as package_cmd
 from mlgate.cli import pipeline as pipeline_cmd
 from mlgate.cli import promote as promote_cmd
@@ -69,6 +70,7 @@ app.command("ci")(ci_cmd.ci)
 app.command("quickstart")(quickstart_cmd.quickstart)
 app.command("serve")(serve_cmd.serve)
 app.command("logs")(logs_cmd.logs)
+app.command("monitor")(monitor_cmd.monitor)
 app.command("package")(package_cmd.package)
 app.command("run")(pipeline_cmd.run)
 app.command("status")(pipeline_cmd.status)

@@ -1,0 +1,62 @@
+"""``mlgate monitor NAME[@ALIAS]``: one monitor pass over the prediction log of the version a reference names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlgate.cli._common import console, emit_report, registry, settings
+
+
+def monitor(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="NAME[@ALIAS]", help="The version to monitor: fraud@production, fraud:3."),
+    log: Path | None = typer.Option(None, "--log", help="The prediction-log folder (default: serve.log)."),
+    window: str = typer.Option("1h", "--window", help="Window length: 15m, 1h, 1d (aligned to UTC)."),
+    since: str | None = typer.Option(None, "--since", help="From: 2h, 1d ago or an ISO time (default: the first row)."),
+    until: str | None = typer.Option(None, "--until", help="Until: 2h ago or an ISO time (default: now)."),
+    reference: str | None = typer.Option(
+        None, "--reference", help="START/END period whose predictions are the reference (default: the first window)."
+    ),
+    drift_share: float = typer.Option(0.5, "--drift-share", help="Drift when at least this share of columns drifted."),
+    max_error_rate: float = typer.Option(0.01, "--max-error-rate", help="Breach above this share of 5xx requests."),
+    max_p95_ms: float | None = typer.Option(None, "--max-p95-ms", help="Breach when latency p95 exceeds this (ms)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every file's statistics."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+) -> None:
+    """Drift, data quality, prediction drift, latency, errors and volume per window. Exit 1 on a breach."""
+    from mlgate.errors import UsageError
+    from mlgate.monitor import Limits, parse_period
+    from mlgate.monitor import monitor as run_monitor
+    from mlgate.serve.logfiles import parse_duration, parse_since
+    from mlgate.serve.options import serve_section
+
+    conf = settings(ctx)
+    if log is None:
+        log = serve_section(conf).get("log")
+        if log is None:
+            raise UsageError("no log folder given", hint="pass --log (the folder given to mlgate serve --log)")
+    report = run_monitor(
+        ref,
+        log,
+        window=parse_duration(window, what="--window"),
+        since=parse_since(since) if since else None,
+        until=parse_since(until, option="--until") if until else None,
+        reference=parse_period(reference) if reference else None,
+        limits=Limits(drift_share=drift_share, max_error_rate=max_error_rate, max_p95_ms=max_p95_ms),
+        registry=registry(ctx),
+        cache=None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
+    )
+    emit_report(report, markdown=markdown, as_json=as_json, render=_render)
+    if report.breached:
+        raise typer.Exit(1)
+
+
+def _render(report: object) -> None:
+    from rich.markdown import Markdown
+
+    console().print(Markdown(report.to_markdown()))  # type: ignore[attr-defined]

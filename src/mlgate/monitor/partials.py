@@ -1,0 +1,239 @@
+"""What one log file contributes to one window, computed once and cached; partials of a window merge.
+
+A partial holds additive counts (requests, scored rows, server errors, refused requests, and the
+quality counts: values below or above the reference range, unseen categories) and three mergeable
+profiles (:class:`~mlgate.data.profile.Profile`): the inputs, the outputs (``prediction`` and the
+``proba_<class>`` columns) and the request latency. The profiles of all a window's files merge into
+the window's, exactly for counts and moments and as sketches for quantiles and categories.
+
+The cache (``.mlgate/monitor/partials/`` under the project) is keyed by the file's path, size and
+modification time, the window length and the reference the quality counts used, so a run over a
+hundred profiled hours and one new hour reads only the new hour's files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgate.monitor.windows import EPOCH, Window, window_of
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlgate.data.profile import Profile
+    from mlgate.monitor.quality import QualityReference
+
+FORMAT = "mlgate.monitor-partial/1"
+REQUIRED = ("time", "request_id", "row", "status", "latency_ms")
+EXAMPLES = 5
+
+
+class BadLogFile(Exception):
+    """A file in the log folder that is not a readable prediction-log file; the message says why."""
+
+
+@dataclass
+class Partial:
+    """Additive statistics of some log rows of one window."""
+
+    requests: int = 0
+    rows: int = 0
+    errors: int = 0
+    refused: int = 0
+    inputs: Profile | None = None
+    outputs: Profile | None = None
+    latency: Profile | None = None
+    quality: dict[str, dict[str, int]] = field(default_factory=dict)
+    unseen_examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def merge(self, other: Partial) -> Partial:
+        """Both together."""
+        quality = {k: dict(v) for k, v in self.quality.items()}
+        for col, counts in other.quality.items():
+            mine = quality.setdefault(col, {})
+            for key, n in counts.items():
+                mine[key] = mine.get(key, 0) + n
+        examples = {k: list(v) for k, v in self.unseen_examples.items()}
+        for col, values in other.unseen_examples.items():
+            mine_ex = examples.setdefault(col, [])
+            mine_ex += [v for v in values if v not in mine_ex][: EXAMPLES - len(mine_ex)]
+        return Partial(
+            requests=self.requests + other.requests,
+            rows=self.rows + other.rows,
+            errors=self.errors + other.errors,
+            refused=self.refused + other.refused,
+            inputs=_merge(self.inputs, other.inputs),
+            outputs=_merge(self.outputs, other.outputs),
+            latency=_merge(self.latency, other.latency),
+            quality=quality,
+            unseen_examples=examples,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "requests": self.requests,
+            "rows": self.rows,
+            "errors": self.errors,
+            "refused": self.refused,
+            "inputs": None if self.inputs is None else self.inputs.to_dict(),
+            "outputs": None if self.outputs is None else self.outputs.to_dict(),
+            "latency": None if self.latency is None else self.latency.to_dict(),
+            "quality": self.quality,
+            "unseen_examples": self.unseen_examples,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Partial:
+        """Inverse of :meth:`to_dict`."""
+        from mlgate.data.profile import Profile
+
+        def prof(key: str) -> Profile | None:
+            return None if data.get(key) is None else Profile.from_dict(data[key], origin="the monitor cache")
+
+        return cls(
+            requests=int(data["requests"]),
+            rows=int(data["rows"]),
+            errors=int(data["errors"]),
+            refused=int(data["refused"]),
+            inputs=prof("inputs"),
+            outputs=prof("outputs"),
+            latency=prof("latency"),
+            quality={k: {kk: int(vv) for kk, vv in v.items()} for k, v in data.get("quality", {}).items()},
+            unseen_examples={k: list(v) for k, v in data.get("unseen_examples", {}).items()},
+        )
+
+
+def _merge(a: Profile | None, b: Profile | None) -> Profile | None:
+    if a is None or a.rows == 0:
+        return b if b is not None else a
+    if b is None or b.rows == 0:
+        return a
+    return a.merge(b)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which log columns are inputs (log name → signature name) and outputs, for one version."""
+
+    inputs: dict[str, str]
+    outputs: list[str]
+
+    def key(self) -> str:
+        """A stable text for cache keys."""
+        return json.dumps([sorted(self.inputs.items()), self.outputs])
+
+
+def file_partials(
+    path: Path,
+    size: dt.timedelta,
+    columns: Columns,
+    quality: QualityReference | None,
+    *,
+    cache: Path | None,
+) -> tuple[dict[Window, Partial], bool]:
+    """The partial of each window ``path`` has rows in, and whether they came from the cache (which holds
+    them while the file keeps its path, size and modification time)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise BadLogFile(f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    key = None
+    if cache is not None:
+        text = "|".join(
+            (
+                FORMAT,
+                str(path.resolve()),
+                str(stat.st_size),
+                str(stat.st_mtime_ns),
+                str(size.total_seconds()),
+                columns.key(),
+                quality.key() if quality is not None else "",
+            )
+        )
+        key = cache / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+        if key.is_file():
+            try:
+                stored = json.loads(key.read_text(encoding="utf-8"))
+                return {
+                    window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p)
+                    for start, p in stored["windows"].items()
+                }, True
+            except (ValueError, KeyError, TypeError):
+                pass  # a damaged cache entry is recomputed
+    out = compute(read(path), size, columns, quality)
+    if key is not None:
+        from mlgate.files import write_atomic
+
+        key.parent.mkdir(parents=True, exist_ok=True)
+        body = {
+            "format": FORMAT,
+            "file": str(path),
+            "windows": {w.start.isoformat(): p.to_dict() for w, p in out.items()},
+        }
+        write_atomic(key, json.dumps(body))
+    return out, False
+
+
+def read(path: Path) -> pl.DataFrame:
+    """A log file's rows; BadLogFile when it is not a readable prediction-log file."""
+    import polars as pl
+
+    if path.suffix != ".parquet":
+        raise BadLogFile("not a Parquet file (the log holds only part-*.parquet files)")
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadLogFile(f"not a readable Parquet file ({first[:200]})") from None
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise BadLogFile(f"not a prediction-log file (no {', '.join(repr(c) for c in missing)} column)")
+    return frame
+
+
+def compute(
+    frame: pl.DataFrame, size: dt.timedelta, columns: Columns, quality: QualityReference | None
+) -> dict[Window, Partial]:
+    """The partials of one frame of log rows, per aligned window."""
+    import polars as pl
+
+    from mlgate.data.profile import profile
+
+    step = int(size.total_seconds() * 1_000_000)
+    origin = int(EPOCH.timestamp() * 1_000_000)
+    keyed = frame.with_columns(
+        ((pl.col("time").dt.epoch("us") - origin) // step).alias("_window"),
+    )
+    out: dict[Window, Partial] = {}
+    for (index,), part in keyed.partition_by("_window", as_dict=True, maintain_order=True).items():
+        start = EPOCH + dt.timedelta(microseconds=int(index) * step)
+        window = Window(start, start + size)
+        requests = part.filter(pl.col("row") == 0)
+        scored = part.filter(pl.col("status") == 200)
+        p = Partial(
+            requests=requests.height,
+            rows=scored.height,
+            errors=requests.filter(pl.col("status") >= 500).height,
+            refused=requests.filter((pl.col("status") >= 400) & (pl.col("status") < 500)).height,
+        )
+        if requests.height:
+            p.latency = profile(requests.select(pl.col("latency_ms").cast(pl.Float64)), allow_empty=True)
+        present = {log: name for log, name in columns.inputs.items() if log in scored.columns}
+        if present and scored.height:
+            inputs = scored.select([pl.col(log).alias(name) for log, name in present.items()])
+            p.inputs = profile(inputs, allow_empty=True)
+            if quality is not None:
+                p.quality, p.unseen_examples = quality.count(inputs)
+        # the prediction, then one column per class when the version gives probabilities
+        outs = [c for c in columns.outputs if c in scored.columns]
+        outs += [c for c in scored.columns if c.startswith("proba_")]
+        if outs and scored.height:
+            p.outputs = profile(scored.select(outs), allow_empty=True)
+        out[window] = p
+    return out

@@ -1,0 +1,175 @@
+"""Data quality of live inputs against the serving version's training data: null spikes, values out of range,
+unseen categories.
+
+The reference is the version's training profile (stored when it was registered), cut to its input
+columns. Each figure is a count over the window's scored rows, tested against what a clean sample of
+the training data would give, with a one-sided binomial test at ``ALPHA`` (so a window of ordinary
+traffic raises an issue about once in a thousand columns):
+
+* ``nulls``: null (or NaN) values, against the training null share (floored at 1 / (n_train + 1));
+* ``out_of_range``: numeric values below the training minimum or above its maximum; a new value falls
+  outside the range of ``n`` earlier ones with probability 2 / (n + 1);
+* ``unseen``: text values the training data never held, when the training profile knows every category
+  (its frequent-items sketch kept them all); a new value is unseen with probability about 1 / (n + 1)
+  when each category was seen at least once. Up to five unseen values are shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlgate.data.profile import Profile
+
+ALPHA = 0.001
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ColumnReference:
+    """What the training data held in one input column."""
+
+    name: str
+    kind: str
+    n: int
+    null_share: float
+    low: float | None = None
+    high: float | None = None
+    categories: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One figure of one column that a clean sample would not give."""
+
+    column: str
+    check: str  # nulls, out_of_range, unseen
+    count: int
+    rows: int
+    expected_share: float
+    p_value: float
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        """The share of the window's rows."""
+        return self.count / self.rows if self.rows else 0.0
+
+    def describe(self) -> str:
+        """One line for people."""
+        what = {"nulls": "null values", "out_of_range": "values outside the training range", "unseen": "unseen values"}
+        text = (
+            f"{self.column}: {self.count} {what[self.check]} in {self.rows} rows ({self.share:.1%}; "
+            f"expected ≤ {self.expected_share:.2%}, p {self.p_value:.2g})"
+        )
+        return text + (f", e.g. {', '.join(repr(e) for e in self.examples)}" if self.examples else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "column": self.column,
+            "check": self.check,
+            "count": self.count,
+            "rows": self.rows,
+            "share": self.share,
+            "expected_share": self.expected_share,
+            "p_value": self.p_value,
+            "examples": self.examples,
+        }
+
+
+@dataclass(frozen=True)
+class QualityReference:
+    """The reference of every input column the training profile holds."""
+
+    columns: dict[str, ColumnReference]
+
+    @classmethod
+    def from_profile(cls, prof: Profile) -> QualityReference:
+        """From a training profile (already cut to the inputs)."""
+        out = {}
+        for name, col in prof.columns.items():
+            n = max(col.count, 1)
+            ref = ColumnReference(name, col.kind, col.count, (col.nulls + col.nan) / n)
+            if col.kind == "numeric" and isinstance(col.min, int | float) and isinstance(col.max, int | float):
+                ref = ColumnReference(name, col.kind, col.count, ref.null_share, float(col.min), float(col.max))
+            elif col.kind == "categorical":
+                items = col.frequent_items() or {}
+                distinct = col.distinct() or 0.0
+                if items and len(items) >= 0.97 * distinct:  # the sketch kept every category
+                    ref = ColumnReference(name, col.kind, col.count, ref.null_share, categories=frozenset(items))
+            out[name] = ref
+        return cls(out)
+
+    def key(self) -> str:
+        """A digest of the reference, for cache keys."""
+        body = [
+            (c.name, c.kind, c.low, c.high, sorted(c.categories) if c.categories is not None else None)
+            for c in self.columns.values()
+        ]
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
+
+    def count(self, inputs: pl.DataFrame) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+        """Per column: values below and above the range, unseen values; and up to five unseen examples."""
+        import polars as pl
+
+        exprs = []
+        for ref in self.columns.values():
+            if ref.name not in inputs.columns:
+                continue
+            col = pl.col(ref.name)
+            if ref.low is not None and ref.high is not None and inputs.schema[ref.name].is_numeric():
+                finite = col.cast(pl.Float64)
+                exprs.append((finite < ref.low).sum().alias(f"{ref.name}\x00below"))
+                exprs.append((finite > ref.high).sum().alias(f"{ref.name}\x00above"))
+            elif ref.categories is not None:
+                text = col.cast(pl.String)
+                exprs.append(
+                    (text.is_not_null() & ~text.is_in(list(ref.categories))).sum().alias(f"{ref.name}\x00unseen")
+                )
+        counts: dict[str, dict[str, int]] = {}
+        if exprs:
+            for key, value in inputs.select(exprs).row(0, named=True).items():
+                name, what = key.split("\x00")
+                counts.setdefault(name, {})[what] = int(value or 0)
+        examples = {}
+        for name, c in counts.items():
+            ref = self.columns[name]
+            if c.get("unseen") and ref.categories is not None:
+                values = inputs[name].cast(pl.String).drop_nulls().unique(maintain_order=True)
+                examples[name] = [v for v in values.to_list() if v not in ref.categories][:EXAMPLES]
+        return counts, examples
+
+    def issues(
+        self, rows: int, inputs: Profile | None, counts: dict[str, dict[str, int]], examples: dict[str, list[str]]
+    ) -> list[QualityIssue]:
+        """The issues of one window: its scored ``rows``, input profile and counts."""
+        from scipy.stats import binomtest
+
+        out: list[QualityIssue] = []
+        if not rows:
+            return out
+
+        def test(column: str, check: str, count: int, expected: float, ex: list[str] | None = None) -> None:
+            if count == 0:
+                return
+            p = float(binomtest(count, rows, min(max(expected, 1e-12), 1.0), alternative="greater").pvalue)
+            if p < ALPHA:
+                out.append(QualityIssue(column, check, count, rows, expected, p, ex or []))
+
+        for name, ref in self.columns.items():
+            floor = 1.0 / (ref.n + 1)
+            col = inputs.columns.get(name) if inputs is not None else None
+            if col is not None:
+                test(name, "nulls", col.nulls + col.nan, max(ref.null_share, floor))
+            c = counts.get(name, {})
+            if "below" in c:
+                test(name, "out_of_range", c["below"] + c.get("above", 0), 2.0 / (ref.n + 1))
+            if "unseen" in c:
+                test(name, "unseen", c["unseen"], floor, examples.get(name))
+        return out

@@ -1,0 +1,182 @@
+"""The monitor report: per window volume, errors, latency, input drift, prediction drift and data quality;
+JSON (``mlgate.monitor-report/1``) and Markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlgate.data.drift import DriftReport
+    from mlgate.monitor.quality import QualityIssue
+    from mlgate.monitor.windows import Window
+
+FORMAT = "mlgate.monitor-report/1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The thresholds a window is held to."""
+
+    drift_share: float = 0.5
+    max_error_rate: float = 0.01
+    max_p95_ms: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"drift_share": self.drift_share, "max_error_rate": self.max_error_rate, "max_p95_ms": self.max_p95_ms}
+
+
+@dataclass
+class WindowResult:
+    """The figures of one window and the limits it breached."""
+
+    window: Window
+    requests: int
+    rows: int
+    errors: int
+    refused: int
+    latency_ms: dict[str, float] | None
+    input_drift: DriftReport | None
+    prediction_drift: DriftReport | None
+    quality: list[QualityIssue]
+    is_reference: bool = False
+    breaches: list[str] = field(default_factory=list)
+
+    @property
+    def error_rate(self) -> float:
+        """Server errors (5xx) over requests."""
+        return self.errors / self.requests if self.requests else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "start": _iso(self.window.start),
+            "end": _iso(self.window.end),
+            "requests": self.requests,
+            "rows": self.rows,
+            "errors": self.errors,
+            "refused": self.refused,
+            "error_rate": self.error_rate,
+            "latency_ms": self.latency_ms,
+            "input_drift": None if self.input_drift is None else _drift(self.input_drift),
+            "prediction_drift": None if self.prediction_drift is None else _drift(self.prediction_drift),
+            "prediction_reference": self.is_reference,
+            "quality": [q.to_dict() for q in self.quality],
+            "breaches": self.breaches,
+        }
+
+
+@dataclass
+class MonitorReport:
+    """One monitor run over a prediction log."""
+
+    model: str
+    version: str
+    log: str
+    window: dt.timedelta
+    limits: Limits
+    windows: list[WindowResult]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files_read: int = 0
+    files_cached: int = 0
+
+    @property
+    def breached(self) -> bool:
+        """Whether any window breached a limit."""
+        return any(w.breaches for w in self.windows)
+
+    def summary(self) -> str:
+        """One line for people."""
+        bad = [w for w in self.windows if w.breaches]
+        verdict = f"{len(bad)} of {len(self.windows)} window(s) breached a limit" if bad else "no limit breached"
+        requests = sum(w.requests for w in self.windows)
+        span = f"{len(self.windows)} window(s) of {_span(self.window)}"
+        return f"{self.version}: {verdict} ({requests:,} request(s) in {span})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report."""
+        return {
+            "format": FORMAT,
+            "model": self.model,
+            "version": self.version,
+            "log": self.log,
+            "window_s": self.window.total_seconds(),
+            "limits": self.limits.to_dict(),
+            "breached": self.breached,
+            "summary": self.summary(),
+            "windows": [w.to_dict() for w in self.windows],
+            "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "notes": self.notes,
+            "files_read": self.files_read,
+            "files_cached": self.files_cached,
+        }
+
+    def to_markdown(self) -> str:
+        """A Markdown report: the verdict, a table of windows, then what each breach was."""
+        lines = [
+            f"# Monitor: {self.version}",
+            "",
+            f"**{self.summary()}** · log `{self.log}` · files read {self.files_read}, from cache {self.files_cached}",
+            "",
+            "| window (UTC) | requests | rows | errors | p50 ms | p95 ms | p99 ms | input drift | prediction drift "
+            "| quality | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for w in self.windows:
+            lat = w.latency_ms or {}
+            verdict = "**breach**" if w.breaches else ("reference" if w.is_reference else "ok")
+            lines.append(
+                f"| {w.window.label} | {w.requests:,} | {w.rows:,} | {w.error_rate:.1%} | {_ms(lat.get('p50'))} "
+                f"| {_ms(lat.get('p95'))} | {_ms(lat.get('p99'))} | {_share(w.input_drift)} "
+                f"| {_share(w.prediction_drift)} | {len(w.quality)} | {verdict} |"
+            )
+        for w in self.windows:
+            if not w.breaches:
+                continue
+            lines += ["", f"## {w.window.label}", ""]
+            lines += [f"- {b}" for b in w.breaches]
+            lines += [f"- quality: {q.describe()}" for q in w.quality]
+        if self.skipped:
+            lines += ["", "## Skipped files", ""]
+            lines += [f"- `{f}`: {r}" for f, r in self.skipped]
+        if self.notes:
+            lines += ["", "## Notes", ""]
+            lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _drift(report: DriftReport) -> dict[str, Any]:
+    return {
+        "dataset_drift": report.dataset_drift,
+        "drifted_share": report.drifted_share,
+        "drifted_columns": report.drifted_columns,
+        "rows_ref": report.rows_ref,
+        "rows_cur": report.rows_cur,
+        "columns": [c.to_dict() for c in report.columns],
+    }
+
+
+def _share(report: DriftReport | None) -> str:
+    if report is None:
+        return "-"
+    mark = " ⚠" if report.dataset_drift else ""
+    return f"{len(report.drifted_columns)}/{sum(c.tested for c in report.columns)}{mark}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(size: dt.timedelta) -> str:
+    seconds = int(size.total_seconds())
+    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"

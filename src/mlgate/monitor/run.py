@@ -1,0 +1,225 @@
+"""``monitor()``: one pass of the monitor over a prediction log, for the version a reference names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgate.errors import InputError, UsageError
+from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials
+from mlgate.monitor.report import Limits, MonitorReport, WindowResult
+from mlgate.monitor.windows import Window, plan
+
+if TYPE_CHECKING:
+    from mlgate.data.drift import DriftReport
+    from mlgate.data.profile import Profile
+    from mlgate.monitor.quality import QualityReference
+    from mlgate.registry.store import Registry
+    from mlgate.registry.types import ModelVersion
+
+UTC = dt.UTC
+QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+def monitor(
+    ref: str,
+    log: str | Path,
+    *,
+    window: dt.timedelta = dt.timedelta(hours=1),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    reference: tuple[dt.datetime, dt.datetime] | None = None,
+    limits: Limits | None = None,
+    registry: Registry | None = None,
+    cache: Path | None = None,
+) -> MonitorReport:
+    """Monitor the version ``ref`` names (``fraud@production``) on the prediction log in ``log``.
+
+    Each aligned window of ``window`` from ``since`` (default: the first logged row) to ``until``
+    (default: now) gets volume, server errors, latency percentiles, input drift and data quality against
+    the version's training profile, and prediction drift against the ``reference`` window (default: the
+    first window with predictions). ``cache`` is the folder of per-file partials (None: no cache).
+    Files that are not readable log files are skipped and named in the report.
+    """
+    from mlgate.models import _default_registry
+    from mlgate.serve.logfiles import check_folder, hours
+
+    limits = limits or Limits()
+    if not 0 < limits.drift_share <= 1:
+        raise UsageError(f"--drift-share must be in (0, 1], got {limits.drift_share}")
+    reg = _default_registry(registry)
+    mv = reg.get(ref)
+    folder = check_folder(Path(log))
+    until = until or dt.datetime.now(UTC)
+    report = MonitorReport(ref, mv.ref, str(log), window, limits, [])
+    train, columns = _reference(mv, reg, report.notes)
+    quality = _quality(train)
+    by_window: dict[Window, Partial] = {}
+    for h in hours(folder, model=mv.name, version=mv.number, since=since, until=until):
+        for path in sorted(p for p in h.path.iterdir() if not p.name.startswith(".")):
+            shown = str(path.relative_to(folder))
+            if path.is_dir():
+                report.skipped.append((shown, "a folder inside an hour folder"))
+                continue
+            try:
+                parts, cached = file_partials(path, window, columns, quality, cache=cache)
+            except BadLogFile as exc:
+                report.skipped.append((shown, str(exc)))
+                continue
+            report.files_cached += cached
+            report.files_read += not cached
+            for w, p in parts.items():
+                by_window[w] = by_window[w].merge(p) if w in by_window else p
+    if not by_window:
+        report.notes.append(f"no requests to {mv.ref} are logged in {log} in the period asked for")
+        return report
+    first = min(by_window).start
+    windows = [w for w in plan(window, first=first, since=since, until=until) if since is None or w.end > since]
+    ref_outputs, ref_windows = _prediction_reference(windows, by_window, reference)
+    if reference is None and ref_windows:
+        report.notes.append(
+            f"prediction drift is measured against the first window with predictions, {ref_windows[0].label}"
+        )
+    for w in windows:
+        report.windows.append(_judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits))
+    return report
+
+
+def _reference(mv: ModelVersion, reg: Registry, notes: list[str]) -> tuple[Profile | None, Columns]:
+    """The training profile cut to the inputs (None when the version has none) and the log's columns."""
+    from dataclasses import replace
+
+    from mlgate.models import training_profile
+    from mlgate.serve.predlog import PREDICTION, input_column
+
+    inputs = (mv.signature or {}).get("inputs") or {}
+    names = [str(c["name"]) for c in inputs.get("columns", [])] if inputs.get("type") == "columns" else []
+    columns = Columns({input_column(n): n for n in names}, [PREDICTION])
+    prof = training_profile(mv, registry=reg)
+    if prof is None:
+        notes.append(
+            f"{mv.ref} was registered without training data: no input drift or data quality "
+            "(register with data=TRAIN_FILE to have them)"
+        )
+        return None, columns
+    cut = {n: c for n, c in prof.columns.items() if n in names}
+    if not cut:
+        notes.append(f"the training profile of {mv.ref} holds none of its input columns: no input drift or quality")
+        return None, columns
+    return replace(prof, columns=cut), columns
+
+
+def _quality(train: Profile | None) -> QualityReference | None:
+    if train is None:
+        return None
+    from mlgate.monitor.quality import QualityReference
+
+    return QualityReference.from_profile(train)
+
+
+def _prediction_reference(
+    windows: list[Window], by_window: dict[Window, Partial], reference: tuple[dt.datetime, dt.datetime] | None
+) -> tuple[Profile | None, list[Window]]:
+    chosen: list[Window]
+    if reference is not None:
+        start, end = reference
+        chosen = [w for w in sorted(by_window) if w.start >= start and w.end <= end]
+        if not chosen:
+            raise UsageError(
+                f"the --reference period {start:%Y-%m-%dT%H:%M}Z/{end:%Y-%m-%dT%H:%M}Z holds no whole window "
+                "with logged predictions",
+                hint="give a period that covers at least one whole window of traffic",
+            )
+    else:
+        chosen = [next((w for w in windows if _has_outputs(by_window.get(w))), None)]  # type: ignore[list-item]
+        chosen = [w for w in chosen if w is not None]
+    merged: Partial = Partial()
+    for w in chosen:
+        merged = merged.merge(by_window[w])
+    return merged.outputs, chosen
+
+
+def _has_outputs(p: Partial | None) -> bool:
+    return p is not None and p.outputs is not None and p.outputs.rows > 0
+
+
+def _judge(
+    w: Window,
+    p: Partial,
+    train: Profile | None,
+    quality: QualityReference | None,
+    ref_outputs: Profile | None,
+    ref_windows: list[Window],
+    limits: Limits,
+) -> WindowResult:
+    latency = None
+    if p.latency is not None and p.latency.rows:
+        col = p.latency.columns["latency_ms"]
+        qs = col.quantiles(list(QUANTILES.values()))
+        if qs is not None:
+            latency = dict(zip(QUANTILES, qs, strict=True))
+    input_drift = _drift(train, p.inputs, limits.drift_share) if train is not None else None
+    is_ref = w in ref_windows
+    prediction_drift = None
+    if not is_ref and ref_outputs is not None:
+        prediction_drift = _drift(ref_outputs, p.outputs, limits.drift_share)
+    issues = quality.issues(p.rows, p.inputs, p.quality, p.unseen_examples) if quality is not None else []
+    result = WindowResult(
+        w, p.requests, p.rows, p.errors, p.refused, latency, input_drift, prediction_drift, issues, is_ref
+    )
+    if input_drift is not None and input_drift.dataset_drift:
+        result.breaches.append(
+            f"input drift: {len(input_drift.drifted_columns)} of {sum(c.tested for c in input_drift.columns)} "
+            f"columns drifted (share {input_drift.drifted_share:.2f} ≥ {limits.drift_share:g}): "
+            + ", ".join(input_drift.drifted_columns[:10])
+        )
+    if prediction_drift is not None and prediction_drift.dataset_drift:
+        result.breaches.append(
+            f"prediction drift: {', '.join(prediction_drift.drifted_columns)} "
+            f"(share {prediction_drift.drifted_share:.2f} ≥ {limits.drift_share:g})"
+        )
+    if p.requests and result.error_rate > limits.max_error_rate:
+        result.breaches.append(
+            f"error rate {result.error_rate:.2%} > {limits.max_error_rate:.2%} ({p.errors} of {p.requests} requests)"
+        )
+    if limits.max_p95_ms is not None and latency is not None and latency["p95"] > limits.max_p95_ms:
+        result.breaches.append(f"latency p95 {latency['p95']:.1f} ms > {limits.max_p95_ms:g} ms")
+    if issues:
+        result.breaches.append(
+            f"data quality: {len(issues)} issue(s) on {', '.join(sorted({i.column for i in issues}))}"
+        )
+    return result
+
+
+def _drift(reference: Profile, current: Profile | None, share: float) -> DriftReport | None:
+    """Drift of the columns both sides have values in; None when the window has none."""
+    from dataclasses import replace
+
+    from mlgate.data.drift import DriftConfig, drift
+
+    if current is None or current.rows == 0:
+        return None
+    both = [n for n, c in current.columns.items() if c.valid and n in reference.columns and reference.columns[n].valid]
+    if not both:
+        return None
+    ref = replace(reference, columns={n: reference.columns[n] for n in both})
+    cur = replace(current, columns={n: current.columns[n] for n in both})
+    try:
+        return drift(ref, cur, config=DriftConfig(share=share))
+    except InputError:
+        return None
+
+
+def parse_period(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """``START/END`` (ISO times, UTC unless they name a zone) → the pair."""
+    from mlgate.serve.logfiles import parse_since
+
+    start, sep, end = text.partition("/")
+    if not sep:
+        raise UsageError(f"--reference must be START/END (2024-05-01T00:00/2024-05-02T00:00), got {text!r}")
+    a = parse_since(start, option="--reference")
+    b = parse_since(end, option="--reference")
+    if a >= b:
+        raise UsageError(f"--reference must start before it ends, got {text!r}")
+    return a, b
