@@ -142,7 +142,10 @@ def _document(doc: Document) -> list[str]:
 
 def _block(block: object, level: int) -> list[str]:
     if isinstance(block, Document):
-        return [*_document(block), ""]
+        lines = _document(block)
+        while lines and not lines[-1]:
+            lines.pop()
+        return [*lines, ""]
     if isinstance(block, Table):
         return _table_block(block, level)
     if isinstance(block, Text):
@@ -183,6 +186,9 @@ def _text(text: Text) -> list[str]:
 
 
 def _details(summary: str, body: list[str]) -> list[str]:
+    body = list(body)
+    while body and not body[-1]:
+        body.pop()
     # GitHub renders Markdown inside <details> only with blank lines around it
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
