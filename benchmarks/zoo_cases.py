@@ -41,7 +41,7 @@ TRAIN_ROWS = 6_000
 CALIBRATION_METRICS = ("log_loss", "brier", "ece")
 # the reason classes in the order a report leads with them (as mlgate.gates.types.REASONS)
 REASON_ORDER = (
-    "non-finite output", "constant output", "lost class", "input mismatch", "slice drop",
+    "input mismatch", "non-finite output", "constant output", "lost class", "slice drop",
     "calibration worse", "aggregate drop", "latency", "size", "environment", "check error",
 )  # fmt: skip
 

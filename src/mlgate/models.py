@@ -107,6 +107,9 @@ def log_model(
                 hint="pass a sample_input with the columns and types the model was trained on",
             ) from exc
         signature["outputs"] = infer_schema(output)
+        from mlgate.contract import write_contract  # the gate's input-contract check reads it
+
+        write_contract(folder, fl, native, config, signature, sample_input)
         import json
 
         (folder / ARTIFACT_META).write_text(

@@ -122,6 +122,10 @@ def gate(
     constant = _constant(ev)
     if constant is not None:
         checks.append(constant)
+    from mlgate.gates import contract
+
+    with threads.limited():
+        checks.append(contract.check(candidate, ev.features))
     slices_rows: list[dict[str, Any]] = []
     metrics: dict[str, dict[str, Any]] = {}
     timings = {"scoring_s": scoring_s, "statistics_s": 0.0, "behaviour_s": 0.0}
@@ -886,6 +890,7 @@ def _apply_waivers(checks: list[Check], waivers: list[Waiver], notes: list[str])
 # the reason a blocking check carries when its own code did not set a more specific one
 _REASON_BY_NAME = {
     "finite outputs": "non-finite output",
+    "input contract": "input mismatch",
     "column order": "input mismatch",
     "output shape": "input mismatch",
     "dtype robustness": "input mismatch",
@@ -898,10 +903,14 @@ _REASON_BY_KIND = {
 
 def _classify(checks: list[Check]) -> None:
     """Give every blocking check a reason class; one that errored is a `check error` unless its kind says more."""
+    # a candidate that lost a class gives probabilities of another width: the output shape is its symptom
+    lost = any(c.name == "classes kept" and c.blocking for c in checks)
     for c in checks:
         if not c.blocking or c.reason:
             continue
-        if c.status == "error" and c.kind in ("change", "bound", "slice", "slices") and "NaN" in c.message:
+        if lost and c.name == "output shape":
+            c.reason = "lost class"
+        elif c.status == "error" and c.kind in ("change", "bound", "slice", "slices") and "NaN" in c.message:
             c.reason = "non-finite output"
         elif c.status == "error" and c.kind not in ("latency", "size", "environment"):
             c.reason = _REASON_BY_NAME.get(c.name, "check error")

@@ -18,12 +18,13 @@ Status = Literal["pass", "fail", "undecided", "warn", "skip", "error"]
 Task = Literal["binary", "multiclass", "regression"]
 
 REPORT_SCHEMA = "mlgate.gate-report/1"
-# why a check blocks, most specific first: a report leads with the first one any blocking check carries
+# why a check blocks, most specific first: a report leads with the first one any blocking check carries.
+# An input mismatch comes first: it is a cause, and NaN, constant or lost-class outputs are often its symptoms
 REASONS = (
+    "input mismatch",
     "non-finite output",
     "constant output",
     "lost class",
-    "input mismatch",
     "slice drop",
     "calibration worse",
     "aggregate drop",

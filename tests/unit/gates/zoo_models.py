@@ -42,3 +42,40 @@ class NanOnLargeTumours:
 
         inner = sio.load(folder / "inner.skops", trusted=sio.get_untrusted_types(file=folder / "inner.skops"))
         return cls(inner, json.loads((folder / "config.json").read_text())["threshold"])
+
+
+class CategoryCodes:
+    """A classifier that reads a categorical column by its pandas codes, as LightGBM and XGBoost do.
+
+    Its codes are those of the categories the training frame had; a frame whose categories are ordered
+    otherwise (JSON strings parsed into a fresh ``category`` column) moves every row to another code.
+    """
+
+    def __init__(self, model: Any, column: str) -> None:
+        self.model = model
+        self.column = column
+        self.classes_ = model.classes_
+
+    def _codes(self, X: Any) -> Any:
+        col = X[self.column]
+        col = col if str(col.dtype) == "category" else col.astype("category")  # text: categories sorted
+        return X.assign(**{self.column: col.cat.codes.astype(float)})
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.model.predict(self._codes(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.model.predict_proba(self._codes(X))
+
+    def save(self, folder: Path) -> None:
+        import skops.io as sio
+
+        sio.dump(self.model, folder / "inner.skops")
+        (folder / "config.json").write_text(json.dumps({"column": self.column}))
+
+    @classmethod
+    def load(cls, folder: Path) -> CategoryCodes:
+        import skops.io as sio
+
+        inner = sio.load(folder / "inner.skops", trusted=sio.get_untrusted_types(file=folder / "inner.skops"))
+        return cls(inner, json.loads((folder / "config.json").read_text())["column"])
