@@ -76,7 +76,5 @@ def init_project(
     if ci is not None:
         from mlgate.ci.workflows import write_workflows
 
-        model = settings.raw.get("model")
-        name = model.get("name") if isinstance(model, dict) else None
-        messages += write_workflows(root, ci, model=str(name or settings.project or root.name))
+        messages += write_workflows(root, ci, model=settings.model.name or settings.project or root.name)
     return messages

@@ -10,30 +10,25 @@ so a promotion racing another cannot slip past the gate.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.config import Settings, load_settings
-from mlgate.errors import CheckFailed, ConfigError, UsageError
-from mlgate.registry.types import RELEASE_ALIAS, AliasEvent, GateRecord
+from mlgate.errors import CheckFailed, UsageError
+from mlgate.refs import Ref
+from mlgate.registry.types import RELEASE_ALIAS, AliasEvent, GateRecord, ModelVersion
+
+if TYPE_CHECKING:
+    from mlgate.data.dataset import Dataset
 
 _UNSET: Any = object()
 
 
 def protected_aliases(settings: Settings) -> list[str]:
     """The aliases that need a passing gate report (``promote.protected``; production by default)."""
-    section = settings.raw.get("promote") or {}
-    if not isinstance(section, dict):
-        raise ConfigError(
-            f"{settings.line_of('promote')}: promote must be a mapping such as {{protected: [production]}}"
-        )
-    value = section.get("protected", [RELEASE_ALIAS])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{settings.line_of('promote', 'protected')}: promote.protected must be a list of aliases")
-    return value
+    return list(settings.promote.protected)
 
 
-def refuse_smoke(mv: Any, to: str) -> None:
+def refuse_smoke(mv: ModelVersion, to: str) -> None:
     """A smoke run's version trained on cheap settings: it may be gated, never promoted, not even forced."""
     from mlgate.registry.store import SMOKE_STATUS
 
@@ -46,7 +41,7 @@ def refuse_smoke(mv: Any, to: str) -> None:
 
 
 def promote(
-    ref: str,
+    ref: str | ModelVersion,
     to: str,
     *,
     settings: Settings | None = None,
@@ -58,12 +53,16 @@ def promote(
     data: Any = None,
     say: Any = None,
 ) -> AliasEvent:
-    """Point ``to`` at ``ref``; a protected alias needs a passing gate report (or ``force`` with a reason)."""
+    """Point ``to`` at ``ref``; a protected alias needs a passing gate report (or ``force`` with a reason).
+
+    ``ref`` may be a version already resolved (a ``ModelVersion`` of this registry): each version involved
+    (candidate, holder, ``expect``) is resolved once here and handed down, never looked up again by name.
+    """
     from mlgate.registry.store import Registry
 
     settings = settings or load_settings()
     reg = registry if registry is not None else Registry(settings=settings)
-    mv = reg.get(ref)
+    mv = ref if isinstance(ref, ModelVersion) else reg.get(ref)
     refuse_smoke(mv, to)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "…": an override of the gate is recorded with its reason')
@@ -77,9 +76,8 @@ def promote(
         kwargs = {} if expect is _UNSET else {"expect": expect}
         return reg.set_alias(mv.name, to, mv.number, reason=reason, signer=signer, **kwargs)
     holder = reg.aliases(mv.name).get(to)
-    holder_mv = reg.get(f"{mv.name}:{holder}") if holder else None
     if expect is not _UNSET:
-        want = None if expect is None else reg.get(f"{mv.name}:{expect}" if str(expect).isdigit() else expect).number
+        want = None if expect is None else _expected_number(reg, mv.name, expect)
         if want != holder:
             held = f"{mv.name}:{holder}" if holder else "nothing"
             wanted = f"{mv.name}:{want}" if want else "nothing"
@@ -97,7 +95,7 @@ def promote(
     if gate:
         from mlgate.gates.evaluate import gate as run_gate
 
-        result = run_gate(mv.ref, against=to, data=data, config=settings, registry=reg, say=say)
+        result = run_gate(str(_by_number(mv)), against=to, data=data, config=settings, registry=reg, say=say)
         if not result.passed:
             failing = [c for c in result.checks if c.blocking]
             lines = "; ".join(f"{c.name}: {c.message}" for c in failing[:3])
@@ -107,27 +105,46 @@ def promote(
             )
         record = result.record
     else:
+        holder_mv = reg.get(Ref(mv.name, number=holder)) if holder else None
         record = find_passing_report(reg, mv, holder_mv, settings, data=data, alias=to)
     return reg.set_alias(
         mv.name, to, mv.number, expect=holder, reason=reason, gate_report=record.report_digest, signer=signer
     )
 
 
+def _by_number(mv: ModelVersion) -> Ref:
+    """The reference of exactly this version, already parsed (an alias may move meanwhile; a number does not)."""
+    return Ref(mv.name, number=mv.number)
+
+
+def _expected_number(reg: Any, name: str, expect: Any) -> int:
+    """The number of the version ``expect`` names (NotFoundError when none): a number of model ``name``
+    (``7``, ``"7"``) or a reference (``fraud:1.4.0``, ``fraud@staging``)."""
+    target = Ref(name, number=int(expect)) if str(expect).isdigit() else expect
+    return int(reg.get(target).number)
+
+
 def find_passing_report(
-    reg: Any, mv: Any, holder: Any, settings: Settings, *, data: Any = None, alias: str = RELEASE_ALIAS
+    reg: Any,
+    mv: ModelVersion,
+    holder: ModelVersion | None,
+    settings: Settings,
+    *,
+    data: Any = None,
+    alias: str = RELEASE_ALIAS,
 ) -> GateRecord:
-    """The newest passing report bound to (mv, holder, dataset, gate config); CheckFailed saying what differs."""
-    from mlgate.gates.evaluate import dataset_digest_of, resolve_eval_data
+    """The newest passing report bound to (mv, holder, dataset, gate config); CheckFailed saying what differs.
+
+    ``data`` (a path, glob or table, as ``--data`` gives it) overrides ``data.eval``; either is resolved and
+    digested as the gate does it (:class:`mlgate.data.dataset.Dataset`).
+    """
     from mlgate.gates.spec import config_digest
 
+    dataset = settings.data.resolve(settings.root, given=data)
     given = data is not None
-    data = data if given else (settings.raw.get("data") or {}).get("eval")
-    if data is not None:  # the gate's own rule, so both digest the same files
-        data = resolve_eval_data(settings, data, from_config=not given)
-    dataset = dataset_digest_of(data) if data is not None else None
     config = config_digest(settings)
     champion = holder.digest if holder else None
-    reports = reg.gate_reports(mv.ref)
+    reports = reg.gate_reports(_by_number(mv))
     now = f"the alias now holds {holder.ref}" if holder else f"nothing holds {mv.name}@{alias} now"
     against = "" if alias == RELEASE_ALIAS else f" --against {alias}"
     hint = (
@@ -141,8 +158,8 @@ def find_passing_report(
         if r.champion_digest != champion:
             why.append(f"the report of {r.created_at:%Y-%m-%d %H:%M} judged it against another champion, and {now}")
             continue
-        if dataset is not None and r.dataset_digest != dataset:
-            why.append(_other_data(reg, r, data, settings.root, given=given))
+        if dataset is not None and r.dataset_digest != dataset.digest:
+            why.append(_other_data(reg, r, dataset, given=given))
             continue
         if r.config_digest != config:
             why.append("the gates or waivers in mlgate.yaml changed since the newest report")
@@ -159,18 +176,15 @@ def find_passing_report(
     raise CheckFailed(f"{mv.ref} has no passing gate report for the current inputs: {why[0]}", hint=hint)
 
 
-def _other_data(reg: Any, record: GateRecord, data: Any, root: Path, *, given: bool) -> str:
+def _other_data(reg: Any, record: GateRecord, dataset: Dataset, *, given: bool) -> str:
     """Why a report's dataset is not the one promotion checks: which file each names, and what to pass."""
     import json
-    import os
-
-    from mlgate.files import project_relative
 
     try:
         judged = json.loads(reg.read_blob(record.report_digest, what=f"gate report of {record.ref}"))["dataset"]["path"]
     except Exception:  # an unreadable report still explains itself by digest
         judged = None
-    name = project_relative(data, root) if isinstance(data, str | os.PathLike) else "the data given"
+    name = dataset.name if dataset.is_files else "the data given"
     checked = name if given else f"data.eval ({name})"
     if judged and judged != name:
         return (

@@ -299,6 +299,33 @@ def test_a_relative_glob_digests_alike_in_gate_and_promote(project: Project) -> 
     assert promote("bc:2", "production", settings=settings, registry=project.reg).to_number == 2
 
 
+def test_a_relative_glob_gated_here_is_promoted_from_a_subfolder(project: Project, monkeypatch: Any) -> None:
+    """The dataset digest names files relative to the project root, never to the current folder."""
+    parts = project.root / "parts"
+    parts.mkdir()
+    half = len(project.data.test) // 2
+    project.data.test.iloc[:half].to_csv(parts / "a.csv", index=False)
+    project.data.test.iloc[half:].to_csv(parts / "b.csv", index=False)
+    path = project.root / "mlgate.yaml"
+    project.settings()
+    path.write_text(path.read_text().replace("eval: eval.csv", "eval: parts/*.csv"), encoding="utf-8")
+    settings = load_settings(config=path)
+    project.log("a")
+    project.reg.set_alias("bc", "production", 1)
+    project.log("b")
+    assert gate("bc:2", config=settings, registry=project.reg).passed
+    (project.root / "sub").mkdir()
+    monkeypatch.chdir(project.root / "sub")
+    assert promote("bc:2", "production", settings=load_settings(config=path), registry=project.reg).to_number == 2
+
+
+def test_promote_takes_a_resolved_version(project: Project) -> None:
+    settings = _gated_candidate(project)
+    mv = project.reg.get("bc:2")
+    event = promote(mv, "production", settings=settings, registry=project.reg, expect="1")
+    assert (event.from_number, event.to_number) == (1, 2)
+
+
 def test_a_missing_evaluation_file_names_its_mlgate_yaml_line(project: Project) -> None:
     from mlgate.errors import NotFoundError
 

@@ -147,12 +147,7 @@ def ci(
 
 
 def _model_name(settings: Settings) -> str | None:
-    model = settings.raw.get("model")
-    if model is None:
-        return None
-    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        raise ConfigError(f"{settings.line_of('model')}: model must be a mapping with a name, e.g. {{name: fraud}}")
-    return model["name"]
+    return settings.model.name
 
 
 def _guard(result: CiResult, name: str, fn: Callable[[], Step]) -> None:
@@ -166,17 +161,9 @@ def _guard(result: CiResult, name: str, fn: Callable[[], Step]) -> None:
 
 
 def _validation_inputs(settings: Settings) -> tuple[Path | None, list[str]]:
-    data = settings.raw.get("data") or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{settings.line_of('data')}: data must be a mapping (train, eval, target, schema…)")
-    schema = settings.root / str(data.get("schema") or DEFAULT_SCHEMA)
-    files = data.get("validate")
-    if files is None:
-        files = [data[k] for k in ("train", "eval") if isinstance(data.get(k), str)]
-    elif isinstance(files, str):
-        files = [files]
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        raise ConfigError(f"{settings.line_of('data', 'validate')}: data.validate must be a path or a list of paths")
+    data = settings.data
+    schema = settings.root / (data.schema or DEFAULT_SCHEMA)
+    files = [value for _key, _where, value in data.files_to_validate()]
     return (schema if schema.is_file() else None), list(dict.fromkeys(files))
 
 
@@ -289,11 +276,11 @@ class _Validation:
 
 def _writers(settings: Settings) -> list[tuple[str, str]]:
     """``(output path, stage)`` for every declared output of the pipeline (none without ``stages:``)."""
-    if not settings.raw.get("stages"):
-        return []
     from mlgate.pipeline.spec import load_pipeline
 
     try:
+        if not settings.pipeline.has_stages:
+            return []
         pipeline = load_pipeline(settings)
     except MlgateError:
         return []  # the pipeline step reports the broken definition
@@ -318,7 +305,7 @@ def _pipeline(
     def step() -> Step:
         from mlgate.pipeline.runner import run
 
-        if not settings.raw.get("stages"):
+        if not settings.pipeline.has_stages:
             return Step("pipeline", "skip", "no stages: in mlgate.yaml")
         result.smoke = smoke and _has_smoke_section(settings)
         if smoke and not result.smoke:

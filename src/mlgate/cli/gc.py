@@ -73,7 +73,7 @@ def gc(
 
 def _output_folders(conf: Any) -> list[Path]:
     """The folders that hold the pipeline's outputs, where a killed cache restore leaves its copy."""
-    if not conf.raw.get("stages"):
+    if not conf.pipeline.has_stages:
         return []
     from mlgate.pipeline.spec import load_pipeline
 

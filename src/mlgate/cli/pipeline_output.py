@@ -68,7 +68,7 @@ def status_command(cfg: Settings, stages: Sequence[str], *, smoke: bool = False,
 
 def no_stages_yet(cfg: Settings) -> bool:
     """A project whose mlgate.yaml has no stages (yet): `mlgate init` writes one like that."""
-    return cfg.config_path is not None and not cfg.raw.get("stages")
+    return cfg.config_path is not None and not cfg.pipeline.has_stages
 
 
 def emit(lines: list[Line]) -> None:

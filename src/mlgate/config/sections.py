@@ -250,15 +250,6 @@ class PromoteConfig:
             raise ConfigError(f"{file.line_of('promote', 'protected')}: promote.protected must be a list of aliases")
         return cls(tuple(protected), _require_signature(section.get("require_signature"), file), file)
 
-    def keys_for(self, alias: str) -> tuple[str, ...] | None:
-        """Key names required for ``alias`` (empty: any trusted key); None when no signature is required."""
-        rule = self.require_signature
-        if rule is None:
-            return None
-        if isinstance(rule, tuple):
-            return () if alias in rule else None
-        return rule.get(alias)
-
 
 def _require_signature(value: object, file: ConfigFile) -> tuple[str, ...] | Mapping[str, tuple[str, ...]] | None:
     where = file.line_of("promote", "require_signature")

@@ -11,22 +11,18 @@ import glob as globlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgate.errors import ConfigError, NotFoundError, UsageError
+from mlgate.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlgate.config import Settings
     from mlgate.data.validate import ValidationReport
 
 DEFAULT_SCHEMA = "mlgate.schema.yaml"
-KEYS = ("train", "eval")
 
 
 def schema_path(settings: Settings) -> Path:
     """``data.schema`` from the project folder, else ``mlgate.schema.yaml`` there (here, outside a project)."""
-    data = _data_section(settings)
-    schema = data.get("schema") or DEFAULT_SCHEMA
-    if not isinstance(schema, str):
-        raise ConfigError(f"{settings.line_of('data', 'schema')}: data.schema must be a path, got {schema!r}")
+    schema = settings.data.schema or DEFAULT_SCHEMA
     return settings.root / schema if settings.config_path is not None else Path(schema)
 
 
@@ -35,19 +31,8 @@ def configured_files(settings: Settings) -> dict[str, Path]:
 
     ``data.validate`` (a path or a list of them), when set, names the files instead, as for ``mlgate ci``.
     """
-    data = _data_section(settings)
-    named: list[tuple[str, tuple[str | int, ...], object]]
-    listed = data.get("validate")
-    if isinstance(listed, list):
-        named = [(f"data.validate[{i}]", ("data", "validate", i), v) for i, v in enumerate(listed)]
-    elif listed is not None:
-        named = [("data.validate", ("data", "validate"), listed)]
-    else:
-        named = [(f"data.{key}", ("data", key), data.get(key)) for key in KEYS if data.get(key) is not None]
     files: dict[str, Path] = {}
-    for key, where, value in named:
-        if not isinstance(value, str):
-            raise ConfigError(f"{settings.line_of(*where)}: {key} must be a path, got {value!r}")
+    for key, where, value in settings.data.files_to_validate():
         path = settings.root / value
         text = str(path)
         found = globlib.glob(text, recursive=True) if any(c in text for c in "*?[") else path.exists()
@@ -80,7 +65,7 @@ def validate_configured(settings: Settings, schema: str | Path | None = None) ->
     files = configured_files(settings)
     if schema is None:
         schema = schema_path(settings)
-        if not schema.exists() and _data_section(settings).get("schema") is not None:
+        if not schema.exists() and settings.data.schema is not None:
             shown = project_relative(schema, settings.root)
             raise NotFoundError(
                 f"{settings.line_of('data', 'schema')}: data.schema {shown} does not exist",
@@ -96,10 +81,3 @@ def validate_configured(settings: Settings, schema: str | Path | None = None) ->
         report = validate(str(path), loaded)
         reports[key] = dataclasses.replace(report, source=project_relative(path, settings.root))
     return reports
-
-
-def _data_section(settings: Settings) -> dict[str, object]:
-    data = settings.raw.get("data") or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{settings.line_of('data')}: data must be a mapping (train, eval, target, schema…)")
-    return data

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgate.errors import ConfigError, EnvironmentProblem, MlgateError, UsageError
+from mlgate.errors import EnvironmentProblem, MlgateError, UsageError
 from mlgate.pipeline.cache import RunCache
 from mlgate.pipeline.digests import StatCache
 from mlgate.pipeline.lock import LOCK_NAME, read_lock, write_lock
@@ -179,14 +179,7 @@ def executor_of(settings: Settings, executor: str | None) -> str:
         if executor not in EXECUTORS:
             raise UsageError(f"unknown executor {executor!r}", hint=f"use one of: {', '.join(EXECUTORS)}")
         return executor
-    value = settings.raw.get("executor")
-    if value is None:
-        return "local"
-    if value not in EXECUTORS:
-        raise ConfigError(
-            f"{settings.line_of('executor')}: unknown executor {value!r}", hint=f"use one of: {', '.join(EXECUTORS)}"
-        )
-    return str(value)
+    return settings.pipeline.executor or "local"  # checked against EXECUTORS where the section is read
 
 
 def _metrics(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:

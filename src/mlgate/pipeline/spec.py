@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgate.config import EXECUTORS as EXECUTORS  # re-exported: the runner checks --executor with it
 from mlgate.config import Settings
 from mlgate.errors import ConfigError, UsageError
 from mlgate.refs import NAME_RE
@@ -21,7 +22,6 @@ from mlgate.refs import NAME_RE
 PARAMS_FILE = "params.yaml"
 STAGE_KEYS = {"cmd", "deps", "params", "outs", "metrics", "plots", "always_run", "desc"}
 OUTPUT_KINDS = ("outs", "metrics", "plots")
-EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -217,15 +217,7 @@ def _stage(name: str, body: Any, settings: Settings) -> Stage:
 
 def load_pipeline(settings: Settings, *, check_files: bool = True) -> Pipeline:
     """Read and check ``stages:``: structure, outputs claimed twice, cycles, missing dependencies, params keys."""
-    raw = settings.raw.get("stages") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{settings.line_of('stages')}: 'stages' must be a mapping of stage names to stages")
-    executor = settings.raw.get("executor")
-    if executor not in (None, *EXECUTORS):
-        raise ConfigError(
-            f"{settings.line_of('executor')}: unknown executor {executor!r}",
-            hint="use executor: local (the default) or executor: ray",
-        )
+    raw = settings.pipeline.stages  # checked there: a mapping, and a known executor
     stages = {_stage_name(name, settings): _stage(str(name), body, settings) for name, body in raw.items()}
     _check_outputs(stages, settings)
     upstream = _edges(stages, settings)
@@ -340,7 +332,7 @@ def _check_missing_deps(pipeline: Pipeline, settings: Settings) -> None:
 
 def load_params_file(pipeline: Pipeline) -> dict[str, Any]:
     """The parsed ``params.yaml``; errors name its line."""
-    from mlgate.config import _yaml_with_lines
+    from mlgate.config import read_yaml
 
     path = pipeline.params_path or pipeline.root / PARAMS_FILE
     if not path.is_file():
@@ -349,7 +341,7 @@ def load_params_file(pipeline: Pipeline) -> dict[str, Any]:
             f"{first}: stages read params but {path.name} does not exist in {path.parent}",
             hint=f"create {path.name} with the keys the stages list under 'params'",
         )
-    values, _ = _yaml_with_lines(path)
+    values, _ = read_yaml(path)
     return values
 
 

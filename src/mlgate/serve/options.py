@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgate.errors import ConfigError, UsageError
+from mlgate.errors import UsageError
 
 if TYPE_CHECKING:
     from mlgate.config import Settings
@@ -101,13 +101,5 @@ def serve_section(settings: Settings | None) -> dict[str, Any]:
     """The ``serve:`` mapping of ``mlgate.yaml`` (empty when absent), with ``log`` resolved against the project."""
     if settings is None:
         return {}
-    section = settings.raw.get("serve") or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{settings.line_of('serve')}: 'serve' must be a mapping, e.g. serve: {{log: logs/}}")
-    out = dict(section)
-    log_dir = section.get("log")
-    if log_dir is not None:
-        if not isinstance(log_dir, str) or not log_dir.strip():
-            raise ConfigError(f"{settings.line_of('serve', 'log')}: 'serve.log' must be a folder path")
-        out["log"] = (settings.root / log_dir).resolve()
-    return out
+    serve = settings.serve
+    return {**serve.options, "log": serve.log} if serve.log is not None else dict(serve.options)
