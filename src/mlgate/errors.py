@@ -19,6 +19,8 @@ unless ``--debug`` is given.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 
 class MlgateError(Exception):
     """Base of every error mlgate raises on purpose."""
@@ -94,7 +96,7 @@ class MissingDependency(EnvironmentProblem, ImportError):
         self.extra = extra
 
 
-def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-def]
+def require(module: str, extra: str, purpose: str) -> ModuleType:
     """Import ``module`` or raise MissingDependency naming the extra that provides it."""
     import importlib
 
