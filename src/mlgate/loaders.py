@@ -1,86 +1,78 @@
-"""Read a saved model file and a sample table from disk, for ``mlgate model register PATH``."""
+"""Read a saved model file and a sample table from disk, for ``mlgate model register PATH``.
+
+Which flavor reads a model file is not decided here: each flavor declares the suffixes it reads
+(``Flavor.model_files``, ``Flavor.reads_file``) and reads them (``Flavor.read_model_file``), so a
+third-party flavor registered under the ``mlgate.flavors`` entry points reads its files too.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from mlgate.flavors import Flavor
+
+
+def file_readers() -> list[type[Flavor]]:
+    """The installed flavors that read single model files (``model_files``), by priority then name.
+
+    Third-party flavors registered under the ``mlgate.flavors`` entry points are included; a flavor
+    whose module cannot be imported is left out, as in detection.
+    """
+    from mlgate.flavors import available, get_flavor
+
+    readers = []
+    for name in available():
+        try:
+            cls = type(get_flavor(name))
+        except ImportError:
+            continue
+        if cls.model_files:
+            readers.append(cls)
+    return sorted(readers, key=lambda c: (c.priority, c.name))
+
+
+def reader_for(path: Path, named: str | None, readers: list[type[Flavor]]) -> type[Flavor] | None:
+    """The flavor that reads ``path``: first those that declare its suffix, then any that claims it by name."""
+    suffix = path.suffix.lower()
+    for cls in sorted(readers, key=lambda c: (suffix not in c.model_files, c.priority, c.name)):
+        if cls.reads_file(path, named):
+            return cls
+    return None
 
 
 def read_model_file(
     path: str | Path, *, flavor: str | None = None, allow_pickle: bool = False
 ) -> tuple[Any, str | None]:
-    """The model object stored in ``path`` and the flavor it implies (None: detect from the object)."""
+    """The model object stored in ``path`` and the flavor it implies (None: detect from the object).
+
+    Which flavor reads the file is what the installed flavors declare (:attr:`Flavor.model_files`,
+    :meth:`Flavor.reads_file`).
+    """
     p = Path(path)
     if not p.exists():
         raise NotFoundError(f"model file {p} does not exist")
-    suffix = p.suffix.lower()
+    readers = file_readers()
     if p.is_dir():
+        raise UsageError(f"{p} is a folder; give the model file inside it ({_suffixes(readers)})")
+    cls = reader_for(p, flavor, readers)
+    if cls is None:
         raise UsageError(
-            f"{p} is a folder; give the model file inside it (.skops, .joblib, .pkl, .onnx, .pt, .pt2, "
-            ".ubj, .json or .txt)"
+            f"cannot tell what kind of model {p} holds from its extension {p.suffix.lower()!r}",
+            hint="use "
+            + ", ".join(f"{'/'.join(c.model_files)} ({c.name})" for c in readers)
+            + "; pickles (.joblib, .pkl) need --allow-pickle",
         )
-    if suffix == ".skops":
-        import skops.io as sio
+    return cls.read_model_file(p, allow_pickle=allow_pickle), (cls.name if cls.file_implies_flavor else flavor)
 
-        from mlgate.flavors.sklearn import unsafe_types
 
-        try:
-            untrusted = sio.get_untrusted_types(file=p)
-        except Exception as exc:  # a damaged zip or schema.json: skops raises whatever it hits
-            raise InputError(f"{p} is not a readable .skops file: {type(exc).__name__}: {exc}") from exc
-        unsafe = unsafe_types(untrusted)
-        if unsafe and not allow_pickle:
-            raise UsageError(
-                f"{p} needs types that can run code when loaded (not data types of scikit-learn, NumPy or "
-                f"SciPy): {', '.join(unsafe[:5])}",
-                hint="pass --allow-pickle only if you trust who made this file; the version is then marked "
-                "as running code",
-            )
-        return sio.load(p, trusted=untrusted), flavor
-    if suffix in (".pkl", ".pickle", ".joblib"):
-        if not allow_pickle:
-            raise UsageError(
-                f"{p} is a pickle; loading it runs whatever code it contains",
-                hint="pass --allow-pickle if you trust this file; mlgate then stores it with skops when it can",
-            )
-        import joblib
-
-        return joblib.load(p), flavor
-    if suffix == ".onnx":
-        from mlgate.errors import require
-
-        onnx = require("onnx", "onnx", "registering an ONNX model")
-        return onnx.load(str(p)), "onnx"
-    if suffix == ".pt":
-        from mlgate.errors import require
-
-        torch = require("torch", "torch", "registering a TorchScript model")
-        return torch.jit.load(str(p), map_location="cpu"), "torch"
-    if suffix == ".pt2":
-        from mlgate.errors import require
-
-        torch = require("torch", "torch", "registering an exported PyTorch program")
-        return torch.export.load(str(p)), "torch"
-    if suffix in (".ubj", ".json") and flavor in (None, "xgboost"):
-        from mlgate.errors import require
-
-        xgb = require("xgboost", "boost", "registering an XGBoost model")
-        booster = xgb.Booster()
-        booster.load_model(str(p))
-        return booster, "xgboost"
-    if suffix == ".txt" or flavor == "lightgbm":
-        from mlgate.errors import require
-
-        lgb = require("lightgbm", "boost", "registering a LightGBM model")
-        return lgb.Booster(model_file=str(p)), "lightgbm"
-    raise UsageError(
-        f"cannot tell what kind of model {p} holds from its extension {suffix!r}",
-        hint="use .skops, .joblib/.pkl (with --allow-pickle), .onnx, .pt, .pt2, .ubj/.json (XGBoost) or "
-        ".txt (LightGBM)",
-    )
+def _suffixes(readers: list[type[Flavor]]) -> str:
+    suffixes = [s for c in readers for s in c.model_files]
+    return ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else "".join(suffixes)
 
 
 def read_table(path: str | Path, *, rows: int | None = None) -> Any:

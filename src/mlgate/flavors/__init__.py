@@ -6,7 +6,10 @@ package would::
     [project.entry-points."mlgate.flavors"]
     mykind = "mypackage.mlgate_flavor:MyFlavor"
 
-A flavor subclasses :class:`Flavor` and passes ``tests/unit/flavors/test_conformance.py``.
+A flavor subclasses :class:`Flavor` and passes ``tests/unit/flavors/test_conformance.py``. A flavor
+that can read a model saved as one file by its own library (``mlgate model register model.onnx``)
+declares the file suffixes in ``model_files`` and implements :meth:`Flavor.read_model_file`;
+:mod:`mlgate.loaders` asks the installed flavors, third-party ones included, which one reads a file.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ class Flavor(ABC):
     packages: ClassVar[tuple[str, ...]] = ()  # distributions whose versions are recorded and checked
     priority: ClassVar[int] = 50  # detection order, lowest first: specific flavors before general ones
     runs_code: ClassVar[bool] = False  # loading executes code shipped inside the artifact
+    # suffixes (lower case, with the dot) of single model files this flavor reads with read_model_file
+    model_files: ClassVar[tuple[str, ...]] = ()
+    # whether a file this flavor reads is of this flavor (False: the object read decides, as a .skops or
+    # a pickle may hold any estimator)
+    file_implies_flavor: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod
@@ -79,6 +87,23 @@ class Flavor(ABC):
     def runs_code_for(self, config: dict[str, Any]) -> bool:
         """Whether loading this particular artifact runs code (pickles and pyfunc do)."""
         return self.runs_code
+
+    @classmethod
+    def reads_file(cls, path: Path, named: str | None) -> bool:
+        """Whether this flavor reads the model file ``path``; ``named`` is the flavor the user asked for.
+
+        The default: the file's suffix is one of :attr:`model_files`. A flavor whose suffix is generic
+        (``.json``) or absent can narrow or widen that with ``named``.
+        """
+        return path.suffix.lower() in cls.model_files
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        """The native model saved in the single file ``path`` by its own library (one of :attr:`model_files`).
+
+        Nothing that runs code is read without ``allow_pickle``; a missing package raises MissingDependency.
+        """
+        raise NotImplementedError(f"the {cls.name} flavor reads no model files")
 
 
 @functools.cache

@@ -20,12 +20,25 @@ class LightGBMFlavor(Flavor):
     name = "lightgbm"
     packages = ("lightgbm", "numpy")
     priority = 20
+    model_files = (".txt",)
 
     @classmethod
     def detect(cls, obj: Any) -> bool:
         return any(
             c.__module__.startswith("lightgbm") and c.__name__ in ("Booster", "LGBMModel") for c in type(obj).__mro__
         )
+
+    @classmethod
+    def reads_file(cls, path: Path, named: str | None) -> bool:
+        # LightGBM's text models have no fixed suffix: asked for by name, it reads any file
+        return super().reads_file(path, named) or named == cls.name
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        from mlgate.errors import require
+
+        lgb = require("lightgbm", "boost", "registering a LightGBM model")
+        return lgb.Booster(model_file=str(path))
 
     def save(self, obj: Any, path: Path, *, sample_input: Any, **options: Any) -> dict[str, Any]:
         wrapper = type(obj).__name__ != "Booster"

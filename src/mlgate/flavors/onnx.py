@@ -37,10 +37,18 @@ class OnnxFlavor(Flavor):
     name = "onnx"
     packages = ("onnx", "onnxruntime", "numpy")
     priority = 10
+    model_files = (".onnx",)
 
     @classmethod
     def detect(cls, obj: Any) -> bool:
         return any(c.__module__.startswith("onnx") and c.__name__ == "ModelProto" for c in type(obj).__mro__)
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        from mlgate.errors import require
+
+        onnx = require("onnx", "onnx", "registering an ONNX model")
+        return onnx.load(str(path))
 
     def save(self, obj: Any, path: Path, *, sample_input: Any, **options: Any) -> dict[str, Any]:
         (path / "model.onnx").write_bytes(obj.SerializeToString())

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import UnsupportedModelError, UsageError
+from mlgate.errors import InputError, UnsupportedModelError, UsageError
 from mlgate.flavors import Flavor, artifact_file, mro_modules
 
 # builtins that are values; every other builtin (exec, eval, getattr, open, __import__ …) is a callable
@@ -81,10 +81,39 @@ class SklearnFlavor(Flavor):
     name = "sklearn"
     packages = ("scikit-learn", "skops", "numpy", "scipy")
     priority = 60
+    model_files = (".skops", ".joblib", ".pkl", ".pickle")
+    file_implies_flavor = False  # a .skops file or a pickle may hold any estimator: the object decides
 
     @classmethod
     def detect(cls, obj: Any) -> bool:
         return "sklearn" in mro_modules(obj)
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        if path.suffix.lower() != ".skops":
+            if not allow_pickle:
+                raise UsageError(
+                    f"{path} is a pickle; loading it runs whatever code it contains",
+                    hint="pass --allow-pickle if you trust this file; mlgate then stores it with skops when it can",
+                )
+            import joblib
+
+            return joblib.load(path)
+        import skops.io as sio
+
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # a damaged zip or schema.json: skops raises whatever it hits
+            raise InputError(f"{path} is not a readable .skops file: {type(exc).__name__}: {exc}") from exc
+        unsafe = unsafe_types(untrusted)
+        if unsafe and not allow_pickle:
+            raise UsageError(
+                f"{path} needs types that can run code when loaded (not data types of scikit-learn, NumPy or "
+                f"SciPy): {', '.join(unsafe[:5])}",
+                hint="pass --allow-pickle only if you trust who made this file; the version is then marked "
+                "as running code",
+            )
+        return sio.load(path, trusted=untrusted)
 
     def save(
         self, obj: Any, path: Path, *, sample_input: Any, serialization: str = "skops", **options: Any

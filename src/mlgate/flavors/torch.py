@@ -29,6 +29,7 @@ class TorchFlavor(Flavor):
     name = "torch"
     packages = ("torch", "numpy")
     priority = 30
+    model_files = (".pt", ".pt2")  # TorchScript, exported program
 
     @classmethod
     def detect(cls, obj: Any) -> bool:
@@ -36,6 +37,16 @@ class TorchFlavor(Flavor):
             c.__module__.startswith("torch") and c.__name__ in ("Module", "ScriptModule", "ExportedProgram")
             for c in type(obj).__mro__
         )
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        from mlgate.errors import require
+
+        if path.suffix.lower() == ".pt2":
+            torch = require("torch", "torch", "registering an exported PyTorch program")
+            return torch.export.load(str(path))
+        torch = require("torch", "torch", "registering a TorchScript model")
+        return torch.jit.load(str(path), map_location="cpu")
 
     def save(self, obj: Any, path: Path, *, sample_input: Any, **options: Any) -> dict[str, Any]:
         import torch

@@ -22,12 +22,27 @@ class XGBoostFlavor(Flavor):
     name = "xgboost"
     packages = ("xgboost", "numpy")
     priority = 20
+    model_files = (".ubj", ".json")
 
     @classmethod
     def detect(cls, obj: Any) -> bool:
         return any(
             c.__module__.startswith("xgboost") and c.__name__ in ("Booster", "XGBModel") for c in type(obj).__mro__
         )
+
+    @classmethod
+    def reads_file(cls, path: Path, named: str | None) -> bool:
+        # .json is generic: it is XGBoost's only when no other flavor was asked for
+        return super().reads_file(path, named) and named in (None, cls.name)
+
+    @classmethod
+    def read_model_file(cls, path: Path, *, allow_pickle: bool = False) -> Any:
+        from mlgate.errors import require
+
+        xgb = require("xgboost", "boost", "registering an XGBoost model")
+        booster = xgb.Booster()
+        booster.load_model(str(path))
+        return booster
 
     def save(self, obj: Any, path: Path, *, sample_input: Any, **options: Any) -> dict[str, Any]:
         wrapper = next(

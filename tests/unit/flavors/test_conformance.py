@@ -407,3 +407,19 @@ def test_corrupt_file_is_refused_by_name(case: Case, registry: Any, tmp_path: Pa
     blob.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match=rf"file {re.escape(repr(rel))} is corrupt"):
         mlgate.load_model(mv.ref, registry=registry)
+
+
+def test_the_file_a_flavor_saves_it_reads_back_as_a_model_file(case: Case, tmp_path: Path) -> None:
+    """A flavor that declares ``model_files`` reads the file it saves (``mlgate model register FILE``)."""
+    from mlgate.flavors import detect_flavor, get_flavor
+    from mlgate.loaders import read_model_file
+
+    fl = get_flavor(case.flavor)
+    assert all(s.startswith(".") and s == s.lower() for s in fl.model_files)
+    config = fl.save(case.model, tmp_path, sample_input=case.sample)
+    stored = tmp_path / str(config.get("file", ""))
+    if not fl.model_files or stored.suffix.lower() not in fl.model_files:
+        pytest.skip(f"the {case.flavor} flavor saves no single file it declares")
+    obj, implied = read_model_file(stored, allow_pickle=fl.runs_code_for(config))
+    assert implied in (case.flavor, None)
+    assert detect_flavor(obj).name == case.flavor
