@@ -525,7 +525,8 @@ def _promote(settings: Settings, reg: Any, result: CiResult, alias: str) -> None
 
         if result.gate is None or not result.gate.passed or result.candidate is None:
             return Step("promotion", "skip", f"nothing promoted to {alias}: no candidate passed the gate")
-        if reg.get(result.candidate).status == SMOKE_STATUS:
+        candidate = reg.get(result.candidate)  # resolved once, then handed to promote
+        if candidate.status == SMOKE_STATUS:
             return Step(
                 "promotion",
                 "fail",
@@ -533,7 +534,7 @@ def _promote(settings: Settings, reg: Any, result: CiResult, alias: str) -> None
                 1,
             )
         commit = result.git["commit"][:12]
-        event = promote(result.candidate, alias, settings=settings, registry=reg, reason=f"mlgate ci at {commit}")
+        event = promote(candidate, alias, settings=settings, registry=reg, reason=f"mlgate ci at {commit}")
         result.promoted = event
         if not event.changed:
             return Step("promotion", "pass", f"{alias} already held {result.candidate}")

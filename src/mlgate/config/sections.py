@@ -6,7 +6,7 @@ map. A section is parsed when it is first read, not when the file is loaded, so 
 the sections it uses, and a mistake in one section does not stop a command that never reads it. Every
 error names the file, the line and the key path (``mlgate.yaml:7: promote.protected must be …``).
 
-Plain frozen dataclasses, not pydantic: see "Configuration" in ARCHITECTURE.md.
+Plain frozen dataclasses, not pydantic: see the Decisions in ARCHITECTURE.md (import cost, our line map).
 """
 
 from __future__ import annotations
