@@ -9,10 +9,6 @@ import typer
 
 from mlgate.cli._common import console, err_console, print_json, registry, settings, short_digest
 
-MARKS = {"pass": "[green]✔ pass[/]", "fail": "[red]✘ fail[/]", "error": "[red]✘ error[/]", "warn": "[yellow]! warn[/]",
-         "skip": "[dim]– skip[/]", "undecided": "[yellow]? undecided[/]",
-         "undecided-blocks": "[red]? undecided, blocks[/]"}  # fmt: skip
-
 
 def gate(
     ctx: typer.Context,
@@ -180,68 +176,9 @@ def _outputs(doc: dict[str, Any], *, out: Path | None, markdown: Path | None) ->
 
 
 def render(doc: dict[str, Any]) -> None:
-    """The report as Rich tables: verdict, checks (failing first) with their reasons, failing slices, notes."""
-    from rich.markup import escape
-    from rich.table import Table
+    """The report on the terminal: models, data, checks (failing first) with their reasons, failing slices,
+    notes and the verdict (the compact view, :func:`mlgate.report.gate_summary.gate_summary`)."""
+    from mlgate.report.gate_summary import gate_summary
+    from mlgate.report.terminal import print_document
 
-    from mlgate.report.view import interval, number, p_value, rank, signed
-
-    out = console()
-    cand, champ = doc["candidate"], doc.get("champion")
-    head = f"[bold]{cand['ref']}[/] ({cand['semver']}, {short_digest(cand['digest'])}) vs "
-    head += f"[bold]{champ['ref']}[/] ({champ['semver']}) @{doc['against']}" if champ else f"nothing @{doc['against']}"
-    out.print(head)
-    data = doc["dataset"]
-    out.print(f"data: {escape(data['path'])} ({data['rows']} rows, target {escape(str(data['target']))})")
-    checks = sorted(doc["checks"], key=lambda c: (c.get("waived") is not None, rank(c["status"])))
-    table = Table(title="gate checks", title_justify="left")
-    table.add_column("", no_wrap=True)
-    table.add_column("check", overflow="fold")
-    for col in ("candidate", "champion", "Δ (interval)"):
-        table.add_column(col, justify="right", overflow="fold")
-    reasons = []
-    for c in checks:
-        blocks = c["status"] == "undecided" and c.get("blocking")
-        mark = MARKS.get("undecided-blocks" if blocks else c["status"], c["status"])
-        if c.get("waived"):
-            mark = "[yellow]waived[/]"
-        change = ""
-        if c.get("delta") is not None:
-            change = f"{signed(c['delta'])} {interval(c.get('ci'))}"
-        value = number(c.get("value")) if c["kind"] in ("bound", "change", "slices", "slice", "latency", "size") else ""
-        champion = number(c.get("champion")) if c.get("champion") is not None else ""
-        table.add_row(mark, escape(c["name"]), value if value != "—" else "", champion, change)
-        if c["status"] != "pass" or c.get("waived"):
-            reasons.append((c, mark))
-    out.print(table)
-    for c, mark in reasons:
-        waived = f" (waived until {c['waived']['until']}: {escape(c['waived']['reason'])})" if c.get("waived") else ""
-        out.print(f"{mark} [bold]{escape(c['name'])}[/]: {escape(c.get('message') or '')}{waived}")
-    # undecided slices (the interval reaches past the allowed drop, not shown after adjustment) follow the failing
-    failing = [s for s in doc.get("slices") or [] if s.get("status") == "fail"]
-    failing += [s for s in doc.get("slices") or [] if s.get("status") == "undecided"]
-    if failing:
-        st = Table(title="slices that regressed or are undecided", title_justify="left")
-        for col in ("slice", "rows", "metric", "candidate", "champion", "Δ", "p", "adj. p", "verdict"):
-            st.add_column(col, overflow="fold")
-        for s in failing[:20]:
-            blocks = s["status"] == "fail" or s.get("blocks")
-            st.add_row(escape(s["slice"]), str(s["rows"]), s["metric"], number(s["candidate"]),
-                       number(s["champion"]), signed(s["delta"]), p_value(s.get("p_value")),
-                       p_value(s["p_adjusted"]),
-                       MARKS.get("undecided-blocks" if s["status"] == "undecided" and blocks else s["status"],
-                                 s["status"]))  # fmt: skip
-        out.print(st)
-    for note in doc.get("notes") or []:
-        out.print(f"[dim]note:[/] {escape(note)}")
-    s = doc["summary"]
-    counts = f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors, {s['skipped']} skipped"
-    if s.get("waived"):
-        counts += f", {s['waived']} waived"
-    if doc["passed"]:
-        out.print(f"[bold green]gate passed[/]: {counts}")
-    else:
-        out.print(f"[bold red]gate blocked[/]: {counts}")
-        lead = (doc.get("reasons") or [{}])[0]
-        if lead.get("class"):
-            out.print(f"[bold red]blocked by {escape(str(lead['class']))}[/]: {escape(str(lead.get('check')))}")
+    print_document(gate_summary(doc), console())
