@@ -3,10 +3,10 @@
 The folder holds:
 
 * ``registry/``: a registry of its own (SQLite file and blob folder) holding only this version, under
-  its own name and number, with the alias ``production`` pointing at it. The files are materialized through
-  :meth:`Registry.materialize`, which re-hashes every one, then registered again: the packaged
-  version has the same digest as the original (the digest is the manifest's), which
-  ``mlgate-package.json`` records and the server checks when it loads it.
+  its own name and number, with the alias ``production`` pointing at it. It is copied with
+  :meth:`Registry.import_version`, which re-hashes every blob before writing anything: the packaged
+  version has the same digest as the original, which ``mlgate-package.json`` records and the server
+  checks when it loads it.
 * ``requirements.txt``: pins taken from the version's recorded environment (the full lock of the
   environment that trained it), narrowed to what serving needs: the closure of mlgate's ``serve``
   extra and of the flavor's packages, walked through the installed distributions' metadata. A package
@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,7 +123,7 @@ def locked_requirements(
     else:
         # the serve extra is named here, not read from mlgate's own metadata: an editable install keeps the
         # metadata of the day it was installed, which may predate the extra
-        roots = {"mlgate": set()} | dict(SERVE_EXTRA) | {p: set() for p in flavor_packages}
+        roots: dict[str, set[str]] = {"mlgate": set()} | dict(SERVE_EXTRA) | {p: set() for p in flavor_packages}
         wanted = serving_closure(roots)
     pins: dict[str, str] = {}
     missing: list[str] = []
@@ -310,38 +309,19 @@ def package(
             raise UsageError(f"{out} is not empty", hint="choose a new folder, or pass --force to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mlgate-package-") as tmp:
-        files = registry.materialize(mv, Path(tmp) / "model")  # re-hashes every file
-        packed = _Registry(
-            f"sqlite:///{out / 'registry' / 'registry.db'}", artifacts=str(out / "registry" / "artifacts")
+    packed = _Registry(f"sqlite:///{out / 'registry' / 'registry.db'}", artifacts=str(out / "registry" / "artifacts"))
+    try:
+        # the packaged version keeps its number, so the server's x-mlgate-model-version header names the
+        # same fraud:3 as the source registry
+        new = packed.import_version(
+            registry,
+            mv.ref,
+            lineage={**mv.lineage, "packaged_from": {"ref": mv.ref, "semver": mv.semver}},
+            aliases=(PACKAGED_ALIAS,),
+            reason=f"packaged from {mv.ref}",
         )
-        try:
-            # a fresh registry would number it 1; the packaged version keeps its number, so the server's
-            # x-mlgate-model-version header names the same fraud:3 as the source registry
-            import sqlalchemy as sa
-
-            from mlgate.registry.tables import models
-
-            with packed.engine.begin() as conn:
-                conn.execute(
-                    sa.insert(models).values(name=mv.name, last_number=mv.number - 1, created_at=datetime.now(UTC))
-                )
-            new = packed.register(
-                mv.name,
-                files,
-                flavor=mv.flavor,
-                signature=mv.signature,
-                flavor_config=mv.flavor_config,
-                lineage={**mv.lineage, "packaged_from": {"ref": mv.ref, "semver": mv.semver}},
-                environment=mv.environment,
-                version=mv.semver.split("-", 1)[0],
-                tags=mv.tags,
-                description=mv.description,
-                runs_code=mv.runs_code,
-            )
-            packed.set_alias(mv.name, PACKAGED_ALIAS, new.number, reason=f"packaged from {mv.ref}")
-        finally:
-            packed.close()
+    finally:
+        packed.close()
     if new.digest != mv.digest or new.number != mv.number:  # same files, same number: anything else is a bug
         raise RuntimeError(f"packaged {new.ref} ({new.digest}) differs from {mv.ref} ({mv.digest})")
     packages = sorted((mv.environment.get("packages") or {}).keys())
