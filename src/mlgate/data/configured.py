@@ -44,9 +44,9 @@ def configured_files(settings: Settings) -> dict[str, Path]:
             )
         files[key] = path
     if not files:
-        where = f"in {settings.config_path}" if settings.config_path else "(no mlgate.yaml here or above)"
+        place = f"in {settings.config_path}" if settings.config_path else "(no mlgate.yaml here or above)"
         raise UsageError(
-            f"nothing to validate: no DATA argument, and neither data.train nor data.eval is set {where}",
+            f"nothing to validate: no DATA argument, and neither data.train nor data.eval is set {place}",
             hint="pass the data: mlgate data validate FILE, or set data.train / data.eval in mlgate.yaml",
         )
     return files
