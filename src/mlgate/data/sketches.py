@@ -97,10 +97,10 @@ def kll_from_sorted(values: np.ndarray, k: int = KLL_K) -> datasketches.kll_doub
     num_levels = height + 1
     depths = range(num_levels - 1, -1, -1)
     capacity = sum(max(_KLL_M, (((2 * k) << d) // 3**d + 1) >> 1) for d in depths)
-    offsets, position = [], capacity - sum(len(level) for level in levels)
-    for level in levels:
+    offsets, position = [], capacity - sum(len(items) for items in levels)
+    for items in levels:
         offsets.append(position)
-        position += len(level)
+        position += len(items)
     level_zero_sorted = 1 << 1
     image = b"".join(
         [
