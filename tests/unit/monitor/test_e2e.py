@@ -54,3 +54,9 @@ def test_mlgate_serve_logs_requests_that_mlgate_monitor_reports_on(monitored: An
     issues = [q for w in doc["windows"] for q in w["quality"]]
     assert any(q["column"] == "mean radius" and q["check"] == "out_of_range" for q in issues)
     assert window["latency_ms"]["p50"] > 0 and doc["skipped"] == []
+    # the data-CI commands read the same log: its input columns meet the training profile's
+    drift = [sys.executable, "-m", "mlgate", "data", "drift", "bc@production", f"{log}/**/*.parquet", "--json"]
+    done = subprocess.run(drift, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode in (0, 1), done.stderr
+    tested = json.loads(done.stdout)["columns"]
+    assert len(tested) == monitored.test.shape[1] and "mean radius" in {c["column"] for c in tested}
