@@ -6,7 +6,7 @@ so importing a light submodule (``refs``-level types, ``blobs``) stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mlgate.registry.store import Registry
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[Registry]:
     if name == "Registry":
         from mlgate.registry.store import Registry
 

@@ -147,7 +147,9 @@ def version_id(conn: sa.Connection, ref: str | Ref) -> tuple[int, str, Row]:
     return int(row.id), f"{parsed.name}:{row.number}", row
 
 
-def record_event(conn: sa.Connection, vid: int, field: str, key: str | None, old: Any, new: Any, actor: str) -> None:
+def record_event(
+    conn: sa.Connection, vid: int, field: str, key: str | None, old: str | None, new: str | None, actor: str
+) -> None:
     """Append one change of a version's tags, description, status or signatures to its history."""
     conn.execute(
         sa.insert(version_events).values(

@@ -193,9 +193,12 @@ def import_version(
 
 def _insert(acc: Access, mv: ModelVersion, origin: Origin) -> None:
     with acc.write() as conn:
+        mid = ensure_model(conn, mv.name, now())
+        # the model's row lock (PostgreSQL; SQLite's write lock already covers it) serializes importers and
+        # registrations of one model, so the checks below see every version committed before
+        conn.execute(sa.select(models.c.id).where(models.c.id == mid).with_for_update())
         if _same_or_conflict(mv, _existing(conn, mv.name, mv.number), origin.label):
             return  # imported meanwhile by someone else
-        mid = ensure_model(conn, mv.name, now())
         clash = conn.execute(
             sa.select(versions.c.number).where(
                 versions.c.model_id == mid,

@@ -227,3 +227,14 @@ def test_s3_without_s3fs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(MissingDependency, match=r"an S3 artifact store needs the Python package 's3fs'") as e:
         open_blob_store("s3://bucket/artifacts")
     assert e.value.hint == "pip install 'mlgate[s3]'"
+
+
+def test_the_interface_module_imports_no_backend():
+    import ast
+
+    import mlgate.registry.blobs as interface
+
+    tree = ast.parse(Path(interface.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.startswith("mlgate.registry.")}, imported

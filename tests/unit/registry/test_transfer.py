@@ -143,3 +143,24 @@ def test_import_from_this_backend_into_another(registry, source, tmp_path):
     got = source.import_version(registry, "fraud@production")
     assert (got.ref, got.semver) == ("fraud:2", "1.0.0")
     source.materialize(got, tmp_path / "out")
+
+
+def test_two_imports_racing_both_get_the_version(registry_url, source, tmp_path):
+    import threading
+
+    _seed(source, tmp_path)
+    results: list[object] = []
+
+    def run() -> None:
+        with Registry(registry_url, artifacts=str(tmp_path / "artifacts")) as reg:
+            try:
+                results.append(reg.import_version(source, "fraud:2").digest)
+            except Exception as exc:  # the assertion below shows it
+                results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [source.get("fraud:2").digest] * 4
