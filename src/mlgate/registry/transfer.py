@@ -12,6 +12,7 @@ same number is a ConflictError.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -22,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlgate.errors import ConflictError, IntegrityError, UsageError
+from mlgate.hashing import PREFIX
 from mlgate.refs import MAX_NUMBER, Ref, check_alias, check_description, check_name, check_tag
 from mlgate.registry import aliases as alias_ops
 from mlgate.registry.access import Access, now, utc
@@ -34,6 +36,7 @@ from mlgate.registry.versions import ensure_model, get, version_history
 
 BUNDLE_FORMAT = "mlgate.bundle/1"
 BUNDLE_FILE = "mlgate-bundle.json"
+_DIGEST_RE = re.compile(re.escape(PREFIX) + "[0-9a-f]{64}")
 _VERSION_FIELDS = tuple(f.name for f in fields(ModelVersion) if f.name not in ("aliases", "id"))
 
 
@@ -98,6 +101,9 @@ def read_bundle(path: str | Path) -> Origin:
             raise IntegrityError(f"{doc_path}: the version record lacks {', '.join(missing)}")
         values = {k: record[k] for k in _VERSION_FIELDS}
         values["created_at"] = utc(datetime.fromisoformat(str(record["created_at"])))
+        for key in ("signature", "manifest", "lineage", "environment", "flavor_config", "tags"):
+            if not isinstance(values[key], dict):
+                raise IntegrityError(f"{doc_path}: the version's {key} is not a JSON object")
         mv = ModelVersion(**values)
         events = [
             VersionEvent(
@@ -127,6 +133,16 @@ def _check_record(mv: ModelVersion) -> None:
     for key, value in mv.tags.items():
         check_tag(key, value)
     check_description(mv.description)
+    for digest in [i.get("digest") if isinstance(i, dict) else None for i in mv.manifest.values()] + (
+        [mv.data_profile_digest] if mv.data_profile_digest is not None else []
+    ):
+        if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+            raise IntegrityError(f"{mv.ref}: {digest!r} is not an mlgate digest")
+    for rel in mv.manifest:
+        # a bundle is outside input: its paths must stay inside the folder the files are copied into
+        parts = rel.split("/")
+        if not rel or rel.startswith("/") or "\\" in rel or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+            raise IntegrityError(f"{mv.ref}: the manifest names the file {rel!r}, which is not a plain relative path")
     check_manifest(mv)
 
 

@@ -164,3 +164,28 @@ def test_two_imports_racing_both_get_the_version(registry_url, source, tmp_path)
     for t in threads:
         t.join()
     assert results == [source.get("fraud:2").digest] * 4
+
+
+@pytest.mark.parametrize(
+    ("path", "digest", "match"),
+    [
+        ("../escape.bin", None, "not a plain relative path"),
+        ("/etc/escape.bin", None, "not a plain relative path"),
+        ("model.bin", "blake3:../../escape", "is not an mlgate digest"),
+    ],
+)
+def test_a_hostile_bundle_manifest_is_refused(registry, source, tmp_path, path, digest, match):
+    from mlgate.hashing import manifest_digest
+
+    _seed(source, tmp_path)
+    bundle = source.export_version("fraud:1", tmp_path / "bundle")
+    doc_path = bundle / "mlgate-bundle.json"
+    doc = json.loads(doc_path.read_text())
+    manifest = doc["version"]["manifest"]
+    entry = manifest.pop("model.bin")
+    manifest[path] = {**entry, "digest": digest or entry["digest"]}
+    doc["version"]["digest"] = manifest_digest(manifest)  # consistent with itself: only the rules catch it
+    doc_path.write_text(json.dumps(doc))
+    with pytest.raises(IntegrityError, match=match):
+        registry.import_version(bundle)
+    assert not (tmp_path / "escape.bin").exists() and list(registry.blobs.list()) == []
