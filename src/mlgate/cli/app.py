@@ -9,6 +9,7 @@ from mlgate.cli import data as data_cmd
 from mlgate.cli import gate as gate_cmd
 from mlgate.cli import gc as gc_cmd
 from mlgate.cli import init as init_cmd
+from mlgate.cli import labels as labels_cmd
 from mlgate.cli import logs as logs_cmd
 from mlgate.cli import model as model_cmd
 from mlgate.cli import monitor as monitor_cmd
@@ -71,6 +72,7 @@ app.command("quickstart")(quickstart_cmd.quickstart)
 app.command("serve")(serve_cmd.serve)
 app.command("logs")(logs_cmd.logs)
 app.command("monitor")(monitor_cmd.monitor)
+app.add_typer(labels_cmd.app, name="labels")
 app.command("package")(package_cmd.package)
 app.command("run")(pipeline_cmd.run)
 app.command("status")(pipeline_cmd.status)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from mlgate.cli._common import console, emit_report, registry, settings
+from mlgate.cli.labels import labels_folder
 
 
 def monitor(
@@ -22,6 +23,10 @@ def monitor(
     drift_share: float = typer.Option(0.5, "--drift-share", help="Drift when at least this share of columns drifted."),
     max_error_rate: float = typer.Option(0.01, "--max-error-rate", help="Breach above this share of 5xx requests."),
     max_p95_ms: float | None = typer.Option(None, "--max-p95-ms", help="Breach when latency p95 exceeds this (ms)."),
+    min_accuracy: float | None = typer.Option(
+        None, "--min-accuracy", help="Breach when the realized accuracy's 95% interval is wholly below this."
+    ),
+    labels: Path | None = typer.Option(None, "--labels", help="The labels folder (default: .mlgate/monitor/labels)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every file's statistics."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     markdown: Path | None = typer.Option(
@@ -47,9 +52,12 @@ def monitor(
         since=parse_since(since) if since else None,
         until=parse_since(until, option="--until") if until else None,
         reference=parse_period(reference) if reference else None,
-        limits=Limits(drift_share=drift_share, max_error_rate=max_error_rate, max_p95_ms=max_p95_ms),
+        limits=Limits(
+            drift_share=drift_share, max_error_rate=max_error_rate, max_p95_ms=max_p95_ms, min_accuracy=min_accuracy
+        ),
         registry=registry(ctx),
         cache=None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
+        labels=labels_folder(ctx, labels),
     )
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.breached:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlgate.data.drift import DriftReport
+    from mlgate.monitor.labels import Realized
     from mlgate.monitor.quality import QualityIssue
     from mlgate.monitor.windows import Window
 
@@ -22,10 +23,16 @@ class Limits:
     drift_share: float = 0.5
     max_error_rate: float = 0.01
     max_p95_ms: float | None = None
+    min_accuracy: float | None = None  # breached when the realized accuracy's whole interval is below it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {"drift_share": self.drift_share, "max_error_rate": self.max_error_rate, "max_p95_ms": self.max_p95_ms}
+        return {
+            "drift_share": self.drift_share,
+            "max_error_rate": self.max_error_rate,
+            "max_p95_ms": self.max_p95_ms,
+            "min_accuracy": self.min_accuracy,
+        }
 
 
 @dataclass
@@ -43,6 +50,7 @@ class WindowResult:
     quality: list[QualityIssue]
     is_reference: bool = False
     breaches: list[str] = field(default_factory=list)
+    realized: Realized | None = None
 
     @property
     def error_rate(self) -> float:
@@ -64,6 +72,7 @@ class WindowResult:
             "prediction_drift": None if self.prediction_drift is None else _drift(self.prediction_drift),
             "prediction_reference": self.is_reference,
             "quality": [q.to_dict() for q in self.quality],
+            "realized": None if self.realized is None else self.realized.to_dict(),
             "breaches": self.breaches,
         }
 
@@ -139,6 +148,10 @@ class MonitorReport:
             lines += ["", f"## {w.window.label}", ""]
             lines += [f"- {b}" for b in w.breaches]
             lines += [f"- quality: {q.describe()}" for q in w.quality]
+        realized = [w for w in self.windows if w.realized is not None]
+        if realized:
+            lines += ["", "## Realized (labelled predictions)", ""]
+            lines += [f"- {w.window.label}: {w.realized.describe()}" for w in realized]  # type: ignore[union-attr]
         if self.skipped:
             lines += ["", "## Skipped files", ""]
             lines += [f"- `{f}`: {r}" for f, r in self.skipped]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 UTC = dt.UTC
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+_JOINED = ("time", "request_id", "row", "status", "prediction")
 
 
 def monitor(
@@ -33,6 +34,7 @@ def monitor(
     limits: Limits | None = None,
     registry: Registry | None = None,
     cache: Path | None = None,
+    labels: Path | None = None,
 ) -> MonitorReport:
     """Monitor the version ``ref`` names (``fraud@production``) on the prediction log in ``log``.
 
@@ -40,6 +42,8 @@ def monitor(
     (default: now) gets volume, server errors, latency percentiles, input drift and data quality against
     the version's training profile, and prediction drift against the ``reference`` window (default: the
     first window with predictions). ``cache`` is the folder of per-file partials (None: no cache).
+    ``labels`` is the folder ``mlgate labels add`` writes: windows with labelled predictions get realized
+    metrics.
     Files that are not readable log files are skipped and named in the report.
     """
     from mlgate.models import _default_registry
@@ -56,6 +60,7 @@ def monitor(
     train, columns = _reference(mv, reg, report.notes)
     quality = _quality(train)
     by_window: dict[Window, Partial] = {}
+    good: list[Path] = []
     for h in hours(folder, model=mv.name, version=mv.number, since=since, until=until):
         for path in sorted(p for p in h.path.iterdir() if not p.name.startswith(".")):
             shown = str(path.relative_to(folder))
@@ -69,6 +74,7 @@ def monitor(
                 continue
             report.files_cached += cached
             report.files_read += not cached
+            good.append(path)
             for w, p in parts.items():
                 by_window[w] = by_window[w].merge(p) if w in by_window else p
     if not by_window:
@@ -81,9 +87,51 @@ def monitor(
         report.notes.append(
             f"prediction drift is measured against the first window with predictions, {ref_windows[0].label}"
         )
+    scored = _realized(good, labels, windows, report.notes)
     for w in windows:
-        report.windows.append(_judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits))
+        result = _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits)
+        result.realized = scored.get(w)
+        _judge_realized(result, limits)
+        report.windows.append(result)
     return report
+
+
+def _realized(files: list[Path], labels: Path | None, windows: list[Window], notes: list[str]) -> dict[Window, Any]:
+    """Realized metrics per window from the labels in ``labels`` (empty when there are none)."""
+    import polars as pl
+
+    from mlgate.monitor.labels import read_labels, realized
+
+    if labels is None:
+        return {}
+    known = read_labels(labels)
+    if known is None:
+        return {}
+    frames = []
+    for path in files:
+        schema = pl.read_parquet_schema(path)
+        cols = [
+            c for c in schema if c in ("time", "request_id", "row", "status", "prediction") or c.startswith("proba_")
+        ]
+        frames.append(pl.read_parquet(path, columns=cols).filter(pl.col("status") == 200))
+    if not frames:
+        return {}
+    out = realized(pl.concat(frames, how="diagonal_relaxed"), known, windows)
+    labelled = sum(r.labelled for r in out.values())
+    notes.append(f"{labelled} logged prediction(s) in these windows have a label ({known.height} label(s) known)")
+    return out
+
+
+def _judge_realized(result: WindowResult, limits: Limits) -> None:
+    r = result.realized
+    if r is None or limits.min_accuracy is None or "accuracy" not in r.metrics:
+        return
+    low, high = r.intervals["accuracy"]
+    if high < limits.min_accuracy:  # harm shown: the whole interval is below the limit
+        result.breaches.append(
+            f"accuracy {r.metrics['accuracy']:.3f} [{low:.3f}, {high:.3f}] < {limits.min_accuracy:g} "
+            f"on {r.labelled} labelled prediction(s)"
+        )
 
 
 def _reference(mv: ModelVersion, reg: Registry, notes: list[str]) -> tuple[Profile | None, Columns]:

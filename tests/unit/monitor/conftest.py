@@ -22,6 +22,7 @@ class Monitored:
     served: Any
     train: Any
     test: Any
+    y_test: Any
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def monitored(tmp_path: Path, breast_cancer: Any, monkeypatch: pytest.MonkeyPatc
     from mlgate.serve.protocol import InputSpec
 
     X, y = breast_cancer
-    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.4, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=0)
     train_file = tmp_path / "train.parquet"
     X_train.to_parquet(train_file)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
@@ -49,7 +50,7 @@ def monitored(tmp_path: Path, breast_cancer: Any, monkeypatch: pytest.MonkeyPatc
     reg.set_alias("bc", "production", mv.number, reason="first")
     loaded = mlgate.load_model("bc@production", registry=reg)
     served = Served(loaded, InputSpec.from_signature(mv.signature), mv.number, mv.digest)
-    yield Monitored(url, tmp_path / "artifacts", reg, served, X_train, X_test)
+    yield Monitored(url, tmp_path / "artifacts", reg, served, X_train, X_test, y_test)
     reg.close()
 
 

@@ -1,0 +1,43 @@
+"""``mlgate labels add FILE``: delayed labels for logged predictions, joined by request id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlgate.cli._common import console, print_json, settings
+
+app = typer.Typer(
+    help="Labels for logged predictions: the realized metrics of mlgate monitor.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def labels_folder(ctx: typer.Context, given: Path | None) -> Path:
+    """``--labels``, or ``.mlgate/monitor/labels`` in the project."""
+    return given if given is not None else settings(ctx).root / ".mlgate" / "monitor" / "labels"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV, Parquet or JSON lines with request_id, label, optional row and time."),
+    log: Path | None = typer.Option(
+        None, "--log", help="Check every request id against this log (default: serve.log, when set)."
+    ),
+    labels: Path | None = typer.Option(None, "--labels", help="The labels folder (default: .mlgate/monitor/labels)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
+) -> None:
+    """Check a label file and store its labels; nothing is stored when one row is wrong (exit 2)."""
+    from mlgate.monitor.labels import add_labels
+    from mlgate.serve.options import serve_section
+
+    if log is None:
+        log = serve_section(settings(ctx)).get("log")
+    done = add_labels(file, labels_folder(ctx, labels), log=log)
+    if as_json:
+        print_json(done.to_dict())
+    else:
+        console().print(f"stored {done.labels} label(s) in {done.file}")

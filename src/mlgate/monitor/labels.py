@@ -1,0 +1,267 @@
+"""Delayed labels: added from files, joined to the prediction log by request id (and row), scored per window.
+
+A label file (CSV, Parquet, JSON lines) holds ``request_id`` and ``label``, and optionally ``row`` (the
+row's position in its request, default 0) and ``time`` (when the outcome was known). ``add_labels``
+checks every row before anything is written (a missing column, a null, a ``row`` that is not a whole
+number, a repeated (request_id, row), and, when the log is given, request ids it never logged: one
+message each, exit 2) and stores the labels as one Parquet file in the labels folder. A later file
+that labels the same (request_id, row) again wins.
+
+Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
+window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
+its 95 % Wilson interval and, for two classes with probabilities, ROC AUC; regressors (a float
+``prediction``) get MAE and RMSE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgate.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlgate.monitor.windows import Window
+
+UTC = dt.UTC
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class LabelsAdded:
+    """What :func:`add_labels` stored."""
+
+    file: Path
+    labels: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"file": str(self.file), "labels": self.labels}
+
+
+def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None = None) -> LabelsAdded:
+    """Check the labels in ``source`` and store them in ``folder``; ``log`` checks the request ids exist."""
+    import polars as pl
+
+    from mlgate.data.io import collect, scan
+
+    source = Path(source)
+    if not source.exists():
+        raise UsageError(f"label file {source} does not exist")
+    frame = collect(scan(source), label=str(source))
+    for required in ("request_id", "label"):
+        if required not in frame.columns:
+            raise InputError(
+                f"label file {source} has no {required!r} column; its columns are {frame.columns}",
+                hint="a label file holds request_id and label, and optionally row and time",
+            )
+    extra = [c for c in frame.columns if c not in ("request_id", "label", "row", "time")]
+    if extra:
+        raise InputError(
+            f"label file {source} has column(s) {extra} besides request_id, label, row and time",
+            hint="remove them, or rename the column that holds the labels to 'label'",
+        )
+    if frame.is_empty():
+        raise InputError(f"label file {source} holds no labels")
+    if frame["label"].dtype.is_nested() or frame["request_id"].dtype.is_nested():
+        raise InputError(f"label file {source}: 'request_id' and 'label' must hold single values, not lists")
+    for name in ("request_id", "label"):
+        _no_nulls(frame, name, source)
+    row = frame["row"] if "row" in frame.columns else pl.Series("row", [0] * frame.height)
+    _no_nulls(frame.with_columns(row), "row", source)
+    if not row.dtype.is_integer():
+        cast = row.cast(pl.Int64, strict=False)
+        bad = (cast.is_null() | (cast.cast(pl.Float64) != row.cast(pl.Float64, strict=False))).arg_true()
+        if row.dtype.is_float() and bad.len() == 0:
+            row = cast
+        else:
+            first = int(bad[0]) if bad.len() else 0
+            raise InputError(
+                f"label file {source}: 'row' must be a whole number (the row's position in its request); "
+                f"row {first + 1} holds {row[first]!r}"
+            )
+    labels = pl.DataFrame(
+        {
+            "request_id": frame["request_id"].cast(pl.String),
+            "row": row.cast(pl.Int32),
+            "label": frame["label"].cast(pl.String),
+            "time": _times(frame, source),
+        }
+    )
+    dupes = labels.filter(pl.struct("request_id", "row").is_duplicated())
+    if dupes.height:
+        first = dupes.row(0, named=True)
+        raise InputError(
+            f"label file {source} labels request {first['request_id']!r} row {first['row']} more than once",
+            hint="keep one label per request and row (add a 'row' column for requests of several rows)",
+        )
+    if log is not None:
+        _known(labels, Path(log), source)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"labels-{dt.datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.urandom(3).hex()}.parquet"
+    tmp = folder / f".{name}.tmp"
+    labels.write_parquet(tmp)
+    os.replace(tmp, folder / name)
+    return LabelsAdded(folder / name, labels.height)
+
+
+def _no_nulls(frame: pl.DataFrame, name: str, source: Path) -> None:
+    nulls = frame[name].is_null().arg_true()
+    if nulls.len():
+        raise InputError(f"label file {source}: {name!r} is empty in row {int(nulls[0]) + 1}")
+
+
+def _times(frame: pl.DataFrame, source: Path) -> pl.Series:
+    import polars as pl
+
+    if "time" not in frame.columns:
+        return pl.Series("time", [None] * frame.height, dtype=pl.Datetime("us", "UTC"))
+    col = frame["time"]
+    if col.dtype == pl.String:
+        parsed = col.str.to_datetime(time_zone="UTC", strict=False)
+        bad = (parsed.is_null() & col.is_not_null()).arg_true()
+        if bad.len():
+            raise InputError(
+                f"label file {source}: 'time' in row {int(bad[0]) + 1} is {col[int(bad[0])]!r}, not an ISO time",
+                hint="write times as 2024-05-01T12:00:00Z",
+            )
+        return parsed.dt.cast_time_unit("us")
+    if isinstance(col.dtype, pl.Datetime):
+        col = col.dt.replace_time_zone("UTC") if col.dtype.time_zone is None else col.dt.convert_time_zone("UTC")
+        return col.dt.cast_time_unit("us")
+    raise InputError(f"label file {source}: 'time' must hold ISO times, got {col.dtype}")
+
+
+def _known(labels: pl.DataFrame, log: Path, source: Path) -> None:
+    import polars as pl
+
+    from mlgate.serve.logfiles import log_files
+
+    ids: set[str] = set()
+    for path in log_files(log):
+        try:
+            ids.update(pl.read_parquet(path, columns=["request_id"])["request_id"].to_list())
+        except Exception:  # a file the monitor would skip cannot vouch for an id either
+            continue
+    unknown = [r for r in labels["request_id"].unique(maintain_order=True).to_list() if r not in ids]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise InputError(
+            f"label file {source} names {len(unknown)} request id(s) the log in {log} never answered: {shown}",
+            hint="label only logged requests (x-request-id), or leave the unknown ones out",
+        )
+
+
+def read_labels(folder: str | Path) -> pl.DataFrame | None:
+    """Every label added to ``folder``, the latest for each (request_id, row); None when there are none."""
+    import polars as pl
+
+    folder = Path(folder)
+    files = sorted(p for p in folder.glob("labels-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return None
+    frame = pl.concat([pl.read_parquet(p) for p in files], how="vertical_relaxed")
+    return frame.unique(subset=["request_id", "row"], keep="last", maintain_order=True)
+
+
+@dataclass(frozen=True)
+class Realized:
+    """Metrics of one window's labelled predictions."""
+
+    labelled: int
+    task: str  # classification or regression
+    metrics: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "labelled": self.labelled,
+            "task": self.task,
+            "metrics": self.metrics,
+            "intervals": {k: list(v) for k, v in self.intervals.items()},
+        }
+
+    def describe(self) -> str:
+        """``accuracy 0.93 [0.89, 0.95] (n=240)``."""
+        parts = []
+        for name, value in self.metrics.items():
+            low_high = self.intervals.get(name)
+            parts.append(f"{name} {value:.3f}" + (f" [{low_high[0]:.3f}, {low_high[1]:.3f}]" if low_high else ""))
+        return ", ".join(parts) + f" (n={self.labelled})"
+
+
+def realized(scored: pl.DataFrame, labels: pl.DataFrame, windows: list[Window]) -> dict[Window, Realized]:
+    """Per window, the metrics of ``scored`` log rows (time, request_id, row, prediction, proba_*) with a label."""
+    import polars as pl
+
+    if not windows or scored.is_empty() or "prediction" not in scored.columns:
+        return {}
+    joined = scored.join(labels.select("request_id", "row", "label"), on=["request_id", "row"], how="inner")
+    out = {}
+    classification = not scored.schema["prediction"].is_float()
+    for w in windows:
+        part = joined.filter((pl.col("time") >= w.start) & (pl.col("time") < w.end))
+        if part.is_empty():
+            continue
+        if classification:
+            out[w] = _classification(part)
+        else:
+            reg = _regression(part)
+            if reg is not None:
+                out[w] = reg
+    return out
+
+
+def _classification(part: pl.DataFrame) -> Realized:
+    import polars as pl
+
+    n = part.height
+    hits = int((part["prediction"].cast(pl.String) == part["label"]).sum())
+    acc = hits / n
+    metrics = {"accuracy": acc}
+    intervals = {"accuracy": wilson(hits, n)}
+    probas = [c for c in part.columns if c.startswith("proba_")]
+    if len(probas) == 2 and part[probas[1]].null_count() == 0:
+        positive = probas[1].removeprefix("proba_")
+        y = (part["label"] == positive).to_numpy()
+        if 0 < y.sum() < n and set(part["label"].unique().to_list()) <= {p.removeprefix("proba_") for p in probas}:
+            from sklearn.metrics import roc_auc_score
+
+            metrics["roc_auc"] = float(roc_auc_score(y, part[probas[1]].to_numpy()))
+    return Realized(n, "classification", metrics, intervals)
+
+
+def _regression(part: pl.DataFrame) -> Realized | None:
+    import numpy as np
+    import polars as pl
+
+    truth = part["label"].cast(pl.Float64, strict=False).to_numpy()
+    pred = part["prediction"].cast(pl.Float64).to_numpy()
+    ok = np.isfinite(truth) & np.isfinite(pred)
+    if not ok.any():
+        return None
+    err = pred[ok] - truth[ok]
+    return Realized(
+        int(ok.sum()),
+        "regression",
+        {"mae": float(np.mean(np.abs(err))), "rmse": float(math.sqrt(np.mean(err**2)))},
+        {},
+    )
+
+
+def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
