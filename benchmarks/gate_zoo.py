@@ -55,7 +55,7 @@ from mlgate.gates.types import Check, Pred
 DEFAULTS = {
     "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False), ("brier", 0.01, False)],
     "multiclass": [("accuracy", 0.01, False), ("brier", 0.01, False)],
-    "regression": [("rmse", 0.02, True)],
+    "regression": [("rmse", 0.05, True)],
 }
 
 

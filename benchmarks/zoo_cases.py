@@ -49,7 +49,7 @@ REASON_ORDER = (
 CHANGE_GATES = {
     "binary": [("roc_auc", 0.01, False), ("accuracy", 0.01, False), ("brier", 0.01, False)],
     "multiclass": [("accuracy", 0.01, False), ("brier", 0.01, False)],
-    "regression": [("rmse", 0.02, True)],
+    "regression": [("rmse", 0.05, True)],
 }
 SLICE_GATE = {
     "binary": "{metric: accuracy, vs: production, slices: auto, max_drop: 0.05, min_rows: 50}",

@@ -114,7 +114,8 @@ DEFAULT_GATES: dict[str, list[dict[str, Any]]] = {
         {"metric": "accuracy", "vs": "{against}", "max_drop": 0.01},
         {"metric": "brier", "vs": "{against}", "max_drop": 0.01},
     ],
-    "regression": [{"metric": "rmse", "vs": "{against}", "max_drop": "2%"}],
+    # 5%, not 2%: on 221 diabetes rows 29 of 100 ordinary retrains moved RMSE by more than 2% (docs/gates.md)
+    "regression": [{"metric": "rmse", "vs": "{against}", "max_drop": "5%"}],
 }
 
 
