@@ -148,12 +148,19 @@ def _refusing_registry(error: MlgateError) -> type[Registry]:
 
     Made here, on demand, so that importing this module stays light.
     """
+    from mlgate.registry.access import Access
     from mlgate.registry.store import Registry
 
-    class RefusingRegistry(Registry):
+    class RefusingAccess(Access):
         @property
         def engine(self) -> Any:
             raise error
+
+    class RefusingRegistry(Registry):
+        def __init__(self, *, settings: Settings) -> None:
+            super().__init__(settings=settings)
+            # every read and write of the registry's modules goes through its Access
+            self._access = RefusingAccess(settings, self.actor)
 
     return RefusingRegistry
 
