@@ -18,19 +18,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlgate.config import Settings, load_settings
+from mlgate.errors import UsageError
 from mlgate.refs import Ref
 from mlgate.registry import aliases as _aliases
 from mlgate.registry import db
 from mlgate.registry import gc as _gc
 from mlgate.registry import materialize as _materialize
+from mlgate.registry import monitoring as _monitoring
 from mlgate.registry import records as _records
+from mlgate.registry import rollouts as _rollouts
 from mlgate.registry import transfer as _transfer
 from mlgate.registry import versions as _versions
 from mlgate.registry.access import Access
 from mlgate.registry.aliases import UNSET, Expect, VersionLike
 from mlgate.registry.blobs import BlobStore
 from mlgate.registry.materialize import METADATA_FILE, check_bound_metadata
-from mlgate.registry.rows import SMOKE_STATUS
+from mlgate.registry.rollouts import Rollout, RolloutEvent
+from mlgate.registry.rows import SMOKE_STATUS, as_ref
 from mlgate.registry.types import (
     RELEASE_ALIAS,
     AliasEvent,
@@ -103,13 +107,13 @@ class Registry:
 
     # -- versions ---------------------------------------------------------------------------------
 
-    def get(self, ref: str | Ref) -> ModelVersion:
+    def get(self, ref: str | Ref | ModelVersion) -> ModelVersion:
         """The version a reference names: ``fraud``, ``fraud:7``, ``fraud:1.4.0`` or ``fraud@production``."""
         return _versions.get(self._access, ref)
 
     resolve = get
 
-    def resolve_digest(self, ref: str | Ref) -> tuple[int, str]:
+    def resolve_digest(self, ref: str | Ref | ModelVersion) -> tuple[int, str]:
         """Just ``(number, digest)`` for a reference: the hot path of serving and alias watching."""
         return _versions.resolve_digest(self._access, ref)
 
@@ -161,7 +165,7 @@ class Registry:
     def import_version(
         self,
         source: Registry | str | Path,
-        ref: str | Ref | None = None,
+        ref: str | Ref | ModelVersion | None = None,
         *,
         name: str | None = None,
         lineage: dict[str, Any] | None = None,
@@ -183,15 +187,15 @@ class Registry:
             origin = _transfer.from_registry(source._access, ref)
         else:
             origin = _transfer.read_bundle(source)
-            if ref is not None and str(ref) not in (origin.version.ref, origin.version.name):
-                from mlgate.errors import UsageError
-
-                raise UsageError(f"the bundle {source} holds {origin.version.ref}, not {ref}")
+            wanted = as_ref(ref) if ref is not None else None
+            held = origin.version
+            if wanted is not None and (wanted.name, wanted.number or held.number) != (held.name, held.number):
+                raise UsageError(f"the bundle {source} holds {held.ref}, not {wanted}")
         return _transfer.import_version(
             self._access, origin, name=name, lineage=lineage, aliases=aliases, reason=reason
         )
 
-    def export_version(self, ref: str | Ref, dest: str | Path) -> Path:
+    def export_version(self, ref: str | Ref | ModelVersion, dest: str | Path) -> Path:
         """Write one version (files, data profile, version events) as a bundle folder for :meth:`import_version`."""
         return _transfer.export_version(self._access, ref, dest)
 
@@ -291,7 +295,7 @@ class Registry:
         """Read and verify small bytes stored with :meth:`put_blob`."""
         return _materialize.read_blob(self._access, digest, what=what)
 
-    def verify(self, ref: str | Ref) -> ModelVersion:
+    def verify(self, ref: str | Ref | ModelVersion) -> ModelVersion:
         """Check every file of a version against its digest without loading it."""
         return _materialize.verify(self._access, self.get(ref))
 
@@ -318,7 +322,7 @@ class Registry:
 
     def record_gate_report(
         self,
-        ref: str | Ref,
+        ref: str | Ref | ModelVersion,
         report: bytes,
         *,
         champion_digest: str | None,
@@ -339,7 +343,7 @@ class Registry:
             passed=passed,
         )
 
-    def gate_reports(self, ref: str | Ref) -> list[GateRecord]:
+    def gate_reports(self, ref: str | Ref | ModelVersion) -> list[GateRecord]:
         """Every gate report of a version, newest first."""
         return _records.list_gate_reports(self._access, ref)
 
@@ -354,3 +358,84 @@ class Registry:
     def get_run(self, run_id: str) -> RunRecord:
         """One run by its id or a unique prefix of it."""
         return _records.get_run(self._access, run_id)
+
+    # -- rollouts (progressive delivery; the decisions live in mlgate.delivery) -----------------------
+
+    def start_rollout(
+        self,
+        name: str,
+        alias: str,
+        candidate: int,
+        *,
+        stable: int,
+        steps: Sequence[float],
+        analysis: str,
+        pause_s: float,
+        gate_report: str | None = None,
+    ) -> Rollout:
+        """Record a running rollout of ``name:candidate`` on ``alias`` (one active per alias, by the database)."""
+        return _rollouts.start_rollout(
+            self._access,
+            name,
+            alias,
+            candidate,
+            stable=stable,
+            steps=steps,
+            analysis=analysis,
+            pause_s=pause_s,
+            gate_report=gate_report,
+        )
+
+    def rollout(self, name: str, alias: str, *, active_only: bool = False) -> Rollout:
+        """The active rollout of ``name@alias``, else its latest one (NotFoundError when none)."""
+        return _rollouts.get_rollout(self._access, name, alias, active_only=active_only)
+
+    def rollouts(self, name: str) -> list[Rollout]:
+        """Every rollout of a model, newest first."""
+        return _rollouts.list_rollouts(self._access, name)
+
+    def update_rollout(
+        self, rollout: Rollout, *, kind: str, detail: dict[str, Any] | None = None, **changes: Any
+    ) -> Rollout:
+        """Change an active rollout by compare-and-set on its revision, recording one event of ``kind``."""
+        return _rollouts.update_rollout(self._access, rollout, kind=kind, detail=detail, **changes)
+
+    def record_rollout_event(self, rollout: Rollout, kind: str, detail: dict[str, Any]) -> None:
+        """Append an event to a rollout without changing it."""
+        _rollouts.record_rollout_event(self._access, rollout, kind, detail)
+
+    def rollout_events(self, rollout: Rollout | int) -> list[RolloutEvent]:
+        """Every event of a rollout, oldest first."""
+        return _rollouts.rollout_events_of(self._access, rollout if isinstance(rollout, int) else rollout.id)
+
+    def rollout_route(self, name: str, alias: str) -> tuple[int, str, float] | None:
+        """``(candidate number, digest, weight in [0, 1])`` of the active rollout on ``name@alias``, or None."""
+        return _rollouts.rollout_route(self._access, name, alias)
+
+    # -- monitoring -------------------------------------------------------------------------------
+
+    def monitor_states(self, subject: str) -> dict[str, _monitoring.RuleState]:
+        """The monitor rules' streaks and open states for one monitored reference (``fraud@production``)."""
+        return _monitoring.load_states(self._access, subject)
+
+    def save_monitor_states(self, subject: str, states: dict[str, _monitoring.RuleState]) -> None:
+        """Write the monitor rules' states of one reference in one transaction."""
+        _monitoring.save_states(self._access, subject, states)
+
+    def record_monitor_event(self, event: _monitoring.MonitorEvent) -> _monitoring.MonitorEvent | None:
+        """Log one act of a monitor rule (alert, resolve, rollback, retrain); None when logged already."""
+        return _monitoring.record_event(self._access, event)
+
+    def monitor_events(self, subject: str | None = None, *, limit: int = 100) -> list[_monitoring.MonitorEvent]:
+        """The latest acts of the monitor rules (of one reference, or all), newest first."""
+        return _monitoring.list_events(self._access, subject, limit=limit)
+
+    def rollback_on_evidence(self, name: str, alias: str, *, expect: int, evidence: str, reason: str) -> AliasEvent:
+        """Move ``alias`` from ``expect`` back to its previous holder on a monitor report's digest.
+
+        Never twice on the same evidence, never onto a version that failed its own checks (CheckFailed);
+        compare-and-set against ``expect`` (ConflictError).
+        """
+        return _monitoring.rollback_on_evidence(
+            self._access, name, alias, expect=expect, evidence=evidence, reason=reason
+        )

@@ -126,3 +126,83 @@ runs = sa.Table(
     sa.Column("created_by", sa.String(128), nullable=False),
 )
 sa.Index("ix_runs_started", runs.c.started_at)
+
+# progressive delivery: one row per rollout; the partial unique index lets one alias have one active rollout
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("candidate_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("stable_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("steps", JSON, nullable=False),  # canary weights in percent, increasing, in (0, 100]
+    sa.Column("step", sa.Integer, nullable=False),  # index into steps
+    sa.Column("weight", sa.Float, nullable=False),  # the canary's share now, in percent (0 once aborted)
+    sa.Column("status", sa.String(16), nullable=False),  # running, paused, aborted, promoted
+    sa.Column("analysis", sa.String(64), nullable=False),
+    sa.Column("pause_s", sa.Float, nullable=False),
+    sa.Column("gate_report", sa.String(80), nullable=True),  # the passing report the candidate started with
+    sa.Column("last_analysis", JSON, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False),  # bumped by every change: updates compare and set it
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("step_started_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+ACTIVE_ROLLOUT = rollouts.c.status.in_(("running", "paused"))
+sa.Index(
+    "uq_rollouts_active",
+    rollouts.c.model_id,
+    rollouts.c.alias,
+    unique=True,
+    sqlite_where=ACTIVE_ROLLOUT,
+    postgresql_where=ACTIVE_ROLLOUT,
+)
+
+rollout_events = sa.Table(
+    "rollout_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("rollout_id", sa.Integer, sa.ForeignKey("rollouts.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # start, step, analysis, pause, resume, abort, promote
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("detail", JSON, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+sa.Index("ix_rollout_events_rollout", rollout_events.c.rollout_id, rollout_events.c.id)
+
+# monitoring: each rule's streak and open state per monitored reference (restart-safe `mlgate monitor --follow`)
+monitor_rules = sa.Table(
+    "monitor_rules",
+    metadata,
+    sa.Column("subject", sa.String(200), primary_key=True),  # the monitored reference as given: fraud@production
+    sa.Column("rule", sa.String(200), primary_key=True),
+    sa.Column("streak", sa.Integer, nullable=False),  # windows in a row the condition held
+    sa.Column("open", sa.Boolean, nullable=False),  # fired and not yet resolved
+    sa.Column("last_window", TS, nullable=True),  # end of the last window judged: a restart judges only later ones
+    sa.Column("opened_at", TS, nullable=True),
+    sa.Column("evidence", sa.String(80), nullable=True),  # the monitor report it fired on
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# what the rules did: alerts delivered or not (the delivery log), rollbacks, retrains; one row per act
+monitor_events = sa.Table(
+    "monitor_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # alert, resolve, rollback, retrain
+    sa.Column("target", sa.String(200), nullable=False),  # the webhook's name, the alias, the forge
+    sa.Column("evidence", sa.String(80), nullable=False),  # the monitor report's digest (its blob)
+    sa.Column("status", sa.String(16), nullable=False),  # delivered, failed, done, refused
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("subject", "rule", "action", "target", "evidence", name="uq_monitor_event_once"),
+)
+sa.Index("ix_monitor_events_subject", monitor_events.c.subject, monitor_events.c.id)
