@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from mlgate.config import Settings
+    from mlgate.registry.store import Registry
 
 
 LOG_TAIL = 15
@@ -293,7 +294,7 @@ class _Runner:
         self.executor = executor
         self.run_id = run_id
         self.env = stage_environment(settings, run_id)
-        self._registry: Any = None  # opened before the first command runs
+        self._registry: Registry | None = None  # opened before the first command runs
         if smoke:
             self.env.update(MLGATE_SMOKE="1", MLGATE_PARAMS_FILE=str(self._smoke_params_file()))
         self._inputs: dict[str, Inputs] = {}
@@ -437,7 +438,7 @@ class _Runner:
             self._save(stage, inputs, log, registered)
         return "ran", 0, why, inputs.key
 
-    def _preflight(self) -> Any:
+    def _preflight(self) -> Registry:
         """Before the first command: the registry must answer, or a stage would train for nothing.
 
         A stage that registers a model (``log_model``) needs it, and the run is recorded there; failing
