@@ -8,12 +8,14 @@ Importing this package needs the ``serve`` extra (Starlette, uvicorn, orjson, pr
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgate.serve.options import ServeOptions
 
 __all__ = ["ServeOptions", "create_app", "serve"]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> Any:
     if name == "create_app":
         from mlgate.serve.app import create_app
 
