@@ -163,14 +163,13 @@ class Settings:
 
     @cached_property
     def monitor(self) -> MonitorConfig:
-        """``monitor:`` as written (typed when monitoring is built)."""
-        value = self.raw.get("monitor")
-        return MonitorConfig(value if isinstance(value, dict) else {})
+        """``monitor:`` (retention, rules, webhooks, retrain)."""
+        return MonitorConfig.parse(self.raw.get("monitor"), self.file)
 
     @cached_property
     def delivery(self) -> DeliveryConfig:
-        """Room for ``delivery:``."""
-        return DeliveryConfig()
+        """``delivery:`` (rollout defaults and the named analyses; ``log`` defaults to ``serve.log``)."""
+        return DeliveryConfig.parse(self.raw.get("delivery"), self.file, self.root, self.serve.log)
 
     @cached_property
     def server(self) -> ServerConfig:

@@ -33,7 +33,7 @@ trust:
 gates:
   - {metric: accuracy, min: 0.8}
 waivers: []
-monitor: {every: 1h}
+monitor: {retention: 1h}
 """
 
 
@@ -60,7 +60,7 @@ def test_every_section_reads_typed_values(tmp_path: Path) -> None:
     assert s.trust.run_code_models == ("fraud",) and s.trust.run_code_authors == ("alice",)
     assert s.trust.keys == {"release": "keys/release.pub"}
     assert s.gates.written and s.gates.gates == [{"metric": "accuracy", "min": 0.8}] and s.gates.waivers == []
-    assert s.monitor.options == {"every": "1h"}
+    assert s.monitor.options == {"retention": "1h"} and s.monitor.rules == ()
 
 
 def test_absent_sections_have_defaults(tmp_path: Path) -> None:
