@@ -10,12 +10,12 @@ from mlgate.registry.access import Access, now, utc
 from mlgate.registry.materialize import put_blob
 from mlgate.registry.rows import Row, as_ref, resolve_row
 from mlgate.registry.tables import gate_reports, models, runs
-from mlgate.registry.types import GateRecord, RunRecord
+from mlgate.registry.types import GateRecord, ModelVersion, RunRecord
 
 
 def record_gate_report(
     acc: Access,
-    ref: str | Ref,
+    ref: str | Ref | ModelVersion,
     report: bytes,
     *,
     champion_digest: str | None,
@@ -62,7 +62,7 @@ def record_gate_report(
     )
 
 
-def list_gate_reports(acc: Access, ref: str | Ref) -> list[GateRecord]:
+def list_gate_reports(acc: Access, ref: str | Ref | ModelVersion) -> list[GateRecord]:
     """Every gate report of a version, newest first."""
     with acc.read() as conn:
         row = resolve_row(conn, as_ref(ref))

@@ -27,8 +27,10 @@ def semver_tuple(text: str) -> tuple[int, int, int]:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def as_ref(ref: str | Ref) -> Ref:
-    """A parsed reference."""
+def as_ref(ref: str | Ref | ModelVersion) -> Ref:
+    """A parsed reference; a version already resolved stands for its ``name:number``."""
+    if isinstance(ref, ModelVersion):
+        return Ref(ref.name, number=ref.number)
     return parse_ref(ref) if isinstance(ref, str) else ref
 
 

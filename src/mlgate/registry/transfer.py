@@ -50,13 +50,13 @@ class Origin:
     label: str
 
 
-def from_registry(acc: Access, ref: str | Ref) -> Origin:
+def from_registry(acc: Access, ref: str | Ref | ModelVersion) -> Origin:
     """The origin of version ``ref`` of the registry behind ``acc``."""
     mv = get(acc, as_ref(ref))
     return Origin(mv, version_history(acc, mv.ref), acc.blobs, f"{mv.ref} of {acc.url}")
 
 
-def export_version(acc: Access, ref: str | Ref, dest: str | Path) -> Path:
+def export_version(acc: Access, ref: str | Ref | ModelVersion, dest: str | Path) -> Path:
     """Write version ``ref`` as a bundle into ``dest`` (a new or empty folder), verifying every blob on the way."""
     out = Path(dest)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -38,7 +38,7 @@ from mlgate.registry.types import ModelSummary, ModelVersion, VersionEvent
 # -- reading --------------------------------------------------------------------------------------
 
 
-def get(acc: Access, ref: str | Ref) -> ModelVersion:
+def get(acc: Access, ref: str | Ref | ModelVersion) -> ModelVersion:
     """The version a reference names."""
     parsed = as_ref(ref)
     with acc.read() as conn:
@@ -46,7 +46,7 @@ def get(acc: Access, ref: str | Ref) -> ModelVersion:
         return build(parsed.name, row, aliases_of(conn, [row.id]).get(row.id, ()))
 
 
-def resolve_digest(acc: Access, ref: str | Ref) -> tuple[int, str]:
+def resolve_digest(acc: Access, ref: str | Ref | ModelVersion) -> tuple[int, str]:
     """Just ``(number, digest)`` for a reference: one indexed join for an alias."""
     parsed = as_ref(ref)
     if parsed.alias is not None:

@@ -127,3 +127,13 @@ def test_schema_is_migrated_once_and_reopened(registry_url, tmp_path):
         first.register("m", make_files(tmp_path, "x"), flavor="test", signature=SIG)
     with Registry(registry_url, artifacts=str(tmp_path / "a")) as second:
         assert second.get("m:1").flavor == "test"
+
+
+def test_a_resolved_version_is_a_reference_too(registry, tmp_path):
+    v = reg_version(registry, tmp_path, "one")
+    assert registry.get(v) == v and registry.resolve_digest(v) == (1, v.digest)
+    assert registry.verify(v) == v
+    record = registry.record_gate_report(
+        v, b"{}", champion_digest=None, against="none", dataset_digest="d", config_digest="c", passed=True
+    )
+    assert registry.gate_reports(v) == [record]

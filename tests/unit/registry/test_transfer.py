@@ -189,3 +189,13 @@ def test_a_hostile_bundle_manifest_is_refused(registry, source, tmp_path, path, 
     with pytest.raises(IntegrityError, match=match):
         registry.import_version(bundle)
     assert not (tmp_path / "escape.bin").exists() and list(registry.blobs.list()) == []
+
+
+def test_a_bundle_named_for_another_version_is_refused(registry, source, tmp_path):
+    from mlgate.errors import UsageError
+
+    _seed(source, tmp_path)
+    bundle = source.export_version(source.get("fraud:3"), tmp_path / "bundle")
+    with pytest.raises(UsageError, match=r"holds fraud:3, not fraud:2"):
+        registry.import_version(bundle, "fraud:2")
+    assert registry.import_version(bundle, source.get("fraud:3")).ref == "fraud:3"
