@@ -1,0 +1,35 @@
+"""``mlgate package`` from the command line; the build context itself: tests/unit/serve/test_package.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.unit.cli.conftest import Result
+
+Cli = Callable[..., Result]
+
+
+def test_package_says_what_it_wrote_and_never_overwrites_unasked(
+    cli: Cli, model_file: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, data = model_file
+    assert cli("model", "register", str(path), "--name", "bc", "--data", str(data)).code == 0
+    out = tmp_path / "pkg"
+    r = cli("package", "bc:1", "--out", str(out))
+    assert r.code == 0, r.err
+    assert "packaged bc:1 (blake3:" in r.out and f"into {out}" in r.out
+    assert "Dockerfile" in r.out and "requirements.txt" in r.out
+    assert f"docker build -t IMAGE {out}" in r.out
+    assert (out / "Dockerfile").is_file() and (out / "k8s" / "deployment.yaml").is_file()
+    dockerfile = (out / "Dockerfile").read_text()
+    again = cli("package", "bc:1", "--out", str(out))
+    assert again.code == 2 and f"{out} is not empty" in again.err and "--force" in again.err
+    assert (out / "Dockerfile").read_text() == dockerfile
+    assert cli("package", "bc:1", "--out", str(out), "--force").code == 0
+
+
+def test_packaging_an_unknown_version_is_refused(cli: Cli, tmp_path: Path) -> None:
+    r = cli("package", "fraud:1", "--out", str(tmp_path / "pkg"))
+    assert r.code == 2 and "fraud" in r.err
+    assert not (tmp_path / "pkg").exists()
