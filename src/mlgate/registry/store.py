@@ -24,13 +24,16 @@ from mlgate.registry import aliases as _aliases
 from mlgate.registry import db
 from mlgate.registry import gc as _gc
 from mlgate.registry import materialize as _materialize
+from mlgate.registry import monitoring as _monitoring
 from mlgate.registry import records as _records
+from mlgate.registry import rollouts as _rollouts
 from mlgate.registry import transfer as _transfer
 from mlgate.registry import versions as _versions
 from mlgate.registry.access import Access
 from mlgate.registry.aliases import UNSET, Expect, VersionLike
 from mlgate.registry.blobs import BlobStore
 from mlgate.registry.materialize import METADATA_FILE, check_bound_metadata
+from mlgate.registry.rollouts import Rollout, RolloutEvent
 from mlgate.registry.rows import SMOKE_STATUS, as_ref
 from mlgate.registry.types import (
     RELEASE_ALIAS,
@@ -355,3 +358,84 @@ class Registry:
     def get_run(self, run_id: str) -> RunRecord:
         """One run by its id or a unique prefix of it."""
         return _records.get_run(self._access, run_id)
+
+    # -- rollouts (progressive delivery; the decisions live in mlgate.delivery) -----------------------
+
+    def start_rollout(
+        self,
+        name: str,
+        alias: str,
+        candidate: int,
+        *,
+        stable: int,
+        steps: Sequence[float],
+        analysis: str,
+        pause_s: float,
+        gate_report: str | None = None,
+    ) -> Rollout:
+        """Record a running rollout of ``name:candidate`` on ``alias`` (one active per alias, by the database)."""
+        return _rollouts.start_rollout(
+            self._access,
+            name,
+            alias,
+            candidate,
+            stable=stable,
+            steps=steps,
+            analysis=analysis,
+            pause_s=pause_s,
+            gate_report=gate_report,
+        )
+
+    def rollout(self, name: str, alias: str, *, active_only: bool = False) -> Rollout:
+        """The active rollout of ``name@alias``, else its latest one (NotFoundError when none)."""
+        return _rollouts.get_rollout(self._access, name, alias, active_only=active_only)
+
+    def rollouts(self, name: str) -> list[Rollout]:
+        """Every rollout of a model, newest first."""
+        return _rollouts.list_rollouts(self._access, name)
+
+    def update_rollout(
+        self, rollout: Rollout, *, kind: str, detail: dict[str, Any] | None = None, **changes: Any
+    ) -> Rollout:
+        """Change an active rollout by compare-and-set on its revision, recording one event of ``kind``."""
+        return _rollouts.update_rollout(self._access, rollout, kind=kind, detail=detail, **changes)
+
+    def record_rollout_event(self, rollout: Rollout, kind: str, detail: dict[str, Any]) -> None:
+        """Append an event to a rollout without changing it."""
+        _rollouts.record_rollout_event(self._access, rollout, kind, detail)
+
+    def rollout_events(self, rollout: Rollout | int) -> list[RolloutEvent]:
+        """Every event of a rollout, oldest first."""
+        return _rollouts.rollout_events_of(self._access, rollout if isinstance(rollout, int) else rollout.id)
+
+    def rollout_route(self, name: str, alias: str) -> tuple[int, str, float] | None:
+        """``(candidate number, digest, weight in [0, 1])`` of the active rollout on ``name@alias``, or None."""
+        return _rollouts.rollout_route(self._access, name, alias)
+
+    # -- monitoring -------------------------------------------------------------------------------
+
+    def monitor_states(self, subject: str) -> dict[str, _monitoring.RuleState]:
+        """The monitor rules' streaks and open states for one monitored reference (``fraud@production``)."""
+        return _monitoring.load_states(self._access, subject)
+
+    def save_monitor_states(self, subject: str, states: dict[str, _monitoring.RuleState]) -> None:
+        """Write the monitor rules' states of one reference in one transaction."""
+        _monitoring.save_states(self._access, subject, states)
+
+    def record_monitor_event(self, event: _monitoring.MonitorEvent) -> _monitoring.MonitorEvent | None:
+        """Log one act of a monitor rule (alert, resolve, rollback, retrain); None when logged already."""
+        return _monitoring.record_event(self._access, event)
+
+    def monitor_events(self, subject: str | None = None, *, limit: int = 100) -> list[_monitoring.MonitorEvent]:
+        """The latest acts of the monitor rules (of one reference, or all), newest first."""
+        return _monitoring.list_events(self._access, subject, limit=limit)
+
+    def rollback_on_evidence(self, name: str, alias: str, *, expect: int, evidence: str, reason: str) -> AliasEvent:
+        """Move ``alias`` from ``expect`` back to its previous holder on a monitor report's digest.
+
+        Never twice on the same evidence, never onto a version that failed its own checks (CheckFailed);
+        compare-and-set against ``expect`` (ConflictError).
+        """
+        return _monitoring.rollback_on_evidence(
+            self._access, name, alias, expect=expect, evidence=evidence, reason=reason
+        )
