@@ -63,7 +63,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mlgate.errors import InputError, UsageError
-from mlgate.gates.metrics import Metric
+from mlgate.gates.metrics import Cells, Metric
 from mlgate.gates.types import Pred
 
 BLOCKS = 2000  # resampling unit: rows up to this many rows, this many random blocks above
@@ -178,7 +178,11 @@ def replicates(metric: Metric, y: np.ndarray, preds: Sequence[Pred], plan: Resam
 
 
 def _additive(metric: Metric, y: np.ndarray, preds: Sequence[Pred], plan: Resampling) -> Replicates:
-    weighted = _Weighted([metric.sums(y, p, plan.groups, plan.n_groups) for p in preds], plan.n_groups)
+    stats = []
+    for p in preds:  # rank metrics hand over their nonzero cells: no dense 2,000 × 4,096 counts per slice
+        cells = metric.cells(y, p, plan.groups, plan.n_groups)
+        stats.append(cells if cells is not None else metric.sums(y, p, plan.groups, plan.n_groups))
+    weighted = _Weighted(stats, plan.n_groups)
     centre = np.array([metric.from_sums(t) for t in weighted.totals], dtype=np.float64)
     values = np.empty((plan.resamples, len(preds)))
     row = 0
@@ -196,12 +200,23 @@ class _Weighted:
     are exact for counts (float32 only where every sum stays below 2**24), so both give the same numbers.
     """
 
-    def __init__(self, stats: Sequence[np.ndarray], n_groups: int) -> None:
+    def __init__(self, stats: Sequence[np.ndarray | Cells], n_groups: int) -> None:
         self.sparse: list[Any] | None = None
+        if all(isinstance(s, Cells) for s in stats):
+            cells = [s for s in stats if isinstance(s, Cells)]
+            if sum(c.data.size for c in cells) < SPARSE_FILL * sum(c.shape[0] * c.shape[1] for c in cells):
+                self._init_sparse([(c.data, c.rows, c.cols, c.shape) for c in cells], n_groups)
+                return
+        stats = [s.dense() if isinstance(s, Cells) else s for s in stats]
         if all(np.issubdtype(s.dtype, np.integer) for s in stats):
             masks = [s != 0 for s in stats]
             if sum(np.count_nonzero(m) for m in masks) < SPARSE_FILL * sum(s.size for s in stats):
-                self._init_sparse(stats, masks, n_groups)
+                parts = []
+                for s, mask in zip(stats, masks, strict=True):
+                    flat = np.flatnonzero(mask)
+                    rows, cols = np.divmod(flat, s.shape[1])
+                    parts.append((s.reshape(-1)[flat], rows, cols, s.shape))
+                self._init_sparse(parts, n_groups)
                 return
         self.totals = [s.sum(axis=0, dtype=np.float64) for s in stats]
         exact32 = all(_exact_in_float32(s, n_groups) for s in stats)
@@ -210,14 +225,11 @@ class _Weighted:
         for i, s in enumerate(stats):
             self.s_all[:, self.edges[i] : self.edges[i + 1]] = s
 
-    def _init_sparse(self, stats: Sequence[np.ndarray], masks: list[np.ndarray], n_groups: int) -> None:
+    def _init_sparse(
+        self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]], n_groups: int
+    ) -> None:
         from scipy import sparse
 
-        parts = []
-        for s, mask in zip(stats, masks, strict=True):
-            flat = np.flatnonzero(mask)
-            rows, cols = np.divmod(flat, s.shape[1])
-            parts.append((s.reshape(-1)[flat], rows, cols, s.shape))
         exact32 = all(
             data.size == 0 or (data.min() >= 0 and float(data.max()) * n_groups < _FLOAT32_EXACT) for data, *_ in parts
         )
