@@ -17,6 +17,7 @@ from mlgate.cli import package as package_cmd
 from mlgate.cli import pipeline as pipeline_cmd
 from mlgate.cli import promote as promote_cmd
 from mlgate.cli import quickstart as quickstart_cmd
+from mlgate.cli import rollout as rollout_cmd
 from mlgate.cli import serve as serve_cmd
 
 app = typer.Typer(
@@ -65,6 +66,7 @@ app.command("gate")(gate_cmd.gate)
 app.command("report")(gate_cmd.report)
 app.command("promote")(promote_cmd.promote)
 app.command("rollback")(promote_cmd.rollback)
+app.add_typer(rollout_cmd.app, name="rollout")
 app.command("gc")(gc_cmd.gc)
 app.command("init")(init_cmd.init)
 app.command("ci")(ci_cmd.ci)
