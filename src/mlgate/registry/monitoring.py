@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mlgate.errors import CheckFailed, ConflictError, UsageError
+from mlgate.errors import CheckFailed, UsageError
 from mlgate.refs import check_alias, check_name
 from mlgate.registry.access import Access, now, utc
 from mlgate.registry.aliases import history, set_alias
@@ -192,8 +192,6 @@ def rollback_on_evidence(acc: Access, name: str, alias: str, *, expect: int, evi
     target = _previous_holder(events)
     if target is None:
         raise CheckFailed(f"{name}@{alias} has no earlier holder to roll back to")
-    if expect == target:
-        raise ConflictError(f"{name}@{alias} already moved back to {name}:{target}")
     why = _failed_checks(acc, name, alias, target, events)
     if why:
         raise CheckFailed(
