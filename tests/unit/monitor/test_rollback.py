@@ -84,15 +84,15 @@ def test_a_sustained_breach_in_the_log_rolls_production_back_once(
     monitored: Any, log_hour: Any, tmp_path: Path
 ) -> None:
     """bc:2 takes production and serves a broken feature for three hours: the rule rolls back to bc:1."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     from mlgate.config import load_settings
     from mlgate.monitor import monitor
     from mlgate.monitor.actions import apply_rules
     from mlgate.serve.loader import Served
     from mlgate.serve.protocol import InputSpec
-
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     reg = monitored.registry
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(monitored.test, monitored.y_test)
