@@ -78,6 +78,7 @@ KNOWN_KEYS = {
     "smoke",
     "ray_address",
     "trust",
+    "delivery",
 }
 
 
