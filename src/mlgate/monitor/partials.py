@@ -136,36 +136,36 @@ def file_partials(
     quality: QualityReference | None,
     *,
     cache: Path | None,
-) -> tuple[dict[Window, Partial], bool]:
-    """The partial of each window ``path`` has rows in, and whether they came from the cache (which holds
-    them while the file keeps its path, size and modification time)."""
+) -> tuple[dict[Window, Partial], bool, str]:
+    """The partial of each window ``path`` has rows in, whether they came from the cache (which holds them
+    while the file keeps its path, size and modification time), and the identity of the file as read."""
     try:
         stat = path.stat()
     except OSError as exc:
         raise BadLogFile(f"cannot be read: {exc.strerror or type(exc).__name__}") from None
-    key = None
-    if cache is not None:
-        text = "|".join(
-            (
-                FORMAT,
-                str(path.resolve()),
-                str(stat.st_size),
-                str(stat.st_mtime_ns),
-                str(size.total_seconds()),
-                columns.key(),
-                quality.key() if quality is not None else "",
-            )
+    text = "|".join(
+        (
+            FORMAT,
+            str(path.resolve()),
+            str(stat.st_size),
+            str(stat.st_mtime_ns),
+            str(size.total_seconds()),
+            columns.key(),
+            quality.key() if quality is not None else "",
         )
-        key = cache / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
-        if key.is_file():
-            try:
-                stored = json.loads(key.read_text(encoding="utf-8"))
-                return {
-                    window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p)
-                    for start, p in stored["windows"].items()
-                }, True
-            except (ValueError, KeyError, TypeError):
-                pass  # a damaged cache entry is recomputed
+    )
+    ident = hashlib.sha256(text.encode()).hexdigest()[:32]
+    key = None if cache is None else cache / f"{ident}.json"
+    if key is not None and key.is_file():
+        try:
+            stored = json.loads(key.read_text(encoding="utf-8"))
+            parts = {
+                window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p)
+                for start, p in stored["windows"].items()
+            }
+            return parts, True, ident
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache entry is recomputed
     out = compute(read(path), size, columns, quality)
     if key is not None:
         from mlgate.files import write_atomic
@@ -177,7 +177,7 @@ def file_partials(
             "windows": {w.start.isoformat(): p.to_dict() for w, p in out.items()},
         }
         write_atomic(key, json.dumps(body))
-    return out, False
+    return out, False, ident
 
 
 def read(path: Path) -> pl.DataFrame:

@@ -82,6 +82,19 @@ class QualityIssue:
             "examples": self.examples,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QualityIssue:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            data["column"],
+            data["check"],
+            int(data["count"]),
+            int(data["rows"]),
+            float(data["expected_share"]),
+            float(data["p_value"]),
+            list(data["examples"]),
+        )
+
 
 @dataclass(frozen=True)
 class QualityReference:

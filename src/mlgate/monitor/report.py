@@ -7,11 +7,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlgate.monitor.quality import QualityIssue
+from mlgate.monitor.windows import Window
+
 if TYPE_CHECKING:
     from mlgate.data.drift import DriftReport
     from mlgate.monitor.labels import Realized
-    from mlgate.monitor.quality import QualityIssue
-    from mlgate.monitor.windows import Window
 
 FORMAT = "mlgate.monitor-report/1"
 
@@ -35,6 +36,54 @@ class Limits:
         }
 
 
+@dataclass(frozen=True)
+class DriftSummary:
+    """What a window's drift report says: the verdict, the drifted columns and every column's test."""
+
+    dataset_drift: bool
+    drifted_share: float
+    drifted_columns: list[str]
+    tested: int
+    rows_ref: int
+    rows_cur: int
+    columns: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, report: DriftReport) -> DriftSummary:
+        """The summary of a :class:`~mlgate.data.drift.DriftReport`."""
+        return cls(
+            report.dataset_drift,
+            report.drifted_share,
+            report.drifted_columns,
+            sum(c.tested for c in report.columns),
+            report.rows_ref,
+            report.rows_cur,
+            [c.to_dict() for c in report.columns],
+        )
+
+    @property
+    def column_names(self) -> list[str]:
+        """Every compared column, largest drift first."""
+        return [c["column"] for c in self.columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "dataset_drift": self.dataset_drift,
+            "drifted_share": self.drifted_share,
+            "drifted_columns": self.drifted_columns,
+            "tested": self.tested,
+            "rows_ref": self.rows_ref,
+            "rows_cur": self.rows_cur,
+            "columns": self.columns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftSummary:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
 @dataclass
 class WindowResult:
     """The figures of one window and the limits it breached."""
@@ -45,8 +94,8 @@ class WindowResult:
     errors: int
     refused: int
     latency_ms: dict[str, float] | None
-    input_drift: DriftReport | None
-    prediction_drift: DriftReport | None
+    input_drift: DriftSummary | None
+    prediction_drift: DriftSummary | None
     quality: list[QualityIssue]
     is_reference: bool = False
     breaches: list[str] = field(default_factory=list)
@@ -68,13 +117,34 @@ class WindowResult:
             "refused": self.refused,
             "error_rate": self.error_rate,
             "latency_ms": self.latency_ms,
-            "input_drift": None if self.input_drift is None else _drift(self.input_drift),
-            "prediction_drift": None if self.prediction_drift is None else _drift(self.prediction_drift),
+            "input_drift": None if self.input_drift is None else self.input_drift.to_dict(),
+            "prediction_drift": None if self.prediction_drift is None else self.prediction_drift.to_dict(),
             "prediction_reference": self.is_reference,
             "quality": [q.to_dict() for q in self.quality],
             "realized": None if self.realized is None else self.realized.to_dict(),
             "breaches": self.breaches,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], window: Window) -> WindowResult:
+        """Inverse of :meth:`to_dict` (realized metrics left out: labels arrive later)."""
+
+        def drift(key: str) -> DriftSummary | None:
+            return None if data.get(key) is None else DriftSummary.from_dict(data[key])
+
+        return cls(
+            window,
+            int(data["requests"]),
+            int(data["rows"]),
+            int(data["errors"]),
+            int(data["refused"]),
+            data["latency_ms"],
+            drift("input_drift"),
+            drift("prediction_drift"),
+            [QualityIssue.from_dict(q) for q in data["quality"]],
+            bool(data["prediction_reference"]),
+            list(data["breaches"]),
+        )
 
 
 @dataclass
@@ -91,6 +161,7 @@ class MonitorReport:
     notes: list[str] = field(default_factory=list)
     files_read: int = 0
     files_cached: int = 0
+    windows_cached: int = 0  # windows whose verdict was cached (same files, references and limits)
 
     @property
     def breached(self) -> bool:
@@ -121,6 +192,7 @@ class MonitorReport:
             "notes": self.notes,
             "files_read": self.files_read,
             "files_cached": self.files_cached,
+            "windows_cached": self.windows_cached,
         }
 
     def to_markdown(self) -> str:
@@ -161,22 +233,11 @@ class MonitorReport:
         return "\n".join(lines) + "\n"
 
 
-def _drift(report: DriftReport) -> dict[str, Any]:
-    return {
-        "dataset_drift": report.dataset_drift,
-        "drifted_share": report.drifted_share,
-        "drifted_columns": report.drifted_columns,
-        "rows_ref": report.rows_ref,
-        "rows_cur": report.rows_cur,
-        "columns": [c.to_dict() for c in report.columns],
-    }
-
-
-def _share(report: DriftReport | None) -> str:
+def _share(report: DriftSummary | None) -> str:
     if report is None:
         return "-"
     mark = " ⚠" if report.dataset_drift else ""
-    return f"{len(report.drifted_columns)}/{sum(c.tested for c in report.columns)}{mark}"
+    return f"{len(report.drifted_columns)}/{report.tested}{mark}"
 
 
 def _ms(value: float | None) -> str:

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials
-from mlgate.monitor.report import Limits, MonitorReport, WindowResult
+from mlgate.monitor.report import DriftSummary, Limits, MonitorReport, WindowResult
 from mlgate.monitor.windows import Window, plan
 
 if TYPE_CHECKING:
-    from mlgate.data.drift import DriftReport
     from mlgate.data.profile import Profile
     from mlgate.monitor.quality import QualityReference
     from mlgate.registry.store import Registry
@@ -60,6 +59,7 @@ def monitor(
     train, columns = _reference(mv, reg, report.notes)
     quality = _quality(train)
     by_window: dict[Window, Partial] = {}
+    sources: dict[Window, list[str]] = {}  # the identities of the files each window's rows come from
     good: list[Path] = []
     for h in hours(folder, model=mv.name, version=mv.number, since=since, until=until):
         for path in sorted(p for p in h.path.iterdir() if not p.name.startswith(".")):
@@ -68,7 +68,7 @@ def monitor(
                 report.skipped.append((shown, "a folder inside an hour folder"))
                 continue
             try:
-                parts, cached = file_partials(path, window, columns, quality, cache=cache)
+                parts, cached, ident = file_partials(path, window, columns, quality, cache=cache)
             except BadLogFile as exc:
                 report.skipped.append((shown, str(exc)))
                 continue
@@ -77,6 +77,7 @@ def monitor(
             good.append(path)
             for w, p in parts.items():
                 by_window[w] = by_window[w].merge(p) if w in by_window else p
+                sources.setdefault(w, []).append(ident)
     if not by_window:
         report.notes.append(f"no requests to {mv.ref} are logged in {log} in the period asked for")
         return report
@@ -88,12 +89,66 @@ def monitor(
             f"prediction drift is measured against the first window with predictions, {ref_windows[0].label}"
         )
     scored = _realized(good, labels, windows, report.notes)
+    # what a window's verdict depends on besides its own files: the references and the limits
+    context = [
+        mv.data_profile_digest,
+        quality.key() if quality is not None else None,
+        sorted(i for w in ref_windows for i in sources.get(w, [])),
+        {k: v for k, v in limits.to_dict().items() if k != "min_accuracy"},
+    ]
+    judged = _Judged(cache, context)
     for w in windows:
-        result = _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits)
+        result = judged.get(w, sources.get(w, []))
+        report.windows_cached += result is not None
+        if result is None:
+            result = _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits)
+            judged.put(result, sources.get(w, []))
         result.realized = scored.get(w)
         _judge_realized(result, limits)
         report.windows.append(result)
     return report
+
+
+class _Judged:
+    """The verdicts of windows already judged, keyed by their files and everything else they depend on.
+
+    Drift tests are most of an incremental run's time; a window whose files, references and limits did
+    not change gets the verdict it got before.
+    """
+
+    def __init__(self, cache: Path | None, context: list[Any]) -> None:
+        self.folder = None if cache is None else cache / "windows"
+        self.context = context
+
+    def _path(self, w: Window, sources: list[str]) -> Path | None:
+        if self.folder is None or not sources:
+            return None
+        import hashlib
+        import json
+
+        body = json.dumps([w.start.isoformat(), w.end.isoformat(), sorted(sources), self.context], default=str)
+        return self.folder / f"{hashlib.sha256(body.encode()).hexdigest()[:32]}.json"
+
+    def get(self, w: Window, sources: list[str]) -> WindowResult | None:
+        import json
+
+        path = self._path(w, sources)
+        if path is None or not path.is_file():
+            return None
+        try:
+            return WindowResult.from_dict(json.loads(path.read_text(encoding="utf-8")), w)
+        except (ValueError, KeyError, TypeError):
+            return None  # a damaged entry is judged again
+
+    def put(self, result: WindowResult, sources: list[str]) -> None:
+        import json
+
+        from mlgate.files import write_atomic
+
+        path = self._path(result.window, sources)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(result.to_dict()))
 
 
 def _realized(files: list[Path], labels: Path | None, windows: list[Window], notes: list[str]) -> dict[Window, Any]:
@@ -218,7 +273,7 @@ def _judge(
     )
     if input_drift is not None and input_drift.dataset_drift:
         result.breaches.append(
-            f"input drift: {len(input_drift.drifted_columns)} of {sum(c.tested for c in input_drift.columns)} "
+            f"input drift: {len(input_drift.drifted_columns)} of {input_drift.tested} "
             f"columns drifted (share {input_drift.drifted_share:.2f} ≥ {limits.drift_share:g}): "
             + ", ".join(input_drift.drifted_columns[:10])
         )
@@ -240,7 +295,7 @@ def _judge(
     return result
 
 
-def _drift(reference: Profile, current: Profile | None, share: float) -> DriftReport | None:
+def _drift(reference: Profile, current: Profile | None, share: float) -> DriftSummary | None:
     """Drift of the columns both sides have values in; None when the window has none."""
     from dataclasses import replace
 
@@ -254,7 +309,7 @@ def _drift(reference: Profile, current: Profile | None, share: float) -> DriftRe
     ref = replace(reference, columns={n: reference.columns[n] for n in both})
     cur = replace(current, columns={n: current.columns[n] for n in both})
     try:
-        return drift(ref, cur, config=DriftConfig(share=share))
+        return DriftSummary.of(drift(ref, cur, config=DriftConfig(share=share)))
     except InputError:
         return None
 

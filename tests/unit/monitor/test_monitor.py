@@ -33,9 +33,9 @@ def test_clean_traffic_passes_with_volume_latency_and_prediction_drift(
     assert first.requests == 20 and first.rows == 100 and first.errors == 0
     assert first.is_reference and first.prediction_drift is None
     assert second.prediction_drift is not None and {"prediction", "proba_0", "proba_1"} <= {
-        c.column for c in second.prediction_drift.columns
+        *second.prediction_drift.column_names
     }
-    assert first.input_drift is not None and len(first.input_drift.columns) == monitored.train.shape[1]
+    assert first.input_drift is not None and len(first.input_drift.column_names) == monitored.train.shape[1]
     assert 2.0 <= first.latency_ms["p50"] <= 10.0 and first.latency_ms["p99"] <= 10.0 + 1e-9
     assert first.quality == []
     doc = report.to_dict()
@@ -100,10 +100,13 @@ def test_each_file_is_read_once_and_a_new_hour_reads_only_its_files(
     assert (first.files_read, first.files_cached) == (3, 0)
     again = run()
     assert (again.files_read, again.files_cached) == (0, 3)
-    assert [w.requests for w in again.windows] == [w.requests for w in first.windows]
+    # the verdicts too: same files, references and limits give the same windows, read back
+    assert first.windows_cached == 0 and again.windows_cached == 3
+    assert again.to_dict()["windows"] == first.to_dict()["windows"]
     log_hour(folder, monitored.served, monitored.test, hour(3))
     grown = run()
     assert (grown.files_read, grown.files_cached) == (1, 3) and grown.windows[-1].requests == 20
+    assert grown.windows_cached == 3  # only the new hour is judged
 
 
 def test_foreign_and_truncated_files_are_named_and_skipped(monitored: Any, log_hour: Any, tmp_path: Path) -> None:
