@@ -95,10 +95,20 @@ class AnalysisResult:
     until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (stored on the rollout and its events)."""
+        """A JSON-ready dict (stored on the rollout and its events); an unbounded limit is None (JSON has no inf)."""
         d = asdict(self)
         d["metrics"] = [asdict(m) for m in self.metrics]
-        return d
+        return _json_safe(d)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def half_width(variance: float, rho: float, alpha: float) -> float:
