@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -32,6 +33,13 @@ def monitor(
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)."
     ),
+    follow: bool = typer.Option(False, "--follow", help="Run the monitor.rules every --interval until stopped."),
+    interval: str | None = typer.Option(None, "--interval", help="How often --follow runs a pass (default 1m)."),
+    no_actions: bool = typer.Option(False, "--no-actions", help="Judge the monitor.rules without acting on them."),
+    prometheus_rules: Path | None = typer.Option(
+        None, "--prometheus-rules", help="With `export`: write Prometheus alerting rules for /metrics here."
+    ),
+    grafana: Path | None = typer.Option(None, "--grafana", help="With `export`: write a Grafana dashboard here."),
 ) -> None:
     """Drift, data quality, prediction drift, latency, errors and volume per window. Exit 1 on a breach."""
     from mlgate.errors import UsageError
@@ -40,25 +48,38 @@ def monitor(
     from mlgate.serve.logfiles import parse_duration, parse_since
     from mlgate.serve.options import serve_section
 
+    if ref == "export" and (prometheus_rules or grafana):
+        from mlgate.cli.monitor_rules import export
+
+        export(ctx, prometheus_rules=prometheus_rules, grafana=grafana, window=window)
+        return
+    if prometheus_rules or grafana:
+        raise UsageError("--prometheus-rules and --grafana go with `mlgate monitor export`, not a model reference")
     conf = settings(ctx)
     if log is None:
         log = serve_section(conf).get("log")
         if log is None:
             raise UsageError("no log folder given", hint="pass --log (the folder given to mlgate serve --log)")
-    report = run_monitor(
-        ref,
-        log,
-        window=parse_duration(window, what="--window"),
-        since=parse_since(since) if since else None,
-        until=parse_since(until, option="--until") if until else None,
-        reference=parse_period(reference) if reference else None,
-        limits=Limits(
+    args: dict[str, Any] = {
+        "window": parse_duration(window, what="--window"),
+        "since": parse_since(since) if since else None,
+        "until": parse_since(until, option="--until") if until else None,
+        "reference": parse_period(reference) if reference else None,
+        "limits": Limits(
             drift_share=drift_share, max_error_rate=max_error_rate, max_p95_ms=max_p95_ms, min_accuracy=min_accuracy
         ),
-        registry=registry(ctx),
-        cache=None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
-        labels=labels_folder(ctx, labels),
-    )
+        "cache": None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
+        "labels": labels_folder(ctx, labels),
+    }
+    if follow or conf.monitor.rules:
+        from mlgate.cli.monitor_rules import run_rules
+
+        run_rules(
+            ctx, ref, log, follow=follow, interval=interval, act=not no_actions, as_json=as_json,
+            markdown=markdown, render=_render, args=args,
+        )  # fmt: skip
+        return
+    report = run_monitor(ref, log, registry=registry(ctx), **args)
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.breached:
         raise typer.Exit(1)

@@ -154,7 +154,7 @@ def apply_rules(
     states = registry.monitor_states(subject)
     judgements = judge(config.rules, report, states, until=until)
     moved = any(j.transitions for j in judgements)
-    evidence = report_evidence(report, registry) if moved else None
+    evidence = report_evidence(report, registry) if moved and act else None
     evaluation = Evaluation(subject, evidence, judgements)
     for j in judgements:
         for t in j.transitions:
@@ -168,7 +168,8 @@ def apply_rules(
         elif any(t.kind == "fired" for t in j.transitions):
             st = replace(st, evidence=evidence)
         final[j.rule.name] = st
-    registry.save_monitor_states(subject, final)
+    if act:  # a dry run (--no-actions) judges without remembering, so the next real pass acts
+        registry.save_monitor_states(subject, final)
     return evaluation
 
 

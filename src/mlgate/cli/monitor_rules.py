@@ -1,0 +1,94 @@
+"""What ``mlgate monitor`` does beyond one report: its ``monitor.rules`` (once or ``--follow``) and ``export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mlgate.cli._common import console, emit_report, err_console, print_json, registry, settings
+
+
+def export(ctx: typer.Context, *, prometheus_rules: Path | None, grafana: Path | None, window: str) -> None:
+    """Write Prometheus alerting rules and/or a Grafana dashboard for the server's /metrics."""
+    from mlgate.files import write_atomic
+    from mlgate.monitor.export import grafana_text, prometheus_rules_text
+    from mlgate.serve.logfiles import parse_duration
+
+    rules = settings(ctx).monitor.rules
+    if prometheus_rules is not None:
+        text = prometheus_rules_text(rules, window=parse_duration(window, what="--window"))
+        write_atomic(prometheus_rules, text)
+        console().print(f"wrote {prometheus_rules} (check it with `promtool check rules {prometheus_rules}`)")
+    if grafana is not None:
+        write_atomic(grafana, grafana_text())
+        console().print(f"wrote {grafana} (import it in Grafana: Dashboards → New → Import)")
+
+
+def run_rules(
+    ctx: typer.Context,
+    ref: str,
+    log: Path,
+    *,
+    follow: bool,
+    interval: str | None,
+    act: bool,
+    as_json: bool,
+    markdown: Path | None,
+    render: Any,
+    args: dict[str, Any],
+) -> None:
+    """One pass with the rules (exit 1 when a window breached or a rule fires), or ``--follow`` until stopped."""
+    import os
+
+    from mlgate.errors import UsageError
+    from mlgate.monitor.follow import Outcome, check
+    from mlgate.monitor.follow import follow as follow_rules
+    from mlgate.serve.logfiles import parse_duration
+
+    conf = settings(ctx)
+    reg = registry(ctx)
+    environ = dict(os.environ)  # webhook secrets and forge tokens, named in monitor.webhooks / monitor.retrain
+    if not follow:
+        outcome = check(ref, log, conf.monitor, registry=reg, environ=environ, root=conf.root, act=act, **args)
+        emit_report(outcome, markdown=markdown, as_json=as_json, render=lambda o: render(o))
+        if outcome.failed:
+            raise typer.Exit(1)
+        return
+    if args.pop("until", None) is not None:
+        raise UsageError("--until does not go with --follow (each pass runs up to now)")
+    if not act:
+        raise UsageError("--no-actions does not go with --follow (a dry run judges once)")
+    every = parse_duration(interval or "1m", what="--interval")
+
+    def on_pass(outcome: Outcome | None, problem: Exception | None) -> None:
+        if problem is not None:
+            err_console().print(f"monitor pass failed, retrying in {interval or '1m'}: {problem}")
+            return
+        assert outcome is not None
+        if as_json:
+            print_json(outcome.to_dict())
+        else:
+            ev = outcome.evaluation
+            firing = ", ".join(ev.firing) if ev and ev.firing else "none"
+            acts = len(ev.events) if ev else 0
+            console().print(f"{outcome.report.summary()} · rules firing: {firing} · acts: {acts}")
+        if markdown is not None:
+            with markdown.open("a", encoding="utf-8") as fh:
+                fh.write(outcome.to_markdown())
+
+    try:
+        follow_rules(
+            ref,
+            log,
+            conf.monitor,
+            registry=reg,
+            environ=environ,
+            interval=every,
+            on_pass=on_pass,
+            root=conf.root,
+            **args,
+        )
+    except KeyboardInterrupt:
+        err_console().print("stopped; rule states are in the registry, a restart goes on from there")
