@@ -550,6 +550,13 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
         canary = ModelHolder(options.following(options.canary_alias), registry, metrics, primary=False)
         split = CanarySplit(options.canary_weight)
         holders.append(canary)
+    else:  # no fixed canary: the rollout on the alias, if any, decides (polled with the primary, no watcher)
+        from mlgate.serve.routing import CanarySplit, RolloutFollower
+
+        canary = ModelHolder(options.following(f"{options.alias}-rollout"), registry, metrics, primary=False)
+        canary.signing_alias = options.alias
+        split = CanarySplit(0.0)
+        holder.follower = RolloutFollower(registry, options.name, options.alias, canary, split)
     if options.shadow_alias is not None:
         from mlgate.serve.routing import ShadowMirror
 
@@ -577,6 +584,8 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
                 shadow.drain()
             for h in holders:
                 h.close()
+            if canary is not None and canary not in holders:
+                canary.close()
             if predlog is not None:
                 predlog.close()
             metrics.worker_stopped()

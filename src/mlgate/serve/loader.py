@@ -16,6 +16,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,10 @@ class ModelHolder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registry_down = False
+        # the alias whose signature rule applies (a rollout's canary: the alias it is rolled out on)
+        self.signing_alias = options.alias
+        # called after each poll of a primary that answered: the rollout follower reads its weight there
+        self.follower: Callable[[], None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -131,7 +136,10 @@ class ModelHolder:
         if self._registry_down:
             log.info("the registry answers again; following %s", self.options.ref)
             self._registry_down = False
-        return self.activate(number, digest)
+        changed = self.activate(number, digest)
+        if self.follower is not None:
+            self.follower()
+        return changed
 
     def _note_registry_problem(self, message: str) -> None:
         self.metrics.registry_errors.inc()
@@ -182,7 +190,7 @@ class ModelHolder:
             raise SwapFailed("load", str(exc)) from exc
         try:
             # the alias being followed decides which signatures count (promote.require_signature)
-            verify_signatures(self.registry, mv, alias=self.options.alias)
+            verify_signatures(self.registry, mv, alias=self.signing_alias)
             model = load_model(
                 mv, registry=self.registry, allow_pickle=self.options.allow_pickle, allow_code=self.options.allow_code
             )
@@ -213,6 +221,10 @@ class ModelHolder:
         self.metrics.swaps.labels(self.options.alias, how).inc()
         before = f" (was {old.label})" if old else ""
         log.info("serving %s (%s) for %s%s", served.label, mv.semver, self.options.ref, before)
+
+    def retire(self, why: str) -> None:
+        """Stop serving the current version (a canary whose rollout or alias ended); it stays loaded a while."""
+        self._retire(why)
 
     def _retire(self, why: str) -> None:
         """A canary or shadow whose alias was deleted stops serving (the rollout ended); kept loaded a while."""

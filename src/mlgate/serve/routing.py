@@ -7,6 +7,12 @@ the canary, never back. Requests without a key are split by a running total (``s
 a request goes to the canary each time the total passes a whole number), so over any N requests the
 canary gets ``N * weight`` of them, rounded, with no randomness to make tests or audits flaky.
 
+A rollout (``mlgate rollout``, state in the registry) drives the same split when no ``--canary-alias`` is
+given: on every poll of the primary alias, :class:`RolloutFollower` reads the active rollout on it (one
+indexed query), loads its candidate as the canary and then sets the split's weight; with no active
+rollout, or one aborted to weight 0, the weight drops to 0 at once and the canary stops serving. So every
+replica following the alias takes the rollout's weight within one poll.
+
 The shadow sees a copy of every scored request after its response is ready: the body is parsed and
 validated against the shadow's own signature and scored on one background thread, and its
 predictions are compared with the ones that were served. Nothing the shadow does can delay or fail
@@ -27,6 +33,7 @@ import numpy as np
 from mlgate import threads
 
 if TYPE_CHECKING:
+    from mlgate.registry.store import Registry
     from mlgate.serve.loader import ModelHolder, Served
     from mlgate.serve.metrics import ServeMetrics
 
@@ -58,6 +65,35 @@ class CanarySplit:
             self._total -= 1.0
             return True
         return False
+
+
+class RolloutFollower:
+    """Follows the active rollout on ``name@alias``: its candidate becomes ``canary``, its weight ``split.weight``."""
+
+    def __init__(self, registry: Registry, name: str, alias: str, canary: ModelHolder, split: CanarySplit) -> None:
+        self.registry = registry
+        self.name = name
+        self.alias = alias
+        self.canary = canary
+        self.split = split
+
+    def __call__(self) -> None:
+        """Read the rollout once; called by the primary holder after each poll that reached the registry."""
+        try:
+            route = self.registry.rollout_route(self.name, self.alias)
+        except Exception as exc:  # the primary's poll reports registry trouble; the split stays as it was
+            log.debug("the rollout on %s@%s could not be read: %s", self.name, self.alias, exc)
+            return
+        if route is None or route[2] <= 0.0:
+            self.split.weight = 0.0  # first, so that no request goes to a canary that is being retired
+            if self.canary.current is not None:
+                self.canary.retire(f"no active rollout on {self.name}@{self.alias}")
+            return
+        number, digest, weight = route
+        self.canary.activate(number, digest)
+        current = self.canary.current
+        # the weight applies only once the candidate is loaded: until then every request stays on the primary
+        self.split.weight = weight if current is not None and current.digest == digest else 0.0
 
 
 def agreement(served: Any, shadow: Any) -> tuple[int, int]:

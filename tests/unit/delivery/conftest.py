@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+# the serving fixtures (a seeded registry of three real models, real uvicorn servers), shared with tests/unit/serve
+from tests.unit.serve.conftest import seeded, seeded_registry, seeded_template, start_server  # noqa: F401
+
 YAML = """\
 data: {eval: eval.csv, target: target}
 serve: {log: logs}
