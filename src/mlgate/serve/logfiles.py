@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,17 +69,14 @@ def parse_since(text: str, now: dt.datetime | None = None, *, option: str = "--s
 
 
 def retention_from_settings(settings: Settings | None) -> dt.timedelta | None:
-    """``monitor.retention`` of ``mlgate.yaml`` (``30d``), None when unset; a ConfigError naming the line."""
+    """``monitor.retention`` of ``mlgate.yaml`` (``30d``), None when unset; a ConfigError naming the line.
+
+    The ``monitor:`` section is checked whole on the way (``settings.monitor``), so a server does not start
+    on a configuration whose rules are wrong.
+    """
     if settings is None:
         return None
-    section = settings.raw.get("monitor")
-    if section is None:
-        return None
-    if not isinstance(section, Mapping):
-        raise ConfigError(
-            f"{settings.line_of('monitor')}: 'monitor' must be a mapping, e.g. monitor: {{retention: 30d}}"
-        )
-    value = section.get("retention")
+    value = settings.monitor.options.get("retention")
     if value is None:
         return None
     try:
