@@ -127,7 +127,13 @@ def test_github_jobs_do_what_the_issue_lists(github: list[Path]) -> None:
     assert release["needs"] == "train" and release["environment"] == "production"
     assert 'mlgate promote "fraud@staging" --to production' in release["steps"][-1]["run"]
     monitor = docs["mlgate-monitor"]
-    assert monitor[True]["schedule"][0]["cron"] and "PLACEHOLDER" in monitor["jobs"]["monitor"]["steps"][0]["run"]
+    assert (
+        monitor[True]["schedule"][0]["cron"] and monitor["env"]["MLGATE_REGISTRY"] == "${{ secrets.MLGATE_REGISTRY }}"
+    )
+    run = monitor["jobs"]["monitor"]["steps"][-1]["run"]
+    assert run.startswith('mlgate monitor "fraud@production" --log logs/predictions') and "PLACEHOLDER" not in str(
+        monitor
+    )
 
 
 def test_gitlab_jobs_do_what_the_issue_lists(gitlab: Path) -> None:
@@ -140,7 +146,7 @@ def test_gitlab_jobs_do_what_the_issue_lists(gitlab: Path) -> None:
     release = doc["mlgate:promote-production"]
     assert release["rules"][0]["when"] == "manual" and release["environment"]["name"] == "production"
     assert doc["mlgate:monitor"]["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "schedule"'
-    assert "PLACEHOLDER" in doc["mlgate:monitor"]["script"][0]
+    assert doc["mlgate:monitor"]["script"][-1].startswith('mlgate monitor "fraud@production" --log logs/predictions')
 
 
 def test_existing_files_are_left_alone(tmp_path: Path) -> None:
