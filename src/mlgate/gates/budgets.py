@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlgate.errors import ConfigError
-from mlgate.gates.behaviour import Predictor, as_frame
+from mlgate.gates.calls import Predictor, as_frame
 from mlgate.gates.types import Check
 
 MB = 1_000_000  # sizes are in decimal megabytes, as file browsers and cloud consoles show them

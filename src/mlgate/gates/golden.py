@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlgate.errors import ConfigError
-from mlgate.gates.behaviour import MAX_EXAMPLES, TASKS, Predictor, call, label_keys, row_list, show
+from mlgate.gates.calls import MAX_EXAMPLES, TASKS, Predictor, call, label_keys, row_list, show
 from mlgate.gates.types import Check
 
 if TYPE_CHECKING:
