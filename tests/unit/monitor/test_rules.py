@@ -148,3 +148,65 @@ def test_a_window_without_the_figure_neither_extends_nor_breaks_a_streak(
     (j,) = judge([rule], report, {}, until=hour(3))
     assert [(t.kind, t.window_end, t.value) for t in j.transitions] == [("fired", hour(3), 1.0)]
     assert j.state == RuleState(2, True, hour(3), hour(3), None)
+
+
+def test_the_cli_judges_the_rules_exits_1_while_one_fires_and_2_on_an_unknown_figure(
+    monitored: Any, log_hour: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from mlgate.cli import main
+
+    folder = tmp_path / "log"
+    for n in range(3):
+        log_hour(folder, monitored.served, monitored.test, hour(n), status=500)
+    monkeypatch.setenv("MLGATE_REGISTRY", monitored.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(monitored.artifacts))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlgate.yaml").write_text(
+        "monitor:\n  rules:\n    - {name: failing, when: errors.rate > 0.5, for: 2, actions: []}\n"
+    )
+    args = ["monitor", "bc@production", "--log", str(folder), "--until", "2024-05-01T12:00", "--max-error-rate", "1"]
+    assert main([*args, "--no-actions", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rules"]["firing"] == ["failing"] and doc["rules"]["rules"][0]["streak"] == 3
+    assert monitored.registry.monitor_states("bc@production") == {}  # a dry run remembers nothing
+    assert main(args) == 1
+    assert "failing" in capsys.readouterr().out
+    assert monitored.registry.monitor_states("bc@production")["failing"].open
+    (tmp_path / "mlgate.yaml").write_text(
+        "monitor:\n  rules:\n    - {name: slow, when: latency.p95 > 50, actions: []}\n"
+    )
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "monitor.rules[0] ('slow') names an unknown figure 'latency.p95'" in err and "latency.p95_ms" in err
+    assert "Traceback" not in err
+
+
+def test_follow_runs_passes_and_a_restart_goes_on_from_the_registry(
+    monitored: Any, log_hour: Any, tmp_path: Path
+) -> None:
+    from mlgate.monitor.follow import Outcome, follow
+
+    folder = tmp_path / "log"
+    now = dt.datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for n in (3, 2, 1):
+        log_hour(folder, monitored.served, monitored.test, now - dt.timedelta(hours=n), status=500)
+    text = "monitor:\n  rules:\n    - {name: failing, when: errors.rate > 0.5, for: 2, actions: []}\n"
+    config = settings_with(tmp_path, text).monitor
+    seen: list[Outcome | None] = []
+
+    def on_pass(outcome: Outcome | None, problem: Exception | None) -> None:
+        assert problem is None
+        seen.append(outcome)
+
+    kwargs = {"registry": monitored.registry, "environ": {}, "interval": dt.timedelta(0), "on_pass": on_pass}
+    assert follow("bc@production", folder, config, passes=2, **kwargs) == 2
+    first, second = seen
+    assert first is not None and first.evaluation is not None and first.evaluation.firing == ["failing"]
+    assert [t.kind for j in first.evaluation.judgements for t in j.transitions] == ["fired"]
+    assert second is not None and second.evaluation is not None
+    assert all(j.judged == 0 for j in second.evaluation.judgements)  # nothing new: nothing judged twice
+    # a new process (a restart) reads the same state: still firing, nothing fires again
+    assert follow("bc@production", folder, config, passes=1, **kwargs) == 1
+    assert seen[-1].evaluation.firing == ["failing"] and seen[-1].evaluation.judgements[0].transitions == ()
