@@ -315,7 +315,7 @@ class ServerApp:
             return json_response({"error": message}, 500, served, headers)
         self.metrics.routed.labels(variant, served.label).inc()
         if self.shadow is not None:
-            self.shadow.submit(body, parse, served.label, preds)
+            self.shadow.submit(body, parse, served.label, preds, rid, _route(request))
         outputs = {"predict": preds} if probs is None else {"predict": preds, "predict_proba": probs}
         self._log(request, started, served, variant, rid, 200, inputs=prepared, outputs=outputs)
         return Scored(served, parsed, preds, probs, headers)
@@ -562,6 +562,8 @@ def create_app(options: ServeOptions, *, registry: Registry | None = None) -> St
 
         shadow_holder = ModelHolder(options.following(options.shadow_alias), registry, metrics, primary=False)
         shadow = ShadowMirror(shadow_holder, metrics)
+        if predlog is not None:  # the shadow's predictions are logged with route "shadow"
+            shadow.on_scored = predlog.shadow_hook(options.name)
         holders.append(shadow_holder)
     if options.batching:
         from mlgate.serve.batching import Batcher

@@ -15,7 +15,9 @@ order with the Arrow types its signature names (so every file of a version has t
 profile), then ``prediction`` and, for classifiers asked for probabilities, one ``proba_<class>`` column
 per class. A refused request (4xx, or 503 before any version is loaded) is one row with its status and
 error and no inputs; version 0 holds what was refused before a version was loaded. An input whose name
-is one of the meta or output names is written as ``input_<name>`` (:func:`input_column`).
+is one of the meta or output names is written as ``input_<name>`` (:func:`input_column`). The shadow
+version's predictions on its mirrored copies are logged too, with route ``shadow``, under its own
+version (:meth:`PredictionLog.shadow_hook`).
 
 At most ``max_pending`` records wait or are being written; past that a record is dropped and counted
 (``mlgate_prediction_log_dropped_total{reason="queue_full"}``), so a slow disk costs log records, never
@@ -250,6 +252,29 @@ class PredictionLog:
         if waiting >= self.batch_rows:
             self._wake.set()
         return True
+
+    def shadow_hook(self, model: str) -> Any:
+        """What the shadow mirror calls with each copy it scored: a record with route ``shadow``."""
+
+        def record(served: Any, rid: str, endpoint: str, inputs: Any, preds: Any, seconds: float) -> None:
+            self.record(
+                LogRecord(
+                    now_ns(),
+                    rid,
+                    endpoint,
+                    model,
+                    served.label,
+                    "shadow",
+                    200,
+                    seconds,
+                    inputs,
+                    {"predict": preds},
+                    None,
+                    served,
+                )
+            )
+
+        return record
 
     @property
     def pending(self) -> int:

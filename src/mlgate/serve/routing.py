@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -123,8 +124,18 @@ class ShadowMirror:
         self._pending = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgate-shadow")
+        # the prediction log's hook (shadow, request id, endpoint, input, predictions, seconds), when logging
+        self.on_scored: Callable[[Served, str, str, Any, Any, float], None] | None = None
 
-    def submit(self, body: bytes, parse: Callable[[bytes, Served], Any], served_label: str, preds: Any) -> None:
+    def submit(
+        self,
+        body: bytes,
+        parse: Callable[[bytes, Served], Any],
+        served_label: str,
+        preds: Any,
+        rid: str = "",
+        endpoint: str = "",
+    ) -> None:
         """Queue one copy; returns at once (a full queue or no loaded shadow skips it)."""
         shadow = self.holder.current
         with self._lock:
@@ -133,20 +144,30 @@ class ShadowMirror:
                 return
             self._pending += 1
         try:
-            self._pool.submit(self._score, shadow, body, parse, served_label, preds)
+            self._pool.submit(self._score, shadow, body, parse, served_label, preds, rid, endpoint)
         except RuntimeError:  # the pool is shutting down
             with self._lock:
                 self._pending -= 1
             self.metrics.shadow_requests.labels("skipped").inc()
 
     def _score(
-        self, shadow: Served, body: bytes, parse: Callable[[bytes, Served], Any], label: str, preds: Any
+        self,
+        shadow: Served,
+        body: bytes,
+        parse: Callable[[bytes, Served], Any],
+        label: str,
+        preds: Any,
+        rid: str = "",
+        endpoint: str = "",
     ) -> None:
         try:
             parsed = parse(body, shadow)
             data = getattr(parsed, "data", parsed)
+            started = time.perf_counter()
             with threads.limited():
                 theirs = shadow.model.predict(data)
+            if self.on_scored is not None:
+                self.on_scored(shadow, rid, endpoint, data, theirs, time.perf_counter() - started)
             agree, disagree = agreement(preds, theirs)
             self.metrics.compared(label, shadow.label, agree, disagree)
             self.metrics.shadow_requests.labels("scored").inc()

@@ -288,3 +288,30 @@ def test_mlgate_logs_compact(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     done = json.loads(capsys.readouterr().out)
     assert len(done["compacted"]) == 3 and done["merged_files"] == 6 and done["deleted"] == []
     assert read_log(folder).height == 6 and len(log_files(folder)) == 3
+
+
+def test_the_shadow_versions_predictions_are_logged_with_route_shadow(
+    start_server: Any, seeded: Any, seeded_registry: Any, tmp_path: Path
+) -> None:
+    from tests.unit.serve.conftest import wait_for
+
+    seeded_registry.set_alias("bc", "shadow", 2)
+    folder = tmp_path / "log"
+    server = start_server(shadow_alias="shadow", log_dir=folder, log_flush_s=30)
+    wait_for(lambda: server.app.state.shadow.current is not None)
+    with httpx.Client(base_url=server.base) as http:
+        for start in range(0, 30, 10):
+            r = http.post("/predict", json=records(seeded, start, 10), headers={REQUEST_ID_HEADER: f"q{start}"})
+            assert r.status_code == 200
+    wait_for(lambda: server.metrics.value("mlgate_serve_shadow_requests_total", {"outcome": "scored"}) == 3)
+    server.app.state.predlog.flush()
+    log = read_log(folder)
+    shadow = log.filter(log["route"] == "shadow")
+    assert shadow.height == 30 and set(shadow["version"]) == {2} and set(shadow["endpoint"]) == {"/predict"}
+    assert sorted(set(shadow["request_id"])) == ["q0", "q10", "q20"]
+    assert (
+        shadow.sort("request_id", "row")["prediction"].to_list()[:10]
+        == seeded.models[2].predict(seeded.X.iloc[:10]).tolist()
+    )
+    assert log.filter(log["route"] == "stable").height == 30
+    assert {p.parent.parent.name for p in log_files(folder)} == {"version=1", "version=2"}
