@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from mlgate.errors import ConfigError, InputError, UsageError
-from mlgate.gates.types import Pred
+from mlgate.gates.types import Cells, Pred
 
 TASKS = ("binary", "multiclass", "regression")
 NEEDS = ("label", "proba", "value")
@@ -76,22 +76,6 @@ _EPS = float(np.finfo(np.float64).eps)
 
 _Sums = Callable[[np.ndarray, np.ndarray, np.ndarray, int, "int | None"], np.ndarray]
 _FromSums = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Cells:
-    """The nonzero cells of a statistics matrix: values, their rows and columns (row-major), and its shape."""
-
-    data: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-    shape: tuple[int, int]
-
-    def dense(self) -> np.ndarray:
-        """The whole matrix (int64)."""
-        out = np.zeros(self.shape, dtype=np.int64)
-        out[self.rows, self.cols] = self.data
-        return out
 
 
 @dataclass(frozen=True)

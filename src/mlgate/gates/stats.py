@@ -63,8 +63,8 @@ from typing import Any, Literal
 import numpy as np
 
 from mlgate.errors import InputError, UsageError
-from mlgate.gates.metrics import Cells, Metric
-from mlgate.gates.types import Pred
+from mlgate.gates.metrics import Metric
+from mlgate.gates.types import Cells, Pred
 
 BLOCKS = 2000  # resampling unit: rows up to this many rows, this many random blocks above
 CHUNK = 500  # resamples per weight matrix (BLAS runs best on large ones); fixed: weights never depend on the metric

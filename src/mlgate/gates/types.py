@@ -112,3 +112,19 @@ class Pred:
             None if self.proba is None else self.proba[index],
             None if self.value is None else self.value[index],
         )
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The nonzero cells of a statistics matrix: values, their rows and columns (row-major), and its shape."""
+
+    data: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    shape: tuple[int, int]
+
+    def dense(self) -> np.ndarray:
+        """The whole matrix (int64)."""
+        out = np.zeros(self.shape, dtype=np.int64)
+        out[self.rows, self.cols] = self.data
+        return out
