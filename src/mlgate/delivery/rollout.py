@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgate.config import Settings, load_settings
 from mlgate.delivery.analysis import FAIL, PASS, AnalysisResult, Arm, analyse, read_log
-from mlgate.errors import ConflictError, UsageError
+from mlgate.errors import ConflictError, NotFoundError, UsageError
 from mlgate.refs import parse_ref
 from mlgate.registry.rollouts import Rollout, check_steps
 
@@ -131,6 +131,16 @@ def start(
         )
     if holder == mv.number:
         raise UsageError(f"{mv.name}@{alias} already points to {mv.ref}; there is nothing to roll out")
+    try:
+        active = reg.rollout(mv.name, alias, active_only=True)
+    except NotFoundError:
+        active = None
+    if active is not None:  # said before the gate is looked up; the database refuses it anyway, at the insert
+        raise UsageError(
+            f"{mv.name}@{alias} already has an active rollout (#{active.id}, of {active.candidate_ref}); "
+            "one alias takes one rollout",
+            hint=f"see `mlgate rollout status {mv.name}@{alias}`; `mlgate rollout abort {mv.name}@{alias}` ends it",
+        )
     verify_signatures(reg, mv, alias=alias, settings=settings)
     report = None
     if alias in protected_aliases(settings):
