@@ -55,8 +55,8 @@ FIGURES: dict[str, tuple[str, Callable[[WindowResult], float | None]]] = {
         lambda w: None if w.prediction_drift is None else w.prediction_drift.drifted_share,
     ),
     "quality.violations": (
-        "data-quality issues (null spikes, out of range, unseen categories)",
-        lambda w: float(len(w.quality)),
+        "data-quality issues (null spikes, out of range, unseen categories); none without rows",
+        lambda w: float(len(w.quality)) if w.rows else None,
     ),
 }
 
