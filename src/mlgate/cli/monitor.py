@@ -28,6 +28,9 @@ def monitor(
         None, "--min-accuracy", help="Breach when the realized accuracy's 95% interval is wholly below this."
     ),
     labels: Path | None = typer.Option(None, "--labels", help="The labels folder (default: .mlgate/monitor/labels)."),
+    schema: Path | None = typer.Option(
+        None, "--schema", help="Quality rules for the inputs (default: data.schema or mlgate.schema.yaml, if present)."
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every file's statistics."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     markdown: Path | None = typer.Option(
@@ -70,6 +73,7 @@ def monitor(
         ),
         "cache": None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
         "labels": labels_folder(ctx, labels),
+        "schema": schema if schema is not None else _configured_schema(conf),
     }
     if follow or conf.monitor.rules:
         from mlgate.cli.monitor_rules import run_rules
@@ -83,6 +87,13 @@ def monitor(
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.breached:
         raise typer.Exit(1)
+
+
+def _configured_schema(conf: Any) -> Path | None:
+    from mlgate.data.configured import schema_path
+
+    path = schema_path(conf)
+    return path if path.is_file() else None
 
 
 def _render(report: object) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from mlgate.data.profile import Profile
+    from mlgate.data.schema import Schema
 
 ALPHA = 0.001
 EXAMPLES = 5
@@ -41,6 +42,11 @@ class ColumnReference:
     low: float | None = None
     high: float | None = None
     categories: frozenset[str] | None = None
+    # the shares a clean window may hold; None: derived from the training rows (n) as described above
+    max_nulls: float | None = None
+    max_out_of_range: float | None = None
+    max_unseen: float | None = None
+    source: str = "training profile"
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,50 @@ class QualityReference:
             out[name] = ref
         return cls(out)
 
+    def with_schema(self, schema: Schema, inputs: list[str]) -> QualityReference:
+        """The schema's rules on the input columns it names, in place of the training profile's.
+
+        A schema's rules are hard limits (as ``mlgate data validate`` applies them): a null where the column is
+        not nullable, a value outside its range (with its slack) or outside its categories is an issue at
+        once; ``max_null_fraction`` and ``max_unseen_fraction`` are the shares tested against.
+        """
+        out = dict(self.columns)
+        for name in inputs:
+            rule = schema.columns.get(name)
+            if rule is None:
+                continue
+            base = out.get(name) or ColumnReference(name, "numeric" if rule.range else "categorical", 0, 0.0)
+            low, high = rule.range.bounds(rule.slack) if rule.range is not None else (None, None)
+            cats = frozenset(str(c) for c in rule.categories) if rule.categories is not None else None
+            nulls = rule.max_null_fraction if rule.max_null_fraction is not None else (None if rule.nullable else 0.0)
+            out[name] = ColumnReference(
+                name,
+                base.kind,
+                base.n,
+                base.null_share,
+                low if low is not None else (base.low if rule.range is None else float("-inf")),
+                high if high is not None else (base.high if rule.range is None else float("inf")),
+                cats if cats is not None else base.categories,
+                max_nulls=nulls,
+                max_out_of_range=0.0 if rule.range is not None else None,
+                max_unseen=(rule.max_unseen_fraction or 0.0) if cats is not None else None,
+                source=f"schema {schema.source or ''}".strip(),
+            )
+        return QualityReference(out)
+
     def key(self) -> str:
         """A digest of the reference, for cache keys."""
         body = [
-            (c.name, c.kind, c.low, c.high, sorted(c.categories) if c.categories is not None else None)
+            (
+                c.name,
+                c.kind,
+                c.low,
+                c.high,
+                sorted(c.categories) if c.categories is not None else None,
+                c.max_nulls,
+                c.max_out_of_range,
+                c.max_unseen,
+            )
             for c in self.columns.values()
         ]
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
@@ -175,14 +221,18 @@ class QualityReference:
             if p < ALPHA:
                 out.append(QualityIssue(column, check, count, rows, expected, p, ex or []))
 
+        def pick(given: float | None, derived: float) -> float:
+            return derived if given is None else given
+
         for name, ref in self.columns.items():
             floor = 1.0 / (ref.n + 1)
             col = inputs.columns.get(name) if inputs is not None else None
             if col is not None:
-                test(name, "nulls", col.nulls + col.nan, max(ref.null_share, floor))
+                test(name, "nulls", col.nulls + col.nan, pick(ref.max_nulls, max(ref.null_share, floor)))
             c = counts.get(name, {})
             if "below" in c:
-                test(name, "out_of_range", c["below"] + c.get("above", 0), 2.0 / (ref.n + 1))
+                out_of_range = c["below"] + c.get("above", 0)
+                test(name, "out_of_range", out_of_range, pick(ref.max_out_of_range, 2.0 / (ref.n + 1)))
             if "unseen" in c:
-                test(name, "unseen", c["unseen"], floor, examples.get(name))
+                test(name, "unseen", c["unseen"], pick(ref.max_unseen, floor), examples.get(name))
         return out

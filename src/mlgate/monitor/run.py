@@ -34,6 +34,7 @@ def monitor(
     registry: Registry | None = None,
     cache: Path | None = None,
     labels: Path | None = None,
+    schema: Path | None = None,
 ) -> MonitorReport:
     """Monitor the version ``ref`` names (``fraud@production``) on the prediction log in ``log``.
 
@@ -42,7 +43,8 @@ def monitor(
     the version's training profile, and prediction drift against the ``reference`` window (default: the
     first window with predictions). ``cache`` is the folder of per-file partials (None: no cache).
     ``labels`` is the folder ``mlgate labels add`` writes: windows with labelled predictions get realized
-    metrics.
+    metrics. ``schema`` (an ``mlgate.schema.yaml``) puts its rules in place of the training profile's for
+    the input columns it names.
     Files that are not readable log files are skipped and named in the report.
     """
     from mlgate.models import _default_registry
@@ -57,7 +59,7 @@ def monitor(
     until = until or dt.datetime.now(UTC)
     report = MonitorReport(ref, mv.ref, str(log), window, limits, [])
     train, columns = _reference(mv, reg, report.notes)
-    quality = _quality(train)
+    quality = _quality(train, schema, columns, report.notes)
     by_window: dict[Window, Partial] = {}
     sources: dict[Window, list[str]] = {}  # the identities of the files each window's rows come from
     good: list[Path] = []
@@ -213,12 +215,22 @@ def _reference(mv: ModelVersion, reg: Registry, notes: list[str]) -> tuple[Profi
     return replace(prof, columns=cut), columns
 
 
-def _quality(train: Profile | None) -> QualityReference | None:
-    if train is None:
-        return None
+def _quality(train: Profile | None, schema: Path | None, columns: Columns, notes: list[str]) -> QualityReference | None:
     from mlgate.monitor.quality import QualityReference
 
-    return QualityReference.from_profile(train)
+    quality = None if train is None else QualityReference.from_profile(train)
+    if schema is None:
+        return quality
+    from mlgate.data.schema import Schema
+
+    loaded = Schema.load(schema)
+    names = list(columns.inputs.values())
+    ruled = [n for n in names if n in loaded.columns]
+    if not ruled:
+        notes.append(f"the schema {schema} names none of the model's input columns; it is not used")
+        return quality
+    notes.append(f"data quality on {len(ruled)} input column(s) follows the rules of {schema}")
+    return (quality or QualityReference({})).with_schema(loaded, names)
 
 
 def _prediction_reference(

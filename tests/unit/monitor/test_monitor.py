@@ -151,3 +151,17 @@ def test_a_reference_period_sets_the_prediction_baseline(monitored: Any, log_hou
     report = monitor("bc@production", folder, until=hour(3), reference=(hour(1), hour(2)), registry=monitored.registry)
     assert [w.is_reference for w in report.windows] == [False, True, False]
     assert report.windows[0].prediction_drift is not None and report.windows[1].prediction_drift is None
+
+
+def test_a_schema_gives_the_quality_rules(monitored: Any, log_hour: Any, tmp_path: Path) -> None:
+    from mlgate.data.schema import ColumnSchema, Range, Schema
+
+    folder = tmp_path / "log"
+    log_hour(folder, monitored.served, monitored.test, hour(0))
+    lowest = float(monitored.test["mean radius"].min())
+    schema = Schema(columns={"mean radius": ColumnSchema("mean radius", range=Range(lowest + 1.0, 100.0))})
+    path = schema.save(tmp_path / "mlgate.schema.yaml")
+    report = monitor("bc@production", folder, until=hour(1), registry=monitored.registry, schema=path)
+    (w,) = report.windows
+    assert [(q.column, q.check) for q in w.quality] == [("mean radius", "out_of_range")]
+    assert any("follows the rules of" in n for n in report.notes)
