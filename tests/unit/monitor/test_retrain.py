@@ -132,3 +132,26 @@ def test_a_sustained_rule_dispatches_one_retrain(monitored: Any, log_hour: Any, 
     (event,) = ev.events
     assert (event.action, event.target, event.status) == ("retrain", "github", "done")
     assert again.events == [] and len(forge.seen) == 1  # the rule stays open: one dispatch
+
+
+def test_retrain_by_running_the_pipeline_here(tmp_path: Path) -> None:
+    """`monitor.retrain: {run: …}` runs `mlgate run` in the project; a failing stage is a failed retrain."""
+    from mlgate.errors import CheckFailed
+    from mlgate.monitor.actions import run_pipeline
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "mlgate.yaml").write_text(
+        "registry: sqlite:///.mlgate/registry.db\nartifacts: .mlgate/artifacts\n"
+        "stages:\n"
+        "  train:\n"
+        "    cmd: python -c \"open('model.txt', 'w').write('retrained')\"\n"
+        "    outs: [model.txt]\n"
+        "  broken:\n"
+        '    cmd: python -c "raise SystemExit(3)"\n'
+        "    outs: [never.txt]\n"
+    )
+    assert run_pipeline(["train"], root=root) == "mlgate run train finished"
+    assert (root / "model.txt").read_text() == "retrained"
+    with pytest.raises(CheckFailed, match="mlgate run exited 1"):
+        run_pipeline(["broken"], root=root)
