@@ -403,7 +403,7 @@ def _golden(spec: GateSpec, ev: Evaluation, candidate: Any, settings: Settings) 
     from mlgate.data.io import collect, scan
     from mlgate.gates import golden
 
-    path = spec.options.get("path") or (settings.raw.get("data") or {}).get("golden")
+    path = spec.options.get("path") or settings.data.golden
     if not path:
         return Check(spec.name, "golden", "error", message="no golden set: set data.golden or golden: {path: …}")
     full = Path(path) if Path(path).is_absolute() else settings.root / path

@@ -87,7 +87,6 @@ def gate(
         champ_mv = reg.get(f"{cand_mv.name}@{against}")
     except NotFoundError:
         champ_mv = None
-    data_cfg = settings.raw.get("data") or {}
     data, target = eval_source(settings, data, target)
 
     say(f"loading {cand_mv.ref}" + (f" and the champion {champ_mv.ref}" if champ_mv else ""))
@@ -108,7 +107,7 @@ def gate(
     frame, dataset_digest, label = _read(data, target)
     threads.rescan()  # the pools the two models brought
     with threads.limited():  # one thread per pool: faster on shared cores, and how serving predicts
-        ev = _score(frame, target, candidate, champion, champion_error, data_cfg, label)
+        ev = _score(frame, target, candidate, champion, champion_error, settings.data, label)
     scoring_s = time.perf_counter() - t0
 
     specs, waivers, defaulted = parse_gates(settings, task=ev.task, against=against)
@@ -171,15 +170,14 @@ def gate(
 
 def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any, str]:
     """The evaluation data and target column: the arguments, else ``data.eval`` and ``data.target``."""
-    data_cfg = settings.raw.get("data") or {}
     given = data
-    data = data if data is not None else data_cfg.get("eval")
+    data = data if data is not None else settings.data.eval
     if data is None:
         raise UsageError(
             "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml",
             hint="the gate scores both models on the same rows; name them",
         )
-    target = target or data_cfg.get("target")
+    target = target or settings.data.target
     if not target:
         raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
     return resolve_eval_data(settings, data, from_config=given is None), target

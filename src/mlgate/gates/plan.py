@@ -51,7 +51,7 @@ def plan(
     data, target = eval_source(settings, data, target)
     frame, _, _ = _read(data, target)
     y = frame.get_column(target).to_numpy()
-    task = _task(y, (settings.raw.get("data") or {}).get("task"))
+    task = _task(y, settings.data.task)
     specs, _, _ = parse_gates(settings, task=task, against=against)
     out = []
     for spec in specs:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlgate.errors import ConfigError, InputError, MlgateError
 from mlgate.gates.types import Check, Pred
+
+if TYPE_CHECKING:
+    from mlgate.config import DataConfig
 
 
 @dataclass
@@ -168,7 +171,7 @@ def _score(
     candidate: Any,
     champion: Any,
     champion_error: str | None,
-    data_cfg: dict[str, Any],
+    data_cfg: DataConfig,
     label: str,
 ) -> Evaluation:
     y_series = frame.get_column(target)
@@ -195,7 +198,7 @@ def _score(
         champ_out, champ_proba, bad = _finite(champion, champ_out, champ_proba, y_raw)
         if bad:
             champion_error, champ_out, champ_proba = bad, None, None
-    task = _task(y_raw, cand_out, data_cfg.get("task"), classifier=_classes_of(candidate) is not None)
+    task = _task(y_raw, cand_out, data_cfg.task, classifier=_classes_of(candidate) is not None)
     if task == "regression":
         y = y_raw.astype(np.float64)
         cand = Pred(value=cand_out.astype(np.float64))
@@ -221,7 +224,7 @@ def _score(
         classes = list(model_classes) + lost
     else:
         classes = sorted(set(y_text) | {str(v) for v in cand_out.tolist()})
-    positive = data_cfg.get("positive")
+    positive = data_cfg.positive
     if positive is not None and len(classes) == 2:
         if str(positive) not in classes:
             raise ConfigError(f"data.positive: {positive!r} is not one of the classes {classes}")

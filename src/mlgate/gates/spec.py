@@ -121,7 +121,7 @@ DEFAULT_GATES: dict[str, list[dict[str, Any]]] = {
 
 def parse_gates(settings: Settings, *, task: str, against: str) -> tuple[list[GateSpec], list[Waiver], bool]:
     """The gates and waivers of ``settings``; the bool says whether defaults were used (no ``gates:``)."""
-    raw = settings.raw.get("gates")
+    raw = settings.gates.gates
     defaulted = raw is None
     if defaulted:
         raw = [
@@ -150,7 +150,7 @@ def parse_gates(settings: Settings, *, task: str, against: str) -> tuple[list[Ga
 
 def config_digest(settings: Settings) -> str:
     """Digest of what decides a verdict: the ``gates:`` and ``waivers:`` sections as written."""
-    doc = {"gates": settings.raw.get("gates"), "waivers": settings.raw.get("waivers")}
+    doc = {"gates": settings.gates.gates, "waivers": settings.gates.waivers}
     return digest_bytes(json.dumps(doc, sort_keys=True, default=str).encode())
 
 
@@ -332,7 +332,7 @@ def _drop(where: str, value: Any) -> tuple[float, bool]:
 
 
 def _parse_waivers(settings: Settings, names: set[str]) -> list[Waiver]:
-    raw = settings.raw.get("waivers") or []
+    raw = settings.gates.waivers or []
     if not isinstance(raw, list):
         raise ConfigError(f"{settings.line_of('waivers')}: waivers must be a list of {{gate:, until:, reason:}}")
     out = []
