@@ -627,7 +627,10 @@ def print_gate_report(row: GateRow, project: GateProject, args: argparse.Namespa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--section", choices=("all", "bootstrap", "gate"), default="all", help="what to run (default all)"
+        "--section",
+        choices=("all", "bootstrap", "gate", "cli"),
+        default="all",
+        help="what to run (default all; cli: only the command-line pairs of the gate section)",
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="predictions per model (default 1,000,000)")
     parser.add_argument(
@@ -677,9 +680,34 @@ def main(argv: list[str] | None = None) -> int:
         payload["results"] = [asdict(r) | {"median_s": r.median, "ratio": r.ratio, "verdict": r.verdict} for r in rows]
     if args.section in ("all", "gate"):
         payload["gate"] = run_gate_section(args, gate_rows, say)
+    if args.section == "cli":
+        payload["cli"] = run_cli_section(args, gate_rows, say)
     if args.json:
         args.json.write_text(json.dumps(payload, indent=2))
     return 0
+
+
+def run_cli_section(args: argparse.Namespace, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Only the command-line pairs (``mlgate gate`` vs the naive script) on the whole gate's project."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mlgate-bench-cli-"))
+    try:
+        say(f"command line: training and registering two models, {rows:,} evaluation rows …")
+        project = gate_project(folder, rows)
+        say(f"command line: `mlgate gate` and the naive script, one untimed run of each and {args.cli_repeat} pairs …")
+        row = bench_cli(project, repeat=args.cli_repeat)
+        project.registry.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    loads = ", ".join(f"{x:.1f}" for x in row.loads)
+    print(
+        f"mlgate gate: median {statistics.median(row.mlgate_s):.2f} s ({', '.join(f'{x:.2f}' for x in row.mlgate_s)})"
+    )
+    print(f"naive script: median {statistics.median(row.naive_s):.2f} s ({', '.join(f'{x:.2f}' for x in row.naive_s)})")
+    print(f"ratio {row.ratio:.2f}x (target <= 2x); load before each pair: {loads}; mlgate exit {row.exit_code}")
+    return {"mlgate_s": row.mlgate_s, "naive_s": row.naive_s, "ratio": row.ratio, "loads": row.loads}
 
 
 def run_gate_section(args: argparse.Namespace, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
