@@ -13,9 +13,11 @@ hundred profiled hours and one new hour reads only the new hour's files.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 FORMAT = "mlgate.monitor-partial/1"
 REQUIRED = ("time", "request_id", "row", "status", "latency_ms")
 EXAMPLES = 5
+PRUNE_AFTER = dt.timedelta(days=30)
 
 
 class BadLogFile(Exception):
@@ -163,6 +166,7 @@ def file_partials(
                 window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p)
                 for start, p in stored["windows"].items()
             }
+            touch(key)
             return parts, True, ident
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is recomputed
@@ -178,6 +182,34 @@ def file_partials(
         }
         write_atomic(key, json.dumps(body))
     return out, False, ident
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as used now (:func:`prune` removes those unused for long)."""
+    with contextlib.suppress(OSError):  # a read-only cache still serves
+        os.utime(path)
+
+
+def prune(cache: Path, unused_for: dt.timedelta = PRUNE_AFTER) -> int:
+    """Remove the cache entries (partials and verdicts) no run used for ``unused_for``; the number removed.
+
+    Entries of files that compaction replaced or retention deleted are never used again; a valid entry
+    removed here only costs one recomputation.
+    """
+    import time
+
+    if not cache.is_dir():
+        return 0
+    floor = time.time() - unused_for.total_seconds()
+    removed = 0
+    for entry in [*cache.glob("*.json"), *cache.glob("windows/*.json")]:
+        try:
+            if entry.stat().st_mtime < floor:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue  # another run removed or replaced it
+    return removed
 
 
 def read(path: Path) -> pl.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
-from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials
+from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
 from mlgate.monitor.report import DriftSummary, Limits, MonitorReport, WindowResult
 from mlgate.monitor.windows import Window, plan
 
@@ -108,6 +108,8 @@ def monitor(
         result.realized = scored.get(w)
         _judge_realized(result, limits)
         report.windows.append(result)
+    if cache is not None:
+        prune(cache)
     return report
 
 
@@ -138,9 +140,11 @@ class _Judged:
         if path is None or not path.is_file():
             return None
         try:
-            return WindowResult.from_dict(json.loads(path.read_text(encoding="utf-8")), w)
+            result = WindowResult.from_dict(json.loads(path.read_text(encoding="utf-8")), w)
         except (ValueError, KeyError, TypeError):
             return None  # a damaged entry is judged again
+        touch(path)
+        return result
 
     def put(self, result: WindowResult, sources: list[str]) -> None:
         import json

@@ -165,3 +165,23 @@ def test_a_schema_gives_the_quality_rules(monitored: Any, log_hour: Any, tmp_pat
     (w,) = report.windows
     assert [(q.column, q.check) for q in w.quality] == [("mean radius", "out_of_range")]
     assert any("follows the rules of" in n for n in report.notes)
+
+
+def test_cache_entries_unused_for_30_days_are_pruned(monitored: Any, log_hour: Any, tmp_path: Path) -> None:
+    import os
+    import time
+
+    folder, cache = tmp_path / "log", tmp_path / "cache"
+    log_hour(folder, monitored.served, monitored.test, hour(0))
+    monitor("bc@production", folder, until=hour(1), registry=monitored.registry, cache=cache)
+    entries = [*cache.glob("*.json"), *cache.glob("windows/*.json")]
+    assert len(entries) == 2
+    stale = cache / "stale.json"  # an entry of a file compaction replaced long ago
+    stale.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    for e in entries:  # used by the next run: touched, so kept
+        os.utime(e, (month_ago, month_ago))
+    again = monitor("bc@production", folder, until=hour(1), registry=monitored.registry, cache=cache)
+    assert again.files_cached == 1 and again.windows_cached == 1
+    assert not stale.exists() and all(e.exists() for e in entries)
