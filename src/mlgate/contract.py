@@ -60,6 +60,14 @@ def capture(sample: Any) -> dict[str, Any] | None:
 
     from mlgate.inputs import to_pandas
 
+    mod = type(sample).__module__
+    # the first rows before any conversion: a sample may be the whole training set
+    if mod.startswith("pyarrow") and hasattr(sample, "slice"):
+        sample = sample.slice(0, MAX_ROWS)
+    elif mod.startswith(("pandas", "polars")) and hasattr(sample, "head"):
+        sample = sample.head(MAX_ROWS)
+    elif isinstance(sample, list) and sample and isinstance(sample[0], dict):
+        sample = sample[:MAX_ROWS]
     frame = to_pandas(sample)
     if frame is not None:
         frame = frame.head(MAX_ROWS)
