@@ -43,6 +43,7 @@ def monitor(
         None, "--prometheus-rules", help="With `export`: write Prometheus alerting rules for /metrics here."
     ),
     grafana: Path | None = typer.Option(None, "--grafana", help="With `export`: write a Grafana dashboard here."),
+    events: bool = typer.Option(False, "--events", help="List what the monitor.rules did (alerts, rollbacks …)."),
 ) -> None:
     """Drift, data quality, prediction drift, latency, errors and volume per window. Exit 1 on a breach."""
     from mlgate.errors import UsageError
@@ -58,6 +59,11 @@ def monitor(
         return
     if prometheus_rules or grafana:
         raise UsageError("--prometheus-rules and --grafana go with `mlgate monitor export`, not a model reference")
+    if events:
+        from mlgate.cli.monitor_rules import show_events
+
+        show_events(ctx, ref, as_json=as_json)
+        return
     conf = settings(ctx)
     if log is None:
         log = serve_section(conf).get("log")

@@ -92,3 +92,30 @@ def run_rules(
         )
     except KeyboardInterrupt:
         err_console().print("stopped; rule states are in the registry, a restart goes on from there")
+
+
+def show_events(ctx: typer.Context, ref: str, *, as_json: bool, limit: int = 50) -> None:
+    """The latest acts of the monitor rules on ``ref`` (the delivery log): alerts, resolves, rollbacks, retrains."""
+    from rich.table import Table
+
+    from mlgate.cli._common import printable, when
+
+    events = registry(ctx).monitor_events(ref, limit=limit)
+    if as_json:
+        print_json([e.to_dict() for e in events])
+        return
+    t = Table(title=f"monitor acts on {ref} (newest first)")
+    for col in ("time", "rule", "act", "target", "status", "attempts", "evidence", "detail"):
+        t.add_column(col)
+    for e in events:
+        t.add_row(
+            when(e.created_at) if e.created_at else "-",
+            printable(e.rule),
+            e.action,
+            printable(e.target),
+            e.status,
+            str(e.attempts),
+            e.evidence,
+            printable(e.detail or ""),
+        )
+    console().print(t if events else f"no monitor rule has acted on {ref} yet")

@@ -159,3 +159,36 @@ def test_a_failed_delivery_is_logged_and_a_missing_secret_is_exit_3(
     (event,) = ev.events
     assert (event.action, event.status, event.attempts) == ("alert", "failed", 3) and "unreachable" in event.detail
     assert monitored.registry.monitor_events("bc@production")[0].status == "failed"
+
+
+def test_the_cli_lists_the_delivery_log(
+    monitored: Any, log_hour: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from mlgate.cli import main
+
+    folder = tmp_path / "log"
+    log_hour(folder, monitored.served, monitored.test, hour(0), status=500)
+    monkeypatch.setenv("MLGATE_REGISTRY", monitored.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(monitored.artifacts))
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    assert main(["monitor", "bc@production", "--events"]) == 0
+    assert "no monitor rule has acted on bc@production yet" in capsys.readouterr().out
+    with webhook_receiver() as rx:
+        _config(tmp_path, rx.url, for_windows=1)
+        (tmp_path / "mlgate.yaml").write_text(
+            (tmp_path / "mlgate.yaml").read_text().replace("quality.violations > 0", "errors.rate > 0.5")
+        )
+        assert main(["monitor", "bc@production", "--log", str(folder), "--until", "2024-05-01T10:00"]) == 1
+    assert len(rx.accepted) == 1 and len(rx.received) == 2
+    capsys.readouterr()
+    assert main(["monitor", "bc@production", "--events", "--json"]) == 0
+    acts = json.loads(capsys.readouterr().out)
+    assert sorted((a["action"], a["target"], a["status"]) for a in acts) == [
+        ("alert", "chat", "delivered"),
+        ("alert", "oncall", "delivered"),
+    ]
+    assert main(["monitor", "bc@production", "--events"]) == 0
+    assert "delivered" in capsys.readouterr().out
