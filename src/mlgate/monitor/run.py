@@ -200,7 +200,7 @@ def _reference(mv: ModelVersion, reg: Registry, notes: list[str]) -> tuple[Profi
     from dataclasses import replace
 
     from mlgate.models import training_profile
-    from mlgate.serve.predlog import PREDICTION, input_column
+    from mlgate.serve.logschema import PREDICTION, input_column
 
     inputs = (mv.signature or {}).get("inputs") or {}
     names = [str(c["name"]) for c in inputs.get("columns", [])] if inputs.get("type") == "columns" else []

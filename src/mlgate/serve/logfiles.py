@@ -187,7 +187,7 @@ def read_log(
     """
     import polars as pl
 
-    from mlgate.serve.predlog import meta_schema
+    from mlgate.serve.logschema import meta_schema
 
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
@@ -362,7 +362,7 @@ def convert_legacy(folder: Path) -> Conversion:
 def _legacy_rows(rec: dict[str, Any], path: Path) -> pl.DataFrame:
     import polars as pl
 
-    from mlgate.serve.predlog import META, PREDICTION, PROBA_PREFIX, ROUTES, input_column, meta_schema
+    from mlgate.serve.logschema import META, PREDICTION, PROBA_PREFIX, ROUTES, input_column, meta_schema
 
     label = str(rec.get("version") or "")
     tail = label.rpartition(":")[2]
