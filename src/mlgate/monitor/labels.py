@@ -9,8 +9,8 @@ that labels the same (request_id, row) again wins.
 
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
 window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
-its 95 % Wilson interval and, for two classes with probabilities, ROC AUC; regressors (a float
-``prediction``) get MAE and RMSE.
+its 95 % Wilson interval and, for two classes with probabilities, ROC AUC with Hanley and McNeil's
+interval; regressors (a float ``prediction``) get MAE and RMSE.
 """
 
 from __future__ import annotations
@@ -96,9 +96,9 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
     )
     dupes = labels.filter(pl.struct("request_id", "row").is_duplicated())
     if dupes.height:
-        first = dupes.row(0, named=True)
+        twice = dupes.row(0, named=True)
         raise InputError(
-            f"label file {source} labels request {first['request_id']!r} row {first['row']} more than once",
+            f"label file {source} labels request {twice['request_id']!r} row {twice['row']} more than once",
             hint="keep one label per request and row (add a 'row' column for requests of several rows)",
         )
     if log is not None:
@@ -235,7 +235,9 @@ def _classification(part: pl.DataFrame) -> Realized:
         if 0 < y.sum() < n and set(part["label"].unique().to_list()) <= {p.removeprefix("proba_") for p in probas}:
             from sklearn.metrics import roc_auc_score
 
-            metrics["roc_auc"] = float(roc_auc_score(y, part[probas[1]].to_numpy()))
+            auc = float(roc_auc_score(y, part[probas[1]].to_numpy()))
+            metrics["roc_auc"] = auc
+            intervals["roc_auc"] = hanley_mcneil(auc, int(y.sum()), int(n - y.sum()))
     return Realized(n, "classification", metrics, intervals)
 
 
@@ -255,6 +257,16 @@ def _regression(part: pl.DataFrame) -> Realized | None:
         {"mae": float(np.mean(np.abs(err))), "rmse": float(math.sqrt(np.mean(err**2)))},
         {},
     )
+
+
+def hanley_mcneil(auc: float, positives: int, negatives: int, z: float = Z95) -> tuple[float, float]:
+    """The 95 % interval of a ROC AUC from Hanley and McNeil's (1982) standard error."""
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)) / (
+        positives * negatives
+    )
+    half = z * math.sqrt(max(var, 0.0))
+    return max(0.0, auc - half), min(1.0, auc + half)
 
 
 def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:

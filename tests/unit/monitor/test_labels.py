@@ -12,7 +12,7 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.monitor import Limits, monitor
-from mlgate.monitor.labels import wilson
+from mlgate.monitor.labels import hanley_mcneil, wilson
 
 UTC = dt.UTC
 H0 = dt.datetime(2024, 5, 1, 9, tzinfo=UTC)
@@ -51,6 +51,8 @@ def test_labels_give_realized_accuracy_per_window_and_a_breach_when_it_drops(
     first, second = doc["windows"]
     assert first["realized"]["labelled"] == 100 and first["realized"]["metrics"]["accuracy"] > 0.9
     assert 0.9 < first["realized"]["metrics"]["roc_auc"] <= 1.0 and first["breaches"] == []
+    low, high = first["realized"]["intervals"]["roc_auc"]
+    assert low < first["realized"]["metrics"]["roc_auc"] <= high <= 1.0
     assert second["realized"]["metrics"]["accuracy"] < 0.1
     assert any(b.startswith("accuracy") for b in second["breaches"])
     # a correction for the second hour replaces the wrong labels
@@ -90,6 +92,8 @@ def test_a_wrong_label_file_stores_nothing_and_names_the_problem(
 def test_wilson_interval() -> None:
     low, high = wilson(90, 100)
     assert 0.82 < low < 0.83 and 0.94 < high < 0.95
+    low, high = hanley_mcneil(0.8, 50, 50)  # their formula by hand: SE sqrt(4.951 / 2500) = 0.0445
+    assert high - low == pytest.approx(2 * 1.959964 * 0.0445, abs=0.001)
     assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
 
 
