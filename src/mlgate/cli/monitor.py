@@ -44,6 +44,12 @@ def monitor(
     ),
     grafana: Path | None = typer.Option(None, "--grafana", help="With `export`: write a Grafana dashboard here."),
     events: bool = typer.Option(False, "--events", help="List what the monitor.rules did (alerts, rollbacks …)."),
+    prometheus_textfile: Path | None = typer.Option(
+        None, "--prometheus-textfile", help="Write the latest window's figures as Prometheus gauges to this file."
+    ),
+    with_gauges: bool = typer.Option(
+        False, "--with-gauges", help="With `export`: rules on the log's figures read the --prometheus-textfile gauges."
+    ),
 ) -> None:
     """Drift, data quality, prediction drift, latency, errors and volume per window. Exit 1 on a breach."""
     from mlgate.errors import UsageError
@@ -55,7 +61,7 @@ def monitor(
     if ref == "export" and (prometheus_rules or grafana):
         from mlgate.cli.monitor_rules import export
 
-        export(ctx, prometheus_rules=prometheus_rules, grafana=grafana, window=window)
+        export(ctx, prometheus_rules=prometheus_rules, grafana=grafana, window=window, gauges=with_gauges)
         return
     if prometheus_rules or grafana:
         raise UsageError("--prometheus-rules and --grafana go with `mlgate monitor export`, not a model reference")
@@ -81,12 +87,12 @@ def monitor(
         "labels": labels_folder(ctx, labels),
         "schema": schema if schema is not None else _configured_schema(conf),
     }
-    if follow or conf.monitor.rules:
+    if follow or conf.monitor.rules or prometheus_textfile:
         from mlgate.cli.monitor_rules import run_rules
 
         run_rules(
             ctx, ref, log, follow=follow, interval=interval, act=not no_actions, as_json=as_json,
-            markdown=markdown, render=_render, args=args,
+            markdown=markdown, render=_render, args=args, textfile=prometheus_textfile,
         )  # fmt: skip
         return
     report = run_monitor(ref, log, registry=registry(ctx), **args)

@@ -10,7 +10,9 @@ import typer
 from mlgate.cli._common import console, emit_report, err_console, print_json, registry, settings
 
 
-def export(ctx: typer.Context, *, prometheus_rules: Path | None, grafana: Path | None, window: str) -> None:
+def export(
+    ctx: typer.Context, *, prometheus_rules: Path | None, grafana: Path | None, window: str, gauges: bool = False
+) -> None:
     """Write Prometheus alerting rules and/or a Grafana dashboard for the server's /metrics."""
     from mlgate.files import write_atomic
     from mlgate.monitor.export import grafana_text, prometheus_rules_text
@@ -18,7 +20,7 @@ def export(ctx: typer.Context, *, prometheus_rules: Path | None, grafana: Path |
 
     rules = settings(ctx).monitor.rules
     if prometheus_rules is not None:
-        text = prometheus_rules_text(rules, window=parse_duration(window, what="--window"))
+        text = prometheus_rules_text(rules, window=parse_duration(window, what="--window"), textfile=gauges)
         write_atomic(prometheus_rules, text)
         console().print(f"wrote {prometheus_rules} (check it with `promtool check rules {prometheus_rules}`)")
     if grafana is not None:
@@ -38,6 +40,7 @@ def run_rules(
     markdown: Path | None,
     render: Any,
     args: dict[str, Any],
+    textfile: Path | None = None,
 ) -> None:
     """One pass with the rules (exit 1 when a window breached or a rule fires), or ``--follow`` until stopped."""
     import os
@@ -50,8 +53,17 @@ def run_rules(
     conf = settings(ctx)
     reg = registry(ctx)
     environ = dict(os.environ)  # webhook secrets and forge tokens, named in monitor.webhooks / monitor.retrain
+
+    def gauges(outcome: Outcome) -> None:
+        if textfile is not None:
+            from mlgate.files import write_atomic
+            from mlgate.monitor.export import figures_textfile
+
+            write_atomic(textfile, figures_textfile(outcome, until=outcome.until))
+
     if not follow:
         outcome = check(ref, log, conf.monitor, registry=reg, environ=environ, root=conf.root, act=act, **args)
+        gauges(outcome)
         emit_report(outcome, markdown=markdown, as_json=as_json, render=lambda o: render(o))
         if outcome.failed:
             raise typer.Exit(1)
@@ -67,6 +79,7 @@ def run_rules(
             err_console().print(f"monitor pass failed, retrying in {interval or '1m'}: {problem}")
             return
         assert outcome is not None
+        gauges(outcome)
         if as_json:
             print_json(outcome.to_dict())
         else:

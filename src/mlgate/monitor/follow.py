@@ -33,6 +33,7 @@ class Outcome:
 
     report: MonitorReport
     evaluation: Evaluation | None = None
+    until: dt.datetime | None = None  # the pass's end: windows ending by it are whole
 
     @property
     def failed(self) -> bool:
@@ -71,11 +72,11 @@ def check(
     until = until or dt.datetime.now(UTC)
     report = monitor(ref, log, until=until, registry=registry, **monitor_args)
     if not config.rules:
-        return Outcome(report)
+        return Outcome(report, None, until)
     evaluation = apply_rules(
         report, config, registry=registry, until=until, environ=environ, root=root, act=act, retry=retry or Retry()
     )
-    return Outcome(report, evaluation)
+    return Outcome(report, evaluation, until)
 
 
 def follow(

@@ -126,3 +126,46 @@ def test_the_cli_writes_the_dashboard(tmp_path: Path) -> None:
     assert main(["monitor", "export", "--grafana", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["uid"] == "mlgate-serve" and all(p["targets"] for p in doc["panels"])
+
+
+def test_the_monitor_writes_its_figures_as_gauges_that_the_rules_read(
+    monitored: Any, log_hour: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """--prometheus-textfile: the last whole window's figures and the rules' states; --with-gauges rules read them."""
+    folder = tmp_path / "log"
+    broken = monitored.test.copy()
+    broken["mean radius"] = broken["mean radius"] * 3
+    log_hour(folder, monitored.served, broken, dt.datetime(2024, 5, 1, 9, tzinfo=dt.UTC))
+    monkeypatch.setenv("MLGATE_REGISTRY", monitored.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(monitored.artifacts))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlgate.yaml").write_text(CONFIG)
+    gauges = tmp_path / "textfile" / "mlgate.prom"
+    gauges.parent.mkdir()
+    args = ["monitor", "bc@production", "--log", str(folder), "--until", "2024-05-01T10:30", "--no-actions"]
+    assert main([*args, "--prometheus-textfile", str(gauges), "--drift-share", "0.03"]) == 1
+    samples = {
+        (s.name, s.labels.get("figure") or s.labels.get("rule")): s.value
+        for f in text_string_to_metric_families(gauges.read_text())
+        for s in f.samples
+    }
+    assert samples[("mlgate_monitor_figure", "volume.requests")] == 20
+    assert samples[("mlgate_monitor_figure", "quality.violations")] >= 1
+    assert samples[("mlgate_monitor_figure", "drift.share")] > 0
+    assert (
+        samples[("mlgate_monitor_window_end_seconds", None)] == dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC).timestamp()
+    )
+    assert samples[("mlgate_monitor_rule_firing", "slow")] == 0
+    assert samples[("mlgate_monitor_rule_firing", "failing")] == 0
+    out = tmp_path / "rules.yml"
+    assert main(["monitor", "export", "--prometheus-rules", str(out), "--with-gauges"]) == 0
+    checked = promtool(out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    doc = yaml.safe_load(out.read_text())
+    by_name = {r["alert"]: r for r in doc["groups"][0]["rules"]}
+    assert by_name["MlgateInputsDrifted"]["expr"] == 'max(mlgate_monitor_figure{figure="drift.share"}) > 0.3'
+    assert "MlgateMonitorStale" in by_name and "Judged by" not in out.read_text()
+    # every name those rules query is in the textfile or on the server (checked above)
+    assert queried_names([by_name["MlgateInputsDrifted"]["expr"], by_name["MlgateMonitorStale"]["expr"]]) <= {
+        name for name, _ in samples
+    }
