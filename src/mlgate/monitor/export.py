@@ -6,8 +6,10 @@ scrape a real server and check every name. The ``monitor.rules`` whose figure th
 (``errors.rate``, ``errors.count``, ``latency.p50_ms``/``p95_ms``/``p99_ms``, ``volume.requests``)
 become alerting rules with the same threshold over the same window, ``for`` the same number of
 windows; the rest (drift, quality, realized and estimated performance) come from the prediction log and
-are judged by ``mlgate monitor``, so the file lists them in a comment. Four server-health rules are
-always there: not ready, swap failures, prediction-log drops, registry unreachable.
+are judged by ``mlgate monitor``, so the file lists them in a comment, unless ``textfile``: then they
+read the gauges :func:`figures_textfile` writes (``mlgate monitor --prometheus-textfile``, for
+node_exporter's textfile collector). Four server-health rules are always there: not ready, swap
+failures, prediction-log drops, registry unreachable.
 """
 
 from __future__ import annotations
