@@ -23,7 +23,9 @@ def labels_folder(ctx: typer.Context, given: Path | None) -> Path:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV, Parquet or JSON lines with request_id, label, optional row and time."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="CSV, Parquet or JSON lines with request_id, label, optional row and time."
+    ),
     log: Path | None = typer.Option(
         None, "--log", help="Check every request id against this log (default: serve.log, when set)."
     ),
