@@ -160,6 +160,13 @@ def apply_rules(
         for t in j.transitions:
             if act and evidence is not None:
                 evaluation.events += _act(t, j, report, config, registry, evidence, secrets, environ, root, retry)
+    if act:
+        for j in judgements:
+            if j.firing and not j.transitions and "alert" in j.rule.actions:
+                sent = _redeliver(j, report, config, registry, secrets, retry, evidence)
+                evaluation.events += sent
+                if sent and evaluation.evidence is None:
+                    evaluation.evidence = evidence = sent[0].evidence
     final = {}
     for j in judgements:
         st = j.state
@@ -214,6 +221,43 @@ def _act(
         out += _logged(registry, _rollback(t, report, registry, evidence))
     if "retrain" in rule.actions and config.retrain is not None:
         out += _logged(registry, _retrain(t, report, config.retrain, evidence, environ, root))
+    return out
+
+
+def _redeliver(
+    j: Judgement,
+    report: MonitorReport,
+    config: MonitorConfig,
+    registry: Registry,
+    secrets: Mapping[str, str],
+    retry: Retry,
+    evidence: str | None,
+) -> list[MonitorEvent]:
+    """An open rule whose firing alert a webhook never got (failed after its retries) is sent again, with
+    the delivery id of the first try, until one succeeds: a webhook down for a while still hears of it."""
+    from mlgate.monitor.rules import figure
+
+    st, rule = j.state, j.rule
+    log = registry.monitor_events(report.model, limit=1000)
+    failed = []
+    for hook in config.webhooks:
+        last = next((e for e in log if (e.rule, e.action, e.target) == (rule.name, "alert", hook.name)), None)
+        if last is not None and last.status == "failed":
+            failed.append(hook)
+    fired = next((w for w in report.windows if w.window.end == st.opened_at), None)
+    value = None if fired is None else figure(fired, rule.figure)
+    if not failed or fired is None or value is None:
+        return []
+    evidence = evidence or report_evidence(report, registry)
+    alert = Alert(
+        "firing", rule.name, rule.condition, rule.severity, report.model, report.version, value, st.streak,
+        _iso(fired.window.start), _iso(fired.window.end), evidence,
+        tuple(a for a in rule.actions if a != "alert"),
+        f"{rule.name}: {rule.condition} held up to {fired.window.end:%Y-%m-%dT%H:%MZ} (sent again)",
+    )  # fmt: skip
+    out: list[MonitorEvent] = []
+    for hook in failed:
+        out += _alert(hook, alert, registry, secrets.get(hook.name), retry, "alert")
     return out
 
 

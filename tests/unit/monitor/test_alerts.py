@@ -192,3 +192,33 @@ def test_the_cli_lists_the_delivery_log(
     ]
     assert main(["monitor", "bc@production", "--events"]) == 0
     assert "delivered" in capsys.readouterr().out
+
+
+def test_an_alert_a_webhook_missed_is_sent_again_on_the_next_pass_while_the_rule_holds(
+    monitored: Any, log_hour: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "log"
+    reg = monitored.registry
+    env = {"HOOK_SECRET": SECRET}
+    (tmp_path / "mlgate.yaml").write_text(
+        "monitor:\n  webhooks:\n    oncall: {url: URL, secret_env: HOOK_SECRET}\n"
+        "  rules:\n    - {name: failing, when: errors.rate > 0.5, for: 1}\n"
+    )
+    with webhook_receiver([500, 500, 500]) as rx:  # down for the first pass's three attempts
+        (tmp_path / "mlgate.yaml").write_text((tmp_path / "mlgate.yaml").read_text().replace("URL", rx.url))
+        config = load_settings(cwd=tmp_path, environ={}).monitor
+        log_hour(folder, monitored.served, monitored.test, hour(0), status=500)
+        report = monitor("bc@production", folder, until=hour(1), registry=reg)
+        first = apply_rules(report, config, registry=reg, until=hour(1), environ=env, retry=FAST)
+        assert [(e.action, e.status, e.attempts) for e in first.events] == [("alert", "failed", 3)]
+        # the next hour still fails: no new firing, but the missed alert goes out now
+        log_hour(folder, monitored.served, monitored.test, hour(1), status=500)
+        report = monitor("bc@production", folder, until=hour(2), registry=reg)
+        second = apply_rules(report, config, registry=reg, until=hour(2), environ=env, retry=FAST)
+        assert [(e.action, e.status) for e in second.events] == [("alert", "delivered")]
+        assert len({r["delivery"] for r in rx.received}) == 1  # the same alert, by its delivery id
+        assert rx.accepted[0]["body"]["window"]["end"] == "2024-05-01T10:00:00Z"
+        log_hour(folder, monitored.served, monitored.test, hour(2), status=500)
+        report = monitor("bc@production", folder, until=hour(3), registry=reg)
+        third = apply_rules(report, config, registry=reg, until=hour(3), environ=env, retry=FAST)
+        assert third.events == [] and len(rx.received) == 4 and third.firing == ["failing"]
