@@ -33,11 +33,11 @@ def test_mlgate_serve_logs_requests_that_mlgate_monitor_reports_on(monitored: An
         with httpx.Client(base_url=base) as http:
             for start in range(0, 200, 10):
                 r = http.post("/predict?proba=true", json=rows[start : start + 10])
-                assert r.status_code == 200
+                assert r.status_code == 200, _stopped(proc, r.text)
             shifted = [{**row, "mean radius": row["mean radius"] * 3} for row in rows[:40]]
             for start in range(0, 40, 10):
                 r = http.post("/predict", json=shifted[start : start + 10])
-                assert r.status_code == 200, r.text
+                assert r.status_code == 200, _stopped(proc, r.text)
             assert http.post("/predict", json=[{"nope": 1}]).status_code == 400
     finally:
         proc.send_signal(signal.SIGINT)  # the log writes what waits on shutdown
@@ -60,3 +60,10 @@ def test_mlgate_serve_logs_requests_that_mlgate_monitor_reports_on(monitored: An
     assert done.returncode in (0, 1), done.stderr
     tested = json.loads(done.stdout)["columns"]
     assert len(tested) == monitored.test.shape[1] and "mean radius" in {c["column"] for c in tested}
+
+
+def _stopped(proc: Any, answer: str) -> str:
+    """The answer and what the server printed, for a failed request's message."""
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return f"{answer}\n--- server output ---\n{out}"
