@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from mlgate.data.profile import Profile
     from mlgate.monitor.quality import QualityReference
 
-FORMAT = "mlgate.monitor-partial/1"
+FORMAT = "mlgate.monitor-partial/2"
+SCORE_BINS = 100  # bins of the positive-class probability, for the estimated ROC AUC
 REQUIRED = ("time", "request_id", "row", "status", "latency_ms")
 EXAMPLES = 5
 PRUNE_AFTER = dt.timedelta(days=30)
@@ -53,6 +54,12 @@ class Partial:
     latency: Profile | None = None
     quality: dict[str, dict[str, int]] = field(default_factory=dict)
     unseen_examples: dict[str, list[str]] = field(default_factory=dict)
+    # for the estimated performance: the scored rows with probabilities, the sum of their top probability,
+    # and (two classes) per bin of the positive probability the rows and the sum of that probability
+    confident_rows: int = 0
+    confidence_sum: float = 0.0
+    score_rows: list[int] | None = None
+    score_sums: list[float] | None = None
 
     def merge(self, other: Partial) -> Partial:
         """Both together."""
@@ -75,6 +82,10 @@ class Partial:
             latency=_merge(self.latency, other.latency),
             quality=quality,
             unseen_examples=examples,
+            confident_rows=self.confident_rows + other.confident_rows,
+            confidence_sum=self.confidence_sum + other.confidence_sum,
+            score_rows=_add(self.score_rows, other.score_rows),
+            score_sums=_add(self.score_sums, other.score_sums),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +100,10 @@ class Partial:
             "latency": None if self.latency is None else self.latency.to_dict(),
             "quality": self.quality,
             "unseen_examples": self.unseen_examples,
+            "confident_rows": self.confident_rows,
+            "confidence_sum": self.confidence_sum,
+            "score_rows": self.score_rows,
+            "score_sums": self.score_sums,
         }
 
     @classmethod
@@ -109,7 +124,17 @@ class Partial:
             latency=prof("latency"),
             quality={k: {kk: int(vv) for kk, vv in v.items()} for k, v in data.get("quality", {}).items()},
             unseen_examples={k: list(v) for k, v in data.get("unseen_examples", {}).items()},
+            confident_rows=int(data.get("confident_rows", 0)),
+            confidence_sum=float(data.get("confidence_sum", 0.0)),
+            score_rows=data.get("score_rows"),
+            score_sums=data.get("score_sums"),
         )
+
+
+def _add(a: list[Any] | None, b: list[Any] | None) -> list[Any] | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return [x + y for x, y in zip(a, b, strict=True)]
 
 
 def _merge(a: Profile | None, b: Profile | None) -> Profile | None:
@@ -267,5 +292,25 @@ def compute(
         outs += [c for c in scored.columns if c.startswith("proba_")]
         if outs and scored.height:
             p.outputs = profile(scored.select(outs), allow_empty=True)
+            _confidence(p, scored, [c for c in outs if c.startswith("proba_")])
         out[window] = p
     return out
+
+
+def _confidence(p: Partial, scored: pl.DataFrame, probas: list[str]) -> None:
+    """The sums the estimated performance needs, from the rows whose probabilities were logged."""
+    import numpy as np
+
+    if len(probas) < 2:
+        return
+    matrix = scored.select(probas).drop_nulls().to_numpy().astype(float)
+    matrix = matrix[np.isfinite(matrix).all(axis=1)]  # a model that gave NaN is an error, not an estimate
+    if not len(matrix):
+        return
+    p.confident_rows = len(matrix)
+    p.confidence_sum = float(matrix.max(axis=1).sum())
+    if len(probas) == 2:
+        positive = np.clip(matrix[:, 1], 0.0, 1.0)
+        index = np.minimum((positive * SCORE_BINS).astype(int), SCORE_BINS - 1)
+        p.score_rows = np.bincount(index, minlength=SCORE_BINS).tolist()
+        p.score_sums = np.bincount(index, weights=positive, minlength=SCORE_BINS).tolist()

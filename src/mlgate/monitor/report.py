@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlgate.monitor.estimate import Estimated
 from mlgate.monitor.quality import QualityIssue
 from mlgate.monitor.windows import Window
 
@@ -100,6 +101,7 @@ class WindowResult:
     is_reference: bool = False
     breaches: list[str] = field(default_factory=list)
     realized: Realized | None = None
+    estimated: Estimated | None = None
 
     @property
     def error_rate(self) -> float:
@@ -122,6 +124,7 @@ class WindowResult:
             "prediction_reference": self.is_reference,
             "quality": [q.to_dict() for q in self.quality],
             "realized": None if self.realized is None else self.realized.to_dict(),
+            "estimated": None if self.estimated is None else self.estimated.to_dict(),
             "breaches": self.breaches,
         }
 
@@ -144,6 +147,7 @@ class WindowResult:
             [QualityIssue.from_dict(q) for q in data["quality"]],
             bool(data["prediction_reference"]),
             list(data["breaches"]),
+            estimated=None if data.get("estimated") is None else Estimated.from_dict(data["estimated"]),
         )
 
 
@@ -220,10 +224,14 @@ class MonitorReport:
             lines += ["", f"## {w.window.label}", ""]
             lines += [f"- {b}" for b in w.breaches]
             lines += [f"- quality: {q.describe()}" for q in w.quality]
-        realized = [w for w in self.windows if w.realized is not None]
-        if realized:
-            lines += ["", "## Realized (labelled predictions)", ""]
-            lines += [f"- {w.window.label}: {w.realized.describe()}" for w in realized]  # type: ignore[union-attr]
+        scored = [w for w in self.windows if w.realized is not None or w.estimated is not None]
+        if scored:
+            lines += ["", "## Performance: estimated (CBPE, without labels) and realized (labelled)", ""]
+            lines += ["| window (UTC) | estimated | realized |", "|---|---|---|"]
+            for w in scored:
+                est = w.estimated.describe() if w.estimated is not None else "-"
+                real = w.realized.describe() if w.realized is not None else "-"
+                lines.append(f"| {w.window.label} | {est} | {real} |")
         if self.skipped:
             lines += ["", "## Skipped files", ""]
             lines += [f"- `{f}`: {r}" for f, r in self.skipped]

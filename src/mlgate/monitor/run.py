@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
+from mlgate.monitor.estimate import estimate
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
 from mlgate.monitor.report import DriftSummary, Limits, MonitorReport, WindowResult
 from mlgate.monitor.windows import Window, plan
@@ -287,6 +288,7 @@ def _judge(
     result = WindowResult(
         w, p.requests, p.rows, p.errors, p.refused, latency, input_drift, prediction_drift, issues, is_ref
     )
+    result.estimated = estimate(p)
     if input_drift is not None and input_drift.dataset_drift:
         result.breaches.append(
             f"input drift: {len(input_drift.drifted_columns)} of {input_drift.tested} "

@@ -51,6 +51,9 @@ def test_labels_give_realized_accuracy_per_window_and_a_breach_when_it_drops(
     first, second = doc["windows"]
     assert first["realized"]["labelled"] == 100 and first["realized"]["metrics"]["accuracy"] > 0.9
     assert 0.9 < first["realized"]["metrics"]["roc_auc"] <= 1.0 and first["breaches"] == []
+    # the estimate (no labels needed) is close to what the labels then showed on the clean hour
+    estimated = first["estimated"]["metrics"]
+    assert estimated["accuracy"] == pytest.approx(first["realized"]["metrics"]["accuracy"], abs=0.1)
     low, high = first["realized"]["intervals"]["roc_auc"]
     assert low < first["realized"]["metrics"]["roc_auc"] <= high <= 1.0
     assert second["realized"]["metrics"]["accuracy"] < 0.1
