@@ -154,6 +154,11 @@ class PredictionLog:
 
     def start(self) -> None:
         """Start the writer thread."""
+        # polars is imported here, before any request: imported first on the writer thread, it sits half
+        # initialized in sys.modules while scikit-learn's predict (which checks for a polars frame) reads it
+        # in a request thread, and that request fails with AttributeError
+        import polars  # noqa: F401
+
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="mlgate-predlog", daemon=True)
