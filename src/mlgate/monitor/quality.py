@@ -173,16 +173,21 @@ class QualityReference:
         ]
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
 
-    def count(self, inputs: pl.DataFrame) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
-        """Per column: values below and above the range, unseen values; and up to five unseen examples."""
+    def count_exprs(self, schema: Any, rename: dict[str, str] | None = None) -> list[pl.Expr]:
+        """The additive count expressions of :meth:`count`, over columns named as in ``schema``.
+
+        ``rename`` maps a reference column name to the frame's column name (default: the same), so the
+        counts can ride along in a profiling pass over the log's own columns.
+        """
         import polars as pl
 
         exprs = []
         for ref in self.columns.values():
-            if ref.name not in inputs.columns:
+            name = (rename or {}).get(ref.name, ref.name)
+            if name not in schema:
                 continue
-            col = pl.col(ref.name)
-            if ref.low is not None and ref.high is not None and inputs.schema[ref.name].is_numeric():
+            col = pl.col(name)
+            if ref.low is not None and ref.high is not None and schema[name].is_numeric():
                 finite = col.cast(pl.Float64)
                 exprs.append((finite < ref.low).sum().alias(f"{ref.name}\x00below"))
                 exprs.append((finite > ref.high).sum().alias(f"{ref.name}\x00above"))
@@ -191,33 +196,51 @@ class QualityReference:
                 exprs.append(
                     (text.is_not_null() & ~text.is_in(list(ref.categories))).sum().alias(f"{ref.name}\x00unseen")
                 )
+        return exprs
+
+    def unpack(self, totals: dict[str, Any]) -> dict[str, dict[str, int]]:
+        """The per-column counts out of the totals of :meth:`count_exprs`."""
         counts: dict[str, dict[str, int]] = {}
-        if exprs:
-            for key, value in inputs.select(exprs).row(0, named=True).items():
-                name, what = key.split("\x00")
-                counts.setdefault(name, {})[what] = int(value or 0)
+        for key, value in totals.items():
+            name, what = key.split("\x00")
+            counts.setdefault(name, {})[what] = int(value or 0)
+        return counts
+
+    def examples(
+        self, counts: dict[str, dict[str, int]], frame: pl.DataFrame, rename: dict[str, str] | None = None
+    ) -> dict[str, list[str]]:
+        """Up to five unseen values of each column that has some (read only when there are some)."""
+        import polars as pl
+
         examples = {}
         for name, c in counts.items():
             ref = self.columns[name]
             if c.get("unseen") and ref.categories is not None:
-                values = inputs[name].cast(pl.String).drop_nulls().unique(maintain_order=True)
+                values = frame[(rename or {}).get(name, name)].cast(pl.String).drop_nulls().unique(maintain_order=True)
                 examples[name] = [v for v in values.to_list() if v not in ref.categories][:EXAMPLES]
-        return counts, examples
+        return examples
+
+    def count(self, inputs: pl.DataFrame) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+        """Per column: values below and above the range, unseen values; and up to five unseen examples."""
+        exprs = self.count_exprs(inputs.schema)
+        counts = self.unpack(inputs.select(exprs).row(0, named=True)) if exprs else {}
+        return counts, self.examples(counts, inputs)
 
     def issues(
         self, rows: int, inputs: Profile | None, counts: dict[str, dict[str, int]], examples: dict[str, list[str]]
     ) -> list[QualityIssue]:
         """The issues of one window: its scored ``rows``, input profile and counts."""
-        from scipy.stats import binomtest
-
         out: list[QualityIssue] = []
         if not rows:
             return out
+        # P(X >= count) for X ~ Binomial(rows, expected): binomtest's one-sided p-value, from
+        # scipy.special because importing scipy.stats alone costs more than an incremental pass
+        from scipy.special import bdtrc
 
         def test(column: str, check: str, count: int, expected: float, ex: list[str] | None = None) -> None:
             if count == 0:
                 return
-            p = float(binomtest(count, rows, min(max(expected, 1e-12), 1.0), alternative="greater").pvalue)
+            p = float(bdtrc(count - 1, rows, min(max(expected, 1e-12), 1.0)))
             if p < ALPHA:
                 out.append(QualityIssue(column, check, count, rows, expected, p, ex or []))
 

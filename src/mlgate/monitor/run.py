@@ -160,12 +160,12 @@ class _Judged:
 
 def _realized(files: list[Path], labels: Path | None, windows: list[Window], notes: list[str]) -> dict[Window, Any]:
     """Realized metrics per window from the labels in ``labels`` (empty when there are none)."""
+    if labels is None or not labels.is_dir():
+        return {}
     import polars as pl
 
     from mlgate.monitor.labels import read_labels, realized
 
-    if labels is None:
-        return {}
     known = read_labels(labels)
     if known is None:
         return {}
