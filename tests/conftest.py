@@ -7,6 +7,7 @@ the local server and skip, with the reason printed, only when none answers; in C
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,12 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    # A private temporary folder: leftover sweeps (gc with min_age 0) must never reach the mlgate-log-*
+    # folders of registrations running in other processes (other test runs, benchmarks).
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
 
 def _pg_admin_url() -> str:
