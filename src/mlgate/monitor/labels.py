@@ -47,7 +47,6 @@ class LabelsAdded:
 
 def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None = None) -> LabelsAdded:
     """Check the labels in ``source`` and store them in ``folder``; ``log`` checks the request ids exist."""
-    import polars as pl
 
     from mlgate.data.io import collect, scan
 
@@ -55,26 +54,39 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
     if not source.exists():
         raise UsageError(f"label file {source} does not exist")
     frame = collect(scan(source), label=str(source))
+    return store_labels(frame, folder, log=log, what=f"label file {source}")
+
+
+def store_labels(
+    frame: pl.DataFrame, folder: str | Path, *, log: str | Path | None = None, what: str = "the labels"
+) -> LabelsAdded:
+    """Check the labels in ``frame`` (columns as in a label file) and store them in ``folder``.
+
+    ``what`` names the labels in messages (``label file labels.csv``, ``the POST /labels body``);
+    ``log`` checks the request ids exist. Nothing is stored when one row is wrong.
+    """
+    import polars as pl
+
     for required in ("request_id", "label"):
         if required not in frame.columns:
             raise InputError(
-                f"label file {source} has no {required!r} column; its columns are {frame.columns}",
+                f"{what} has no {required!r} column; its columns are {frame.columns}",
                 hint="a label file holds request_id and label, and optionally row and time",
             )
     extra = [c for c in frame.columns if c not in ("request_id", "label", "row", "time")]
     if extra:
         raise InputError(
-            f"label file {source} has column(s) {extra} besides request_id, label, row and time",
+            f"{what} has column(s) {extra} besides request_id, label, row and time",
             hint="remove them, or rename the column that holds the labels to 'label'",
         )
     if frame.is_empty():
-        raise InputError(f"label file {source} holds no labels")
+        raise InputError(f"{what} holds no labels")
     if frame["label"].dtype.is_nested() or frame["request_id"].dtype.is_nested():
-        raise InputError(f"label file {source}: 'request_id' and 'label' must hold single values, not lists")
+        raise InputError(f"{what}: 'request_id' and 'label' must hold single values, not lists")
     for name in ("request_id", "label"):
-        _no_nulls(frame, name, source)
+        _no_nulls(frame, name, what)
     row = frame["row"] if "row" in frame.columns else pl.Series("row", [0] * frame.height)
-    _no_nulls(frame.with_columns(row), "row", source)
+    _no_nulls(frame.with_columns(row), "row", what)
     if not row.dtype.is_integer():
         cast = row.cast(pl.Int64, strict=False)
         bad = (cast.is_null() | (cast.cast(pl.Float64) != row.cast(pl.Float64, strict=False))).arg_true()
@@ -83,7 +95,7 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
         else:
             first = int(bad[0]) if bad.len() else 0
             raise InputError(
-                f"label file {source}: 'row' must be a whole number (the row's position in its request); "
+                f"{what}: 'row' must be a whole number (the row's position in its request); "
                 f"row {first + 1} holds {row[first]!r}"
             )
     labels = pl.DataFrame(
@@ -91,18 +103,18 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
             "request_id": frame["request_id"].cast(pl.String),
             "row": row.cast(pl.Int32),
             "label": frame["label"].cast(pl.String),
-            "time": _times(frame, source),
+            "time": _times(frame, what),
         }
     )
     dupes = labels.filter(pl.struct("request_id", "row").is_duplicated())
     if dupes.height:
         twice = dupes.row(0, named=True)
         raise InputError(
-            f"label file {source} labels request {twice['request_id']!r} row {twice['row']} more than once",
+            f"{what} labels request {twice['request_id']!r} row {twice['row']} more than once",
             hint="keep one label per request and row (add a 'row' column for requests of several rows)",
         )
     if log is not None:
-        _known(labels, Path(log), source)
+        _known(labels, Path(log), what)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"labels-{dt.datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.urandom(3).hex()}.parquet"
@@ -112,13 +124,13 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
     return LabelsAdded(folder / name, labels.height)
 
 
-def _no_nulls(frame: pl.DataFrame, name: str, source: Path) -> None:
+def _no_nulls(frame: pl.DataFrame, name: str, what: str) -> None:
     nulls = frame[name].is_null().arg_true()
     if nulls.len():
-        raise InputError(f"label file {source}: {name!r} is empty in row {int(nulls[0]) + 1}")
+        raise InputError(f"{what}: {name!r} is empty in row {int(nulls[0]) + 1}")
 
 
-def _times(frame: pl.DataFrame, source: Path) -> pl.Series:
+def _times(frame: pl.DataFrame, what: str) -> pl.Series:
     import polars as pl
 
     if "time" not in frame.columns:
@@ -129,17 +141,17 @@ def _times(frame: pl.DataFrame, source: Path) -> pl.Series:
         bad = (parsed.is_null() & col.is_not_null()).arg_true()
         if bad.len():
             raise InputError(
-                f"label file {source}: 'time' in row {int(bad[0]) + 1} is {col[int(bad[0])]!r}, not an ISO time",
+                f"{what}: 'time' in row {int(bad[0]) + 1} is {col[int(bad[0])]!r}, not an ISO time",
                 hint="write times as 2024-05-01T12:00:00Z",
             )
         return parsed.dt.cast_time_unit("us")
     if isinstance(col.dtype, pl.Datetime):
         col = col.dt.replace_time_zone("UTC") if col.dtype.time_zone is None else col.dt.convert_time_zone("UTC")
         return col.dt.cast_time_unit("us")
-    raise InputError(f"label file {source}: 'time' must hold ISO times, got {col.dtype}")
+    raise InputError(f"{what}: 'time' must hold ISO times, got {col.dtype}")
 
 
-def _known(labels: pl.DataFrame, log: Path, source: Path) -> None:
+def _known(labels: pl.DataFrame, log: Path, what: str) -> None:
     import polars as pl
 
     from mlgate.serve.logfiles import log_files
@@ -154,7 +166,7 @@ def _known(labels: pl.DataFrame, log: Path, source: Path) -> None:
     if unknown:
         shown = ", ".join(repr(u) for u in unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise InputError(
-            f"label file {source} names {len(unknown)} request id(s) the log in {log} never answered: {shown}",
+            f"{what} names {len(unknown)} request id(s) the log in {log} never answered: {shown}",
             hint="label only logged requests (x-request-id), or leave the unknown ones out",
         )
 

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -440,6 +441,27 @@ class ServerApp:
     async def ping(self, request: Request) -> Response:
         return await self.ready(request)
 
+    async def labels(self, request: Request) -> Response:
+        """``POST /labels``: delayed labels (``{"labels": [{"request_id", "label", "row"?, "time"?}]}``), checked
+        whole and stored where ``mlgate labels add`` stores them; ids are not checked against the log, whose
+        latest rows may not be flushed yet (an unknown id simply never joins)."""
+        from starlette.concurrency import run_in_threadpool
+
+        from mlgate.monitor.labels import store_labels
+
+        settings = self.options.settings
+        root = settings.root if settings is not None else Path.cwd()
+        try:
+            frame = _label_frame(await self._body(request))
+            added = await run_in_threadpool(
+                store_labels, frame, root / ".mlgate" / "monitor" / "labels", what="the POST /labels body"
+            )
+        except RequestError as exc:
+            return self._refuse(request, exc, None)
+        except InputError as exc:
+            return self._refuse(request, RequestError(400, [str(exc).replace("\n  hint:", "; hint:")]), None)
+        return json_response({"labels": added.labels, "file": added.file.name})
+
     async def metrics_route(self, request: Request) -> Response:
         body, media = self.metrics.render()
         return Response(body, media_type=media)
@@ -469,11 +491,34 @@ class ServerApp:
             Route(vv + "/infer", self.infer, methods=["POST"]),
             Route("/predict", self.predict, methods=["POST"]),
             Route("/invocations", self.invocations, methods=["POST"]),
+            Route("/labels", self.labels, methods=["POST"]),
             Route("/ping", self.ping, methods=["GET"]),
             Route("/health", self.ping, methods=["GET"]),
             Route("/metrics", self.metrics_route, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
         ]
+
+
+def _label_frame(body: bytes) -> Any:
+    """The rows of a ``POST /labels`` body as a frame; a 400 naming what is wrong."""
+    import json
+
+    import polars as pl
+
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise RequestError(400, [f"the body is not JSON ({exc})"]) from None
+    rows = doc.get("labels") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise RequestError(
+            400, ['the body must be {"labels": [{"request_id": "…", "label": …, "row": 0, "time": "…"}, …]}']
+        )
+    try:
+        return pl.DataFrame(rows, infer_schema_length=None)
+    except Exception as exc:  # mixed types in one field: Polars names it
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RequestError(400, [f"the labels do not form a table: {first[:200]}"]) from None
 
 
 def _gives_proba(served: Served) -> bool:

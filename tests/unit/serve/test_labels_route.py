@@ -1,0 +1,77 @@
+"""``POST /labels`` on a real server: labels stored where ``mlgate labels add`` puts them, joined by the monitor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mlgate.monitor.labels import read_labels
+from mlgate.serve.app import REQUEST_ID_HEADER
+
+
+def records(seeded: Any, start: int, n: int) -> list[dict[str, Any]]:
+    return json.loads(seeded.X.iloc[start : start + n].to_json(orient="records"))
+
+
+def test_posted_labels_are_stored_and_give_the_monitor_realized_accuracy(
+    start_server: Any, seeded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlgate.monitor import monitor
+    from mlgate.registry.store import Registry
+
+    monkeypatch.chdir(tmp_path)  # a server started without settings keeps labels under the current folder
+    server = start_server(log_dir=tmp_path / "log", log_flush_s=30)
+    labels = []
+    with httpx.Client(base_url=server.base) as http:
+        for i in range(0, 40, 4):
+            rid = f"req-{i}"
+            ok = http.post("/predict", json=records(seeded, i, 4), headers={REQUEST_ID_HEADER: rid})
+            assert ok.status_code == 200
+            labels += [{"request_id": rid, "row": j, "label": int(seeded.y.iloc[i + j])} for j in range(4)]
+        stored = http.post("/labels", json={"labels": labels})
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["labels"] == 40
+    folder = tmp_path / ".mlgate" / "monitor" / "labels"
+    known = read_labels(folder)
+    assert known is not None and known.height == 40
+    assert set(known["label"].to_list()) == {"0", "1"}
+    server.app.state.predlog.flush()
+    reg = Registry(seeded.url, artifacts=str(seeded.artifacts))
+    try:
+        report = monitor("bc@production", tmp_path / "log", registry=reg, labels=folder)
+    finally:
+        reg.close()
+    realized = [w.realized for w in report.windows if w.realized is not None]
+    assert sum(r.labelled for r in realized) == 40
+    assert all(r.metrics["accuracy"] > 0.85 for r in realized)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "the body is not JSON"),
+        (b'{"labels": 3}', 'the body must be {"labels"'),
+        (json.dumps({"labels": [{"request_id": "a"}]}).encode(), "the POST /labels body has no 'label' column"),
+        (
+            json.dumps({"labels": [{"request_id": "a", "label": 1}, {"request_id": "a", "label": 0}]}).encode(),
+            "labels request 'a' row 0 more than once",
+        ),
+        (
+            json.dumps({"labels": [{"request_id": "a", "label": 1, "time": "yesterday"}]}).encode(),
+            "'time' in row 1 is 'yesterday', not an ISO time",
+        ),
+    ],
+)
+def test_a_wrong_body_is_a_400_naming_the_problem_and_stores_nothing(
+    start_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    server = start_server()
+    refused = httpx.post(f"{server.base}/labels", content=body, headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+    assert message in refused.json()["error"]
+    assert read_labels(tmp_path / ".mlgate" / "monitor" / "labels") is None
