@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -162,11 +163,12 @@ def run(
         console().print(f"[{color}]{outcome.action}[/] {outcome.message}")
 
     cfg, reg = settings(ctx), registry(ctx)
+    environ = dict(os.environ)  # the secrets of monitor.webhooks, for the alert an abort sends
     if follow:
         seconds = _seconds(interval, "--interval") or 0.0
-        outcome = run_follow(target, interval_s=seconds, settings=cfg, registry=reg, say=say)
+        outcome = run_follow(target, interval_s=seconds, settings=cfg, registry=reg, say=say, environ=environ)
     else:
-        outcome = step(target, settings=cfg, registry=reg)
+        outcome = step(target, settings=cfg, registry=reg, environ=environ)
         say(outcome)
     if outcome.action == ABORT or outcome.rollout.status == "aborted":
         raise typer.Exit(1)

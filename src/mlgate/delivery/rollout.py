@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -186,11 +186,13 @@ def step(
     registry: Registry | None = None,
     now: datetime | None = None,
     observe: Observe | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> StepOutcome:
     """One tick of the controller for ``NAME@ALIAS``: analyse, then wait, advance, promote or abort.
 
     ``observe(rollout, since, until)`` gives (canary, stable) arms; by default the prediction log
-    (``delivery.log``) over the rollout's whole life, both sides on the same window.
+    (``delivery.log``) over the rollout's whole life, both sides on the same window. An abort alerts
+    the webhooks of ``monitor.webhooks`` (their secrets read from ``environ``), after it is recorded.
     """
     settings, reg = _open(settings, registry)
     name, alias = split_target(target)
@@ -217,6 +219,9 @@ def step(
         r = reg.update_rollout(
             r, kind="abort", status="aborted", weight=0.0, last_analysis=result.to_dict(), detail=result.to_dict()
         )
+        from mlgate.delivery.alerts import alert_abort
+
+        alert_abort(reg, settings, r, result, why, environ or {})
         return StepOutcome(r, ABORT, f"aborted {r.candidate_ref} on {name}@{alias}: {why}", result)
     if action == ADVANCE:
         nxt = r.step + 1
@@ -328,6 +333,7 @@ def follow(
     registry: Registry | None = None,
     say: Callable[[StepOutcome], None] | None = None,
     max_ticks: int | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> StepOutcome:
     """Run :func:`step` every ``interval_s`` until the rollout ends (promoted or aborted); returns the last outcome.
 
@@ -339,7 +345,7 @@ def follow(
     ticks = 0
     while True:
         try:
-            outcome = step(target, settings=settings, registry=reg)
+            outcome = step(target, settings=settings, registry=reg, environ=environ)
         except ConflictError:
             ticks += 1
             time.sleep(interval_s)
