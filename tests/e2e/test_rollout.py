@@ -151,3 +151,101 @@ def test_a_served_rollout_is_analysed_from_the_log_and_promoted(tmp_path: Path, 
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def test_a_controller_killed_mid_rollout_resumes_from_the_registry(tmp_path: Path, breast_cancer: Any) -> None:
+    """`kill -9` the controller after its first step: the weight it set stays, and a new one finishes the job."""
+    import signal
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import mlgate
+    from mlgate.config import load_settings
+    from mlgate.gates.evaluate import gate
+    from mlgate.registry.store import Registry
+
+    root = tmp_path / "project"
+    root.mkdir()
+    X, y = breast_cancer
+    X.assign(target=y).iloc[::2].to_csv(root / "eval.csv", index=False)
+    (root / "mlgate.yaml").write_text(YAML.replace("steps: [50, 100]", "steps: [30, 60, 100]"), encoding="utf-8")
+    url = f"sqlite:///{root / 'registry.db'}"
+    env = {**os.environ, "MLGATE_REGISTRY": url, "MLGATE_ARTIFACTS": str(root / "artifacts"), "COLUMNS": "200"}
+    settings = load_settings(config=root / "mlgate.yaml", registry=url, artifacts=str(root / "artifacts"))
+    with Registry(settings=settings) as reg:
+        for c in (1.0, 0.5):
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000)).fit(X, y)
+            mlgate.log_model(model, "bc", sample_input=X.head(5), registry=reg)
+        reg.set_alias("bc", "production", 1)
+        assert gate("bc:2", against="production", config=settings, registry=reg).passed
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = [str(BIN / "mlgate"), "serve", "bc", "--port", str(port), "--poll", "0.2"]
+    proc = subprocess.Popen(serve, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            i = 0
+            while not stop.is_set():
+                body = json.loads(X.iloc[(i * 10) % 550 : (i * 10) % 550 + 10].to_json(orient="records"))
+                try:
+                    http.post("/predict", json=body)
+                except httpx.TransportError:
+                    time.sleep(0.05)
+                i += 1
+
+    def answers() -> bool:
+        try:
+            return httpx.post(f"{base}/predict", json=[], timeout=5).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    sender = threading.Thread(target=traffic, daemon=True)
+    controller = None
+    try:
+        _until("the server answers", answers, timeout=90)
+        assert _mlgate(root, env, "rollout", "start", "bc:2").returncode == 0
+        sender.start()
+        controller = subprocess.Popen(
+            [str(BIN / "mlgate"), "rollout", "run", "bc@production", "--follow", "--interval", "0.5s"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert controller.stdout is not None
+        for line in controller.stdout:  # wait for its first step up, then kill it without warning
+            if line.startswith("advance"):
+                break
+        controller.send_signal(signal.SIGKILL)
+        controller.wait(timeout=30)
+        with Registry(settings=settings) as reg:
+            left = reg.rollout("bc", "production")
+        assert left.status == "running" and left.weight >= 60.0, left
+        resumed = _mlgate(root, env, "rollout", "run", "bc@production", "--follow", "--interval", "0.5s", timeout=300)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "promoted bc:2 to bc@production" in resumed.stdout
+        with Registry(settings=settings) as reg:
+            assert reg.aliases("bc")["production"] == 2
+            kinds = [e.kind for e in reg.rollout_events(reg.rollout("bc", "production"))]
+        assert kinds.count("promote") == 1 and kinds[0] == "start"
+    finally:
+        stop.set()
+        if sender.is_alive():
+            sender.join(15)
+        for p in (controller, proc):
+            if p is None:
+                continue
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if p.stdout:
+                p.stdout.close()
