@@ -36,6 +36,9 @@ def monitor(
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)."
     ),
+    html: Path | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML report with time-series plots to this file."
+    ),
     follow: bool = typer.Option(False, "--follow", help="Run the monitor.rules every --interval until stopped."),
     interval: str | None = typer.Option(None, "--interval", help="How often --follow runs a pass (default 1m)."),
     no_actions: bool = typer.Option(False, "--no-actions", help="Judge the monitor.rules without acting on them."),
@@ -92,10 +95,14 @@ def monitor(
 
         run_rules(
             ctx, ref, log, follow=follow, interval=interval, act=not no_actions, as_json=as_json,
-            markdown=markdown, render=_render, args=args, textfile=prometheus_textfile,
+            markdown=markdown, render=_render, args=args, textfile=prometheus_textfile, html=html,
         )  # fmt: skip
         return
     report = run_monitor(ref, log, registry=registry(ctx), **args)
+    if html is not None:
+        from mlgate.monitor.view import write_html
+
+        write_html(report, html)
     emit_report(report, markdown=markdown, as_json=as_json, render=_render)
     if report.breached:
         raise typer.Exit(1)

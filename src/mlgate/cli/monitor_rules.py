@@ -41,6 +41,7 @@ def run_rules(
     render: Any,
     args: dict[str, Any],
     textfile: Path | None = None,
+    html: Path | None = None,
 ) -> None:
     """One pass with the rules (exit 1 when a window breached or a rule fires), or ``--follow`` until stopped."""
     import os
@@ -60,6 +61,10 @@ def run_rules(
             from mlgate.monitor.export import figures_textfile
 
             write_atomic(textfile, figures_textfile(outcome, until=outcome.until))
+        if html is not None:  # with --follow, the page is rewritten after every pass
+            from mlgate.monitor.view import write_html
+
+            write_html(outcome.report, html)
 
     if not follow:
         outcome = check(ref, log, conf.monitor, registry=reg, environ=environ, root=conf.root, act=act, **args)
