@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mlgate.cli import abtest as abtest_cmd
 from mlgate.cli import ci as ci_cmd
 from mlgate.cli import data as data_cmd
 from mlgate.cli import gate as gate_cmd
@@ -67,6 +68,7 @@ app.command("report")(gate_cmd.report)
 app.command("promote")(promote_cmd.promote)
 app.command("rollback")(promote_cmd.rollback)
 app.add_typer(rollout_cmd.app, name="rollout")
+app.add_typer(abtest_cmd.app, name="abtest")
 app.command("gc")(gc_cmd.gc)
 app.command("init")(init_cmd.init)
 app.command("ci")(ci_cmd.ci)
