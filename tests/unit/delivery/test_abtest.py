@@ -77,7 +77,7 @@ def test_per_slice_effects() -> None:
 
 
 def test_outcomes_are_joined_from_a_served_log_and_labels(
-    start_server: Any, seeded: Any, seeded_registry: Any, tmp_path: Any
+    start_server: Any, seeded: Any, seeded_registry: Any, tmp_path: Any, monkeypatch: Any, capsys: Any
 ) -> None:
     from mlgate.monitor.labels import store_labels
 
@@ -112,6 +112,17 @@ def test_outcomes_are_joined_from_a_served_log_and_labels(
     preds = {n: seeded.models[n].predict(X.iloc[:80]) for n in (1, 2)}
     right = {n: (preds[n] == y.iloc[:80].to_numpy()).astype(float) for n in (1, 2)}
     assert a.sum() <= right[1].sum() and b.sum() <= right[2].sum() and np.r_[a, b].mean() > 0.8
+
+    # the same through the CLI: 40 rows a side on a 50% split, too few for a decision, no ratio mismatch
+    from mlgate.cli import main
+
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    args = ["abtest", "report", "bc@production", "--log", str(log), "--labels", str(tmp_path / "labels")]
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["a"], doc["b"], doc["split"], doc["srm"]) == ("bc:1", "bc:2", 0.5, False)
+    assert (doc["overall"]["rows_a"], doc["overall"]["rows_b"], doc["overall"]["decision"]) == (40, 40, "too_few")
 
 
 def test_plan_from_the_cli(capsys: Any) -> None:
