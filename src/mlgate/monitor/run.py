@@ -160,7 +160,7 @@ class _Judged:
 
 def _realized(files: list[Path], labels: Path | None, windows: list[Window], notes: list[str]) -> dict[Window, Any]:
     """Realized metrics per window from the labels in ``labels`` (empty when there are none)."""
-    if labels is None or not labels.is_dir():
+    if labels is None or not Path(labels).is_dir():
         return {}
     import polars as pl
 
