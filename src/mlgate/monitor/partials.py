@@ -195,7 +195,7 @@ def file_partials(
             return parts, True, ident
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is recomputed
-    out = compute(read(path), size, columns, quality)
+    out = compute(read(path, columns), size, columns, quality)
     if key is not None:
         from mlgate.files import write_atomic
 
@@ -237,21 +237,28 @@ def prune(cache: Path, unused_for: dt.timedelta = PRUNE_AFTER) -> int:
     return removed
 
 
-def read(path: Path) -> pl.DataFrame:
-    """A log file's rows; BadLogFile when it is not a readable prediction-log file."""
+def read(path: Path, columns: Columns | None = None) -> pl.DataFrame:
+    """A log file's rows (with ``columns``: only the ones a partial needs); BadLogFile when it is not a
+    readable prediction-log file."""
     import polars as pl
 
     if path.suffix != ".parquet":
         raise BadLogFile("not a Parquet file (the log holds only part-*.parquet files)")
     try:
-        frame = pl.read_parquet(path)
+        schema = pl.read_parquet_schema(path)
+        missing = [c for c in REQUIRED if c not in schema]
+        if missing:
+            raise BadLogFile(f"not a prediction-log file (no {', '.join(repr(c) for c in missing)} column)")
+        wanted = None
+        if columns is not None:  # the text columns (ids, route, endpoint, errors) are most of the bytes
+            needed = {"time", "row", "status", "latency_ms", *columns.inputs, *columns.outputs}
+            wanted = [c for c in schema if c in needed or c.startswith("proba_")]
+        return pl.read_parquet(path, columns=wanted)
+    except BadLogFile:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadLogFile(f"not a readable Parquet file ({first[:200]})") from None
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise BadLogFile(f"not a prediction-log file (no {', '.join(repr(c) for c in missing)} column)")
-    return frame
 
 
 def compute(
@@ -264,11 +271,17 @@ def compute(
 
     step = int(size.total_seconds() * 1_000_000)
     origin = int(EPOCH.timestamp() * 1_000_000)
-    keyed = frame.with_columns(
-        ((pl.col("time").dt.epoch("us") - origin) // step).alias("_window"),
-    )
+    key = (pl.col("time").dt.epoch("us") - origin) // step
+    first, last = frame.select(key.min().alias("a"), key.max().alias("b")).row(0)
+    if first is None:
+        return {}
+    if first == last:  # the usual case (an hour's file, windows of an hour or more): no copy
+        parts: Any = {(first,): frame}.items()
+    else:
+        keyed = frame.with_columns(key.alias("_window"))
+        parts = ((k, v.drop("_window")) for k, v in keyed.partition_by("_window", as_dict=True).items())
     out: dict[Window, Partial] = {}
-    for (index,), part in keyed.partition_by("_window", as_dict=True, maintain_order=True).items():
+    for (index,), part in parts:
         start = EPOCH + dt.timedelta(microseconds=int(index) * step)
         window = Window(start, start + size)
         requests = part.filter(pl.col("row") == 0)
@@ -342,14 +355,18 @@ def _confidence(p: Partial, scored: pl.DataFrame, probas: list[str]) -> None:
 
     if len(probas) < 2:
         return
-    matrix = scored.select(probas).drop_nulls().to_numpy().astype(float)
-    matrix = matrix[np.isfinite(matrix).all(axis=1)]  # a model that gave NaN is an error, not an estimate
-    if not len(matrix):
+    import polars as pl
+
+    cols = [pl.col(c).cast(pl.Float64) for c in probas]
+    # a model that gave NaN or nothing is an error, not an estimate
+    finite = pl.all_horizontal([c.is_not_null() & c.is_finite() for c in cols])
+    kept = scored.select(pl.max_horizontal(cols).alias("top"), *cols).filter(finite.fill_null(False))
+    if not kept.height:
         return
-    p.confident_rows = len(matrix)
-    p.confidence_sum = float(matrix.max(axis=1).sum())
+    p.confident_rows = kept.height
+    p.confidence_sum = float(kept["top"].sum())
     if len(probas) == 2:
-        positive = np.clip(matrix[:, 1], 0.0, 1.0)
+        positive = np.clip(kept[probas[1]].to_numpy(), 0.0, 1.0)
         index = np.minimum((positive * SCORE_BINS).astype(int), SCORE_BINS - 1)
         p.score_rows = np.bincount(index, minlength=SCORE_BINS).tolist()
         p.score_sums = np.bincount(index, weights=positive, minlength=SCORE_BINS).tolist()
