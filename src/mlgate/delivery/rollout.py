@@ -113,6 +113,11 @@ def start(
     delivery = settings.delivery
     spec = analysis_config(settings, analysis)
     steps = check_steps(delivery.steps if steps is None else steps)
+    if steps[0] >= 100:
+        raise UsageError(
+            "the first step is 100%: the stable version would serve nothing to compare the candidate with",
+            hint="start lower (--steps 5,25,50,100), or promote directly with `mlgate promote`",
+        )
     pause = delivery.pause_s if pause_s is None else float(pause_s)
     if pause < 0:
         raise UsageError(f"--pause cannot be negative, got {pause:g} s")

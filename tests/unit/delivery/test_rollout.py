@@ -35,6 +35,7 @@ def test_start_needs_a_passing_gate_report(project: Any) -> None:
         ("bc:3", {}, CheckFailed, "bc:3 has no passing gate report for the current inputs"),
         ("bc:2", {"steps": [50, 25]}, UsageError, r"steps must increase: step 2 \(25%\) is not above step 1"),
         ("bc:2", {"steps": [5, 120]}, UsageError, "step 2 is 120%"),
+        ("bc:2", {"steps": [100]}, UsageError, "the first step is 100%"),
         ("bc:2", {"analysis": "nope"}, UsageError, "unknown analysis 'nope': mlgate.yaml defines default, strict"),
         ("bc:1", {}, UsageError, "bc@production already points to bc:1"),
         ("bc:2", {"alias": "staging"}, UsageError, "bc@staging points to no version yet"),
@@ -125,7 +126,7 @@ def test_a_controller_killed_after_the_alias_moved_resumes(project: Any) -> None
     from mlgate.promotion import promote
 
     reg = project.reg
-    ro.start("bc:2", settings=project.settings, registry=reg, steps=[100])
+    ro.start("bc:2", settings=project.settings, registry=reg, steps=[50])
     promote("bc:2", "production", settings=project.settings, registry=reg)  # what the dead controller did
     out = ro.step("bc@production", settings=project.settings, registry=reg, observe=observer())
     assert out.action == "promote" and out.rollout.status == "promoted"
@@ -143,3 +144,18 @@ def test_next_action_is_pure() -> None:
     wait = AnalysisResult("wait", "inconclusive: x", "default", 500, 5000)
     assert ro.next_action((5, 50), 0, t0, 60, 600, wait, t0 + timedelta(seconds=659))[0] == "wait"
     assert ro.next_action((5, 50), 0, t0, 60, 600, wait, t0 + timedelta(seconds=660))[0] == "abort"
+
+
+def test_a_promotion_the_gate_now_refuses_leaves_the_rollout_at_its_last_step(project: Any) -> None:
+    """The gate config changed mid-rollout: the report no longer binds, so the alias does not move."""
+    from mlgate.config import load_settings
+
+    reg = project.reg
+    ro.start("bc:2", settings=project.settings, registry=reg, steps=[50])
+    path = project.root / "mlgate.yaml"
+    path.write_text(path.read_text().replace("min: 0.8", "min: 0.85"), encoding="utf-8")
+    changed = load_settings(config=path)
+    with pytest.raises(CheckFailed, match=r"the gates or waivers in mlgate\.yaml changed since the newest report"):
+        ro.step("bc@production", settings=changed, registry=reg, observe=observer())
+    left = reg.rollout("bc", "production")
+    assert (left.status, left.weight) == ("running", 50.0) and reg.aliases("bc")["production"] == 1
