@@ -15,7 +15,7 @@ nothing for it (no labels and no probabilities: no performance plot).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgate.monitor.report import DriftSummary
 
@@ -101,7 +101,7 @@ def _drift(windows: list[WindowResult]) -> Figure | None:
     if not rows:
         return None
     worst = sorted(rows, key=lambda n: -max(s for s, _ in rows[n].values()))[:MAX_DRIFT_ROWS]
-    names = [n for n in rows if n in worst]  # the log's column order
+    names = sorted(worst, key=_natural)  # inputs, then outputs; f2 before f10
     grid = np.full((len(names), len(windows)), np.nan)
     for r, name in enumerate(names):
         for i, (sev, _) in rows[name].items():
@@ -181,6 +181,12 @@ def _volume(windows: list[WindowResult]) -> Figure | None:
     axes.legend(fontsize=8, loc="best")
     _window_axis(axes, windows)
     return figure
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    import re
+
+    return (name.startswith("output: "), *((int(t), "") if t.isdigit() else (-1, t) for t in re.split(r"(\d+)", name)))
 
 
 def _short(text: str, limit: int = 28) -> str:
