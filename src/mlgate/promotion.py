@@ -138,9 +138,10 @@ def find_passing_report(
     ``data`` (a path, glob or table, as ``--data`` gives it) overrides ``data.eval``; either is resolved and
     digested as the gate does it (:class:`mlgate.data.dataset.Dataset`).
     """
+    from mlgate.data.dataset import configured_dataset
     from mlgate.gates.spec import config_digest
 
-    dataset = settings.data.resolve(settings.root, given=data)
+    dataset = configured_dataset(settings.data, settings.root, given=data)
     given = data is not None
     config = config_digest(settings)
     champion = holder.digest if holder else None

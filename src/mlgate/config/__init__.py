@@ -8,7 +8,7 @@
 - :mod:`mlgate.config.yamlfile`: :func:`read_yaml`, a YAML file parsed once with the line of every key path.
 
 Read sections, never ``settings.raw``: ``settings.data.target``, ``settings.pipeline.has_stages``,
-``settings.promote.protected``, ``settings.data.resolve(settings.root)`` (the evaluation ``Dataset``).
+``settings.promote.protected``, ``configured_dataset(settings.data, settings.root)`` (the evaluation ``Dataset``).
 """
 
 from __future__ import annotations

@@ -14,12 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlgate.errors import ConfigError
-
-if TYPE_CHECKING:
-    from mlgate.data.dataset import Dataset
 
 CONFIG_NAME = "mlgate.yaml"
 RELEASE_ALIAS = "production"  # the same as mlgate.registry.types.RELEASE_ALIAS, without importing the registry
@@ -155,19 +152,6 @@ class DataConfig:
             return [("data.validate", ("data", "validate"), self.validate[0])]
         named = ((k, getattr(self, k)) for k in DATA_KEYS)
         return [(f"data.{k}", ("data", k), v) for k, v in named if v is not None]
-
-    def resolve(self, root: Path, *, given: Any = None, key: str = "eval") -> Dataset | None:
-        """The :class:`~mlgate.data.dataset.Dataset` of ``given`` (``--data``; a path, a glob or a table),
-        else of ``data.<key>``; None when neither is set. A missing file is NotFoundError naming where it was
-        given. The dataset's digest depends on the content and on paths relative to ``root`` only."""
-        from mlgate.data.dataset import resolve_dataset
-
-        if given is not None:
-            return resolve_dataset(given, root, origin="--data")
-        value = getattr(self, key) if key in (*DATA_KEYS, "golden") else None
-        if value is None:
-            return None
-        return resolve_dataset(value, root, origin=f"data.{key}", where=self.line_of(key))
 
 
 @dataclass(frozen=True)

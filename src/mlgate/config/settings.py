@@ -134,7 +134,7 @@ class Settings:
 
     @cached_property
     def data(self) -> DataConfig:
-        """``data:`` (files, target, task); ``settings.data.resolve(settings.root)`` gives the eval Dataset."""
+        """``data:`` (files, target, task); ``data.dataset.configured_dataset`` gives the eval Dataset."""
         return DataConfig.parse(self.raw.get("data"), self.file)
 
     @cached_property

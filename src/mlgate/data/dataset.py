@@ -1,6 +1,6 @@
 """``Dataset``: the rows a gate scores and a promotion checks, named once, with the digest a report binds to.
 
-Gate, promotion and CI take the evaluation data from here (``settings.data.resolve(settings.root)`` or
+Gate, promotion and CI take the evaluation data from here (``configured_dataset(settings.data, settings.root)`` or
 :func:`resolve_dataset`), so they find the same files by the same rule and digest them alike:
 
 - a relative path or glob is read from the current folder when it names something there, else from the
@@ -18,9 +18,12 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from mlgate.config import DataConfig
 
 GLOB_CHARS = "*?["
 
@@ -66,7 +69,13 @@ class Dataset:
         """The rows as one lazy Polars scan (:func:`mlgate.data.io.scan`)."""
         from mlgate.data.io import scan
 
-        return scan(str(self.source) if isinstance(self.source, Path) else self.source)
+        if not self.is_files:
+            return scan(self.source)
+        # read through the path relative to the current folder when it lies inside it, so that messages
+        # about a file (empty, unreadable) name it as the user would
+        text = str(self.source)
+        rel = os.path.relpath(text)
+        return scan(text if rel.startswith("..") else rel)
 
 
 def digest_of(source: Any, root: Path) -> str:
@@ -87,6 +96,21 @@ def digest_of(source: Any, root: Path) -> str:
     buf = io.BytesIO()
     collect(scan(source)).write_ipc(buf)
     return digest_bytes(buf.getvalue())
+
+
+def configured_dataset(data: DataConfig, root: Path, *, given: Any = None, key: str = "eval") -> Dataset | None:
+    """The :class:`Dataset` of ``given`` (``--data``; a path, a glob or a table), else of ``data.<key>`` in
+    ``mlgate.yaml`` (``settings.data``); None when neither is set. A missing file is NotFoundError naming where
+    it was given. The digest depends on the content and on paths relative to ``root`` only.
+
+    It lives here rather than on ``DataConfig`` because configuration sits below the data layer (the
+    registry reads settings too, and must not reach data code)."""
+    if given is not None:
+        return resolve_dataset(given, root, origin="--data")
+    value = getattr(data, key, None) if key in ("train", "eval", "golden") else None
+    if value is None:
+        return None
+    return resolve_dataset(value, root, origin=f"data.{key}", where=data.line_of(key))
 
 
 def resolve_dataset(data: Any, root: Path, *, origin: str = "--data", where: str | None = None) -> Dataset:

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate import threads
 from mlgate.config import Settings, load_settings
@@ -41,9 +41,11 @@ from mlgate.gates.scoring import _lost_classes as _lost_classes
 from mlgate.gates.scoring import _pandas as _pandas
 from mlgate.gates.scoring import _read as _read
 from mlgate.gates.scoring import _score as _score
-from mlgate.gates.scoring import dataset_digest_of as dataset_digest_of
 from mlgate.gates.spec import parse_gates
 from mlgate.gates.types import Check
+
+if TYPE_CHECKING:
+    from mlgate.data.dataset import Dataset
 
 Say = Callable[[str], None]
 
@@ -168,11 +170,13 @@ def gate(
     return result
 
 
-def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any, str]:
-    """The evaluation data and target column: the arguments, else ``data.eval`` and ``data.target``."""
-    given = data
-    data = data if data is not None else settings.data.eval
-    if data is None:
+def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Dataset, str]:
+    """The evaluation :class:`~mlgate.data.dataset.Dataset` and target column: the arguments, else
+    ``data.eval`` and ``data.target``. Gate, promotion and CI resolve and digest it by this one rule."""
+    from mlgate.data.dataset import configured_dataset
+
+    dataset = configured_dataset(settings.data, settings.root, given=data)
+    if dataset is None:
         raise UsageError(
             "no evaluation data: pass --data FILE or set data.eval in mlgate.yaml",
             hint="the gate scores both models on the same rows; name them",
@@ -180,37 +184,4 @@ def eval_source(settings: Settings, data: Any, target: str | None) -> tuple[Any,
     target = target or settings.data.target
     if not target:
         raise UsageError("no target column: pass --target COLUMN or set data.target in mlgate.yaml")
-    return resolve_eval_data(settings, data, from_config=given is None), target
-
-
-def resolve_eval_data(settings: Settings, data: Any, *, from_config: bool) -> Any:
-    """Evaluation data as gate and promote both read it: a relative path from the current folder when it
-    exists there, else from the project folder; NotFoundError naming where a missing path was given."""
-    if isinstance(data, str | Path) and not Path(data).is_absolute() and not any(c in str(data) for c in "*?["):
-        data = settings.root / data if not Path(data).exists() else Path(data)
-    if isinstance(data, str | Path):
-        _check_exists(settings, data, from_config=from_config)
-    return data
-
-
-def _check_exists(settings: Settings, data: str | Path, *, from_config: bool) -> None:
-    """A missing evaluation file named by where it was given: ``data.eval`` at its mlgate.yaml line, or --data."""
-    import glob as globlib
-
-    from mlgate.files import project_relative
-
-    text = str(data)
-    glob = any(c in text for c in "*?[")
-    if globlib.glob(text, recursive=True) if glob else Path(text).exists():
-        return
-    shown = project_relative(text, settings.root)
-    missing = "matches no files" if glob else "does not exist"
-    if from_config:
-        raise NotFoundError(
-            f"{settings.line_of('data', 'eval')}: data.eval {shown} {missing}",
-            hint="fix the path in mlgate.yaml (relative paths are read from the project folder), or pass --data FILE",
-        )
-    raise NotFoundError(
-        f"--data {shown} {missing}",
-        hint="check the --data path, or leave --data out to use data.eval from mlgate.yaml",
-    )
+    return dataset, target

@@ -8,9 +8,7 @@ answers the same on every row gets the ``varying output`` check.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +18,7 @@ from mlgate.gates.types import Check, Pred
 
 if TYPE_CHECKING:
     from mlgate.config import DataConfig
+    from mlgate.data.dataset import Dataset
 
 
 @dataclass
@@ -40,28 +39,12 @@ class Evaluation:
     slice_masks: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (gate, slice) → rows
 
 
-def dataset_digest_of(data: Any) -> str:
-    """The digest a gate binds its report to: of the files, or of the table's Arrow IPC bytes."""
-    from mlgate.hashing import digest_bytes, digest_path
+def _read(dataset: Dataset, target: str) -> tuple[Any, str, str]:
+    """The evaluation rows, the dataset's digest and how messages name it."""
+    from mlgate.data.io import collect
 
-    if isinstance(data, str | Path) and not any(c in str(data) for c in "*?["):
-        return digest_path(data)
-    from mlgate.data.io import collect, resolve, scan
-
-    if isinstance(data, str | Path):
-        from mlgate.hashing import digest_json
-
-        return digest_json({str(f): digest_path(f) for f in resolve(data).files})
-    buf = io.BytesIO()
-    collect(scan(data)).write_ipc(buf)
-    return digest_bytes(buf.getvalue())
-
-
-def _read(data: Any, target: str) -> tuple[Any, str, str]:
-    from mlgate.data.io import collect, scan
-
-    label = str(data) if isinstance(data, str | Path) else f"<{type(data).__name__}>"
-    frame = collect(scan(data), label=label)
+    label = dataset.name
+    frame = collect(dataset.scan(), label=label)
     if frame.height == 0:
         raise InputError(f"{label}: the evaluation data has no rows")
     if target not in frame.columns:
@@ -72,7 +55,7 @@ def _read(data: Any, target: str) -> tuple[Any, str, str]:
     nulls = frame.get_column(target).null_count()
     if nulls:
         raise InputError(f"{label}: the target column {target!r} has {nulls} empty value(s); every row needs one")
-    return frame, dataset_digest_of(data), label
+    return frame, dataset.digest, label
 
 
 def _pandas(frame: Any) -> Any:

@@ -524,3 +524,14 @@ def _when(value: Any) -> str:
     if offset is not None and not offset:
         return moment.strftime("%Y-%m-%d %H:%M UTC")
     return moment.strftime("%Y-%m-%d %H:%M %z").strip()
+
+
+def markdown(report: Mapping[str, Any], *, images: Mapping[str, str] | None = None, max_slices: int = 20) -> str:
+    """The gate report as GitHub Markdown, for pull-request comments and ``$GITHUB_STEP_SUMMARY``.
+
+    ``images`` maps a plot name (``roc``, ``pr``, ``calibration``, ``slices``, ``residuals``) to the URL
+    of its PNG, relative to the Markdown file; ``max_slices`` caps the slice table (failing slices first).
+    """
+    from mlgate.report.markdown import markdown_of
+
+    return markdown_of(gate_document(report, images=images, max_slices=max_slices))

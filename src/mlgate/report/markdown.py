@@ -1,7 +1,8 @@
 """Any report view as GitHub-flavoured Markdown, for pull-request comments and ``$GITHUB_STEP_SUMMARY``.
 
-:func:`markdown_of` draws a :class:`~mlgate.report.view.Document`; :func:`markdown` is the gate report's
-(``mlgate.gate-report/1``) through :func:`mlgate.report.gate_view.gate_document`. One escaping rule for
+:func:`markdown_of` draws a :class:`~mlgate.report.view.Document`. The gate report's Markdown
+(``mlgate.gate-report/1``) is :func:`mlgate.report.gate_view.markdown`: this module knows no report kind, so
+data reports can use it without reaching the gate layer. One escaping rule for
 all text: :func:`md_text` for plain text, :func:`md_code` for :class:`~mlgate.report.view.Code`; line
 breaks become spaces, and inside a table cell a ``|`` is escaped, so a row stays one row whatever a
 column or check is called. Long tables fold into ``<details>`` as their ``fold`` says.
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from mlgate.report.view import (
@@ -43,7 +43,6 @@ from mlgate.report.view import (
 # the formatters lived here before report/view.py: keep the names importable
 __all__ = [
     "interval",
-    "markdown",
     "markdown_of",
     "md_code",
     "md_text",
@@ -115,17 +114,6 @@ def md_spans(value: str | Spans, *, cell: bool = False) -> str:
 def markdown_of(doc: Document) -> str:
     """A view as GitHub Markdown: title heading at ``doc.level``, then its blocks in order."""
     return "\n".join(_document(doc)).rstrip() + "\n"
-
-
-def markdown(report: Mapping[str, Any], *, images: Mapping[str, str] | None = None, max_slices: int = 20) -> str:
-    """The gate report as GitHub Markdown, for pull-request comments and ``$GITHUB_STEP_SUMMARY``.
-
-    ``images`` maps a plot name (``roc``, ``pr``, ``calibration``, ``slices``, ``residuals``) to the URL
-    of its PNG, relative to the Markdown file; ``max_slices`` caps the slice table (failing slices first).
-    """
-    from mlgate.report.gate_view import gate_document
-
-    return markdown_of(gate_document(report, images=images, max_slices=max_slices))
 
 
 # -- blocks ----------------------------------------------------------------------------------------

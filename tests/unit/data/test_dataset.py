@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from mlgate.config import load_settings
-from mlgate.data.dataset import Dataset, digest_of, resolve_dataset
+from mlgate.data.dataset import Dataset, configured_dataset, digest_of, resolve_dataset
 from mlgate.errors import NotFoundError
 
 
@@ -28,7 +28,7 @@ def test_a_glob_digests_alike_from_any_folder_and_written_any_way(project: Path,
     absolute = resolve_dataset(str(project / "parts" / "*.csv"), project).digest
     monkeypatch.chdir(project / "sub")
     settings = load_settings(environ={})
-    configured = settings.data.resolve(settings.root)
+    configured = configured_dataset(settings.data, settings.root)
     assert configured is not None and configured.origin == "data.eval"
     assert here == absolute == configured.digest
     assert configured.name == "parts/*.csv"
@@ -70,12 +70,12 @@ def test_missing_data_names_where_it_was_given(project: Path) -> None:
     (project / "mlgate.yaml").write_text("data: {eval: nope.csv}\n", encoding="utf-8")
     settings = load_settings(cwd=project, environ={})
     with pytest.raises(NotFoundError, match=r"mlgate\.yaml:1: data\.eval nope\.csv does not exist") as info:
-        settings.data.resolve(project)
+        configured_dataset(settings.data, project)
     assert "mlgate.yaml" in (info.value.hint or "")
     with pytest.raises(NotFoundError, match=r"^--data missing/\*\.csv matches no files"):
-        settings.data.resolve(project, given="missing/*.csv")
+        configured_dataset(settings.data, project, given="missing/*.csv")
 
 
 def test_nothing_configured_resolves_to_none(tmp_path: Path) -> None:
     settings = load_settings(cwd=tmp_path, environ={})
-    assert settings.data.resolve(tmp_path) is None
+    assert configured_dataset(settings.data, tmp_path) is None

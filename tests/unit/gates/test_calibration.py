@@ -107,7 +107,7 @@ def test_every_calibration_metric_blocks_as_calibration_worse(name: str) -> None
 def test_slice_rows_have_three_outcomes(gated: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """An equal retrain cut by x0 at max_drop 0: slices whose interval reaches below 0 are undecided, not failing."""
     from mlgate.cli.gate import render
-    from mlgate.report.markdown import markdown
+    from mlgate.report.gate_view import markdown
 
     tmp = gated["tmp"]
     text = (tmp / "mlgate.yaml").read_text()
