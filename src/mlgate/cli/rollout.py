@@ -88,12 +88,26 @@ def start(
 
 
 @app.command("status")
-def status(ctx: typer.Context, target: str = TARGET, as_json: bool = JSON) -> None:
-    """The active rollout of MODEL@ALIAS, else its latest one."""
+def status(
+    ctx: typer.Context,
+    target: str = TARGET,
+    events: int = typer.Option(5, "--events", "-n", help="Show the last N recorded events (0: none)."),
+    as_json: bool = JSON,
+) -> None:
+    """The active rollout of MODEL@ALIAS, else its latest one, with its last events."""
     from mlgate.delivery.rollout import split_target
 
     name, alias = split_target(target)
-    _show(registry(ctx).rollout(name, alias), as_json)
+    reg = registry(ctx)
+    r = reg.rollout(name, alias)
+    recorded = reg.rollout_events(r)[-events:] if events > 0 else []
+    if as_json:
+        print_json({**r.to_dict(), "events": [e.to_dict() for e in recorded]})
+        return
+    _show(r, False)
+    for e in recorded:
+        what = e.detail.get("reason") or e.detail.get("why") or e.detail.get("decision") or ""
+        console().print(f"  {e.created_at:%Y-%m-%d %H:%M:%S} {e.kind:<8} {e.weight:g}%  {e.actor}  {what}")
 
 
 @app.command("pause")

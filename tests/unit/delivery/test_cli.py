@@ -61,6 +61,10 @@ def test_start_status_pause_resume_run_abort(cli: Any, project: Any) -> None:
     assert code == 0 and out.startswith("wait no data")
     code, out, _ = cli("abort", "bc@production", "--reason", "by hand")
     assert code == 0 and "aborted" in out
+    code, out, _ = cli("status", "bc@production", "--json")
+    assert [e["kind"] for e in json.loads(out)["events"]] == ["start", "pause", "resume", "analysis", "abort"]
+    assert json.loads(out)["events"][-1]["detail"] == {"reason": "by hand"}
+    assert "abort" in cli("status", "bc@production")[1] and "by hand" in cli("status", "bc@production")[1]
     code, out, _ = cli("run", "bc@production", "--json")
     assert code == 1 and json.loads(out)["action"] == "done"
     assert project.reg.aliases("bc")["production"] == 1
