@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,8 +261,14 @@ def read_log(
     import polars as pl
 
     out: dict[int, Arm] = {}
+    first, last = f"hour={since.astimezone(UTC):%Y-%m-%dT%H}", f"hour={until.astimezone(UTC):%Y-%m-%dT%H}"
     for number in versions:
-        files = sorted(Path(folder).glob(f"model={name}/version={number}/**/*.parquet"))
+        # the hour folders outside the window are never opened: a long-lived log costs only its window
+        files = [
+            f
+            for f in sorted(Path(folder).glob(f"model={name}/version={number}/**/*.parquet"))
+            if not (hour := next((p for p in f.parts if p.startswith("hour=")), None)) or first <= hour <= last
+        ]
         if not files:
             out[number] = Arm.empty()
             continue

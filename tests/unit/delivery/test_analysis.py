@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,3 +89,38 @@ def test_checking_after_every_request_batch_keeps_false_aborts_rare() -> None:
                 aborted += 1
                 break
     assert aborted <= 4, f"{aborted} of 200 healthy canaries were failed"
+
+
+def test_read_log_counts_requests_errors_and_skips_hours_outside_the_window(tmp_path: Any) -> None:
+    """One error flag and latency per request (NaN or 5xx is an error), rows for predictions, no shadow rows;
+    an hour folder outside the window is never opened (here it is not even Parquet)."""
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from mlgate.delivery.analysis import read_log
+
+    t = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+    hour = tmp_path / "model=bc" / "version=2" / "hour=2026-05-01T10"
+    hour.mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "time": [t, t, t + timedelta(seconds=1), t + timedelta(seconds=2), t + timedelta(seconds=3)],
+            "request_id": ["a", "a", "b", "c", "d"],
+            "row": [0, 1, 0, 0, 0],
+            "route": ["canary", "canary", "canary", "canary", "shadow"],
+            "status": [200, 200, 500, 200, 200],
+            "latency_ms": [5.0, 5.0, 7.0, 9.0, 1.0],
+            "prediction": [0.1, 0.2, None, float("nan"), 0.3],
+        },
+        schema_overrides={"time": pl.Datetime("us", "UTC"), "status": pl.Int16},
+    ).write_parquet(hour / "part-1.parquet")
+    stale = tmp_path / "model=bc" / "version=2" / "hour=2026-04-30T10"
+    stale.mkdir(parents=True)
+    (stale / "part-0.parquet").write_bytes(b"not parquet: opening this would fail")
+    arms = read_log(tmp_path, "bc", (2, 1), t - timedelta(minutes=5), t + timedelta(minutes=5))
+    canary = arms[2]
+    assert canary.requests == 3 and arms[1].requests == 0
+    by_latency = dict(zip(canary.latency_ms.tolist(), canary.errors.tolist(), strict=True))
+    assert by_latency == {5.0: False, 7.0: True, 9.0: True}  # b failed (500), c answered NaN
+    assert sorted(np.nan_to_num(canary.predictions, nan=-1).tolist()) == [-1.0, 0.1, 0.2]
