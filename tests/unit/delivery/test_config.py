@@ -66,3 +66,13 @@ def test_durations() -> None:
     for bad in ("", "-5m", "10 minutes", "inf", True):
         with pytest.raises(ValueError, match="x must be a duration"):
             seconds(bad, "x")
+
+
+def test_the_documented_configuration_loads() -> None:
+    """docs/delivery.md's `delivery:` example is a working configuration (tests/docs checks only its keys)."""
+    from tests.docs.blocks import ROOT, blocks
+
+    [block] = [b for b in blocks(ROOT / "docs" / "delivery.md") if b.lang == "yaml" and "delivery:" in b.code]
+    d = settings_of(block.code).delivery
+    assert d.analyses["strict"] == AnalysisConfig("strict", 0.001, 500, 0.005, 1.1, 0.1, 3600.0)
+    assert (d.steps, d.pause_s, d.analysis) == ((5.0, 25.0, 50.0, 100.0), 600.0, "default")
