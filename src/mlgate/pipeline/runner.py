@@ -11,6 +11,9 @@ in the same cache entry. A failing stage stops its dependents; the others go on 
 
 A run that ran, restored or failed something is recorded in the registry at once; a no-op run is
 deferred (see :mod:`mlgate.pipeline.journal`) so that it opens neither the registry nor git.
+
+This module is the orchestration; running one command (its environment, its log, what it registered)
+is :mod:`mlgate.pipeline.command`, the results and the run's record :mod:`mlgate.pipeline.results`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,24 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import EnvironmentProblem, MlgateError, UsageError
 from mlgate.pipeline.cache import RunCache
+
+# StageError, the LOG_* limits, stage_environment and the result types are re-exported: importers use this module
+from mlgate.pipeline.command import LOG_LINE as LOG_LINE
+from mlgate.pipeline.command import LOG_TAIL as LOG_TAIL
+from mlgate.pipeline.command import StageError as StageError
+from mlgate.pipeline.command import run_stage_command, tail_of
+from mlgate.pipeline.command import stage_environment as stage_environment
 from mlgate.pipeline.digests import StatCache
 from mlgate.pipeline.lock import LOCK_NAME, read_lock, write_lock
+from mlgate.pipeline.results import RunResult as RunResult
+from mlgate.pipeline.results import StageResult as StageResult
+from mlgate.pipeline.results import read_metrics, record_run
 from mlgate.pipeline.runlock import project_lock
 from mlgate.pipeline.spec import EXECUTORS, Pipeline, Stage, check_real_path
 from mlgate.pipeline.status import SMOKE_LOCK, Context, Inputs, require_stages, state_dir
@@ -39,89 +51,11 @@ if TYPE_CHECKING:
     from mlgate.registry.store import Registry
 
 
-LOG_TAIL = 15
-LOG_LINE = 2000  # characters of one log-tail line that are shown
 # ("wait", holder of the project lock), ("start", stage), ("running" | "restoring", stage) when the stage
 # needs its command or the cache, ("done", StageResult)
 Event = Callable[[str, "StageResult | str"], None]
 # called with each finished stage; a reason returned holds back every stage downstream of it
 Hold = Callable[["StageResult"], "str | None"]
-
-
-class StageError(MlgateError):
-    """A stage could not produce its outputs (exit 1 through the run's result)."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, hint: str | None = None, log_tail: list[str] | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.log_tail = log_tail or []
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """What happened to one stage: ran, cached, failed or skipped (a dependency failed); dry runs say would-run."""
-
-    name: str
-    outcome: str
-    duration_s: float = 0.0
-    restored: int = 0
-    reasons: list[str] = field(default_factory=list)
-    key: str | None = None
-    error: str | None = None
-    log_tail: list[str] = field(default_factory=list)
-    log_path: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One ``mlgate run``: every selected stage's result, the params and metrics, and the run id."""
-
-    run_id: str
-    stages: list[StageResult]
-    params: dict[str, Any]
-    metrics: dict[str, Any]
-    started_at: datetime
-    duration_s: float
-    dry_run: bool = False
-    smoke: bool = False
-    executor: str = "local"
-
-    @property
-    def noop(self) -> bool:
-        """True when every stage was already up to date: nothing ran, nothing was restored."""
-        return not self.dry_run and all(s.outcome == "cached" and not s.restored and not s.reasons for s in self.stages)
-
-    @property
-    def ok(self) -> bool:
-        """True when no stage failed or was skipped."""
-        return all(s.outcome not in ("failed", "skipped") for s in self.stages)
-
-    @property
-    def cache_hits(self) -> int:
-        """Stages that did not need their command."""
-        return sum(s.outcome == "cached" for s in self.stages)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "run_id": self.run_id,
-            "ok": self.ok,
-            "dry_run": self.dry_run,
-            "smoke": self.smoke,
-            "executor": self.executor,
-            "noop": self.noop,
-            "started_at": self.started_at.isoformat(),
-            "duration_s": round(self.duration_s, 3),
-            "cache_hits": self.cache_hits,
-            "stages": [s.to_dict() for s in self.stages],
-            "params": self.params,
-            "metrics": self.metrics,
-        }
 
 
 def run(
@@ -167,10 +101,10 @@ def run(
         runner.hold = hold
         results = runner.run(names)
         params = {k: v for n in names for k, v in runner.params_of(pipeline.stages[n]).items()}
-        metrics = _metrics(pipeline, names)
+        metrics = read_metrics(pipeline, names)
     result = RunResult(run_id, results, params, metrics, started, time.monotonic() - t0, False, smoke, how)
     if record:
-        _record(settings, result, names)
+        record_run(settings, result, names)
     return result
 
 
@@ -181,67 +115,6 @@ def executor_of(settings: Settings, executor: str | None) -> str:
             raise UsageError(f"unknown executor {executor!r}", hint=f"use one of: {', '.join(EXECUTORS)}")
         return executor
     return settings.pipeline.executor or "local"  # checked against EXECUTORS where the section is read
-
-
-def _metrics(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for n in names:
-        for path in pipeline.stages[n].metrics:
-            file = pipeline.root / path
-            if file.is_file():
-                try:
-                    out[path] = yaml.safe_load(file.read_text(encoding="utf-8"))
-                except (yaml.YAMLError, UnicodeDecodeError):
-                    out[path] = {"error": "not JSON or YAML"}
-    return out
-
-
-def _record(settings: Settings, result: RunResult, names: list[str]) -> None:
-    from mlgate.pipeline.journal import defer_run, flush_runs, git_head
-
-    if result.noop:
-        defer_run(settings, _run_fields(settings, result, names, git_head(settings.root), iso_time=True))
-        return
-    from mlgate.lineage import git_state
-    from mlgate.registry.store import Registry
-    from mlgate.registry.types import RunRecord
-
-    record = RunRecord(**_run_fields(settings, result, names, git_state(settings.root)))
-    with Registry(settings=settings) as reg:
-        flush_runs(settings, reg)  # earlier no-op runs first, so that the registry keeps their order
-        reg.record_run(record)
-
-
-def _run_fields(
-    settings: Settings, result: RunResult, names: list[str], git: dict[str, Any] | None, *, iso_time: bool = False
-) -> dict[str, Any]:
-    """The fields of the run's RunRecord; ``iso_time`` gives its JSON form (``RunRecord.to_dict()``)."""
-    stages = [
-        {
-            "stage": s.name,
-            "outcome": s.outcome,
-            "duration_s": round(s.duration_s, 3),
-            "restored": s.restored,
-            "key": s.key,
-        }
-        for s in result.stages
-    ]
-    return {
-        "id": result.run_id,
-        "project": settings.project,
-        "status": "succeeded" if result.ok else "failed",
-        "targets": names,
-        "params": result.params,
-        "metrics": result.metrics,
-        "stages": stages,
-        "cache_hits": result.cache_hits,
-        "git": git,
-        "started_at": result.started_at.isoformat() if iso_time else result.started_at,
-        "duration_s": round(result.duration_s, 3),
-        "created_by": settings.actor,
-    }
 
 
 def _dry_run(pipeline: Pipeline, names: list[str], ctx: Context, settings: Settings, force: bool) -> list[StageResult]:
@@ -408,7 +281,7 @@ class _Runner:
             return StageResult(stage.name, outcome, time.monotonic() - t0, restored, why, key)
         # what the command printed last ("registered fraud:3 …") is shown with the run's result
         return StageResult(
-            stage.name, outcome, time.monotonic() - t0, restored, why, key, log_tail=_tail(log), log_path=str(log)
+            stage.name, outcome, time.monotonic() - t0, restored, why, key, log_tail=tail_of(log), log_path=str(log)
         )
 
     def _bring_up_to_date(self, stage: Stage, log: Path) -> tuple[str, int, list[str], str]:
@@ -434,7 +307,16 @@ class _Runner:
                 restored = self._restore(stage, inputs)  # the runner that held the lease computed it
                 if restored is not None:
                     return "cached", restored, why, inputs.key
-            registered = self._execute(stage, log)
+            registered = run_stage_command(
+                stage,
+                log,
+                root=self.root,
+                state=self.state,
+                env=self.env,
+                run_id=self.run_id,
+                executor=self.executor,
+                ray_address=self.settings.ray_address,
+            )
             self._save(stage, inputs, log, registered)
         return "ran", 0, why, inputs.key
 
@@ -474,47 +356,6 @@ class _Runner:
         self._lock_update(stage, inputs, outs)
         return restored
 
-    def _execute(self, stage: Stage, log: Path) -> list[dict[str, Any]]:
-        """Run the stage's command; returns the model versions it registered (name, number, digest)."""
-        for o in stage.outs:  # checked before anything is deleted: a symlink may have appeared since loading
-            check_real_path(self.root, o.path, o.where, f"output of stage {stage.name!r}")
-        for o in stage.outs:
-            target = self.root / o.path
-            if target.is_dir() and not target.is_symlink():
-                import shutil
-
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        if log.is_symlink():  # a link planted in .mlgate/ must not aim the log at a file elsewhere
-            log.unlink()
-        noted = self.state / "registered" / f"{self.run_id}-{stage.name}.jsonl"
-        noted.unlink(missing_ok=True)
-        env = {**self.env, "MLGATE_REGISTERED_FILE": str(noted)}
-        if self.executor == "ray":
-            from mlgate.pipeline.ray_executor import run_command
-
-            returncode = run_command(stage.cmd, self.root, env, log, address=self.settings.ray_address)
-        else:
-            returncode = _run_local(stage.cmd, self.root, env, log)
-        registered = _read_registered(noted)
-        if returncode == 0:
-            return registered
-        tail = _tail(log)
-        if returncode == 127:
-            raise StageError(
-                f"stage {stage.name!r}: the command was not found: {stage.cmd!r} ({stage.where})",
-                hint="check the program name in 'cmd' and that it is installed and on PATH",
-                log_tail=tail,
-            )
-        how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with {returncode}"
-        raise StageError(
-            f"stage {stage.name!r} failed: `{stage.cmd}` {how}; its outputs were not cached",
-            hint=f"the full log is {log}",
-            log_tail=tail,
-        )
-
     def _save(self, stage: Stage, inputs: Inputs, log: Path, registered: list[dict[str, Any]]) -> None:
         missing = [o for o in stage.outs if not (self.root / o.path).exists()]
         if missing:
@@ -522,7 +363,7 @@ class _Runner:
                 f"stage {stage.name!r} exited 0 but did not produce its declared output(s) "
                 f"{', '.join(repr(o.path) for o in missing)} ({missing[0].where}); nothing was cached",
                 hint=f"make `{stage.cmd}` write them, or fix the stage's outputs in mlgate.yaml",
-                log_tail=_tail(log),
+                log_tail=tail_of(log),
             )
         after = self.ctx.inputs(stage)
         if after.deps != inputs.deps or after.missing:
@@ -553,73 +394,3 @@ class _Runner:
             current = read_lock(self.root, self.lock_name)
             current[stage.name] = block
             write_lock(self.root, current, self.lock_name)
-
-
-def stage_environment(settings: Settings, run_id: str) -> dict[str, str]:
-    """What every stage process gets, locally or on a Ray worker: the settings this run resolved.
-
-    Flags and the driver's ``MLGATE_*`` variables beat ``mlgate.yaml``; without them here a stage would
-    read ``mlgate.yaml`` again and register its model somewhere else than the run records to.
-    ``MLGATE_RUN_REGISTRY`` makes a registration into any other registry fail loudly.
-    """
-    env = {
-        "MLGATE_RUN_ID": run_id,
-        "MLGATE_REGISTRY": settings.registry,
-        "MLGATE_RUN_REGISTRY": settings.registry,
-        "MLGATE_ARTIFACTS": settings.artifacts,
-        "MLGATE_ACTOR": settings.actor,
-        "MLGATE_SQLITE_BUSY_TIMEOUT": str(settings.sqlite_busy_timeout),
-    }
-    if settings.config_path is not None:
-        env["MLGATE_CONFIG"] = str(settings.config_path)
-    if settings.s3_endpoint_url:
-        env["MLGATE_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-    return env
-
-
-def _read_registered(path: Path) -> list[dict[str, Any]]:
-    """The versions a stage's command registered, as ``Registry.register`` noted them."""
-    import json
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    finally:
-        path.unlink(missing_ok=True)
-    out = []
-    for line in lines:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and {"name", "number", "digest"} <= item.keys():
-            out.append({"name": str(item["name"]), "number": int(item["number"]), "digest": str(item["digest"])})
-    return out
-
-
-def _run_local(cmd: str, root: Path, env: dict[str, str], log: Path) -> int:
-    """Run a stage's command in the project root with ``/bin/sh``; its output goes to ``log``."""
-    import subprocess
-
-    # the child inherits this process's environment plus the run's variables (MLGATE_RUN_ID, smoke)
-    with open(log, "wb") as fh:
-        proc = subprocess.run(
-            cmd, shell=True, cwd=root, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT, check=False
-        )
-    return proc.returncode
-
-
-def _tail(log: Path, n: int = LOG_TAIL) -> list[str]:
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    from mlgate.redact import redact
-
-    # the tail is printed and lands in CI logs; the stage had the registry URL in its environment. A line
-    # is cut at LOG_LINE characters: one huge line would take minutes to lay out in a terminal
-    return [
-        redact(line if len(line) <= LOG_LINE else f"{line[:LOG_LINE]}… ({len(line):,} characters)")
-        for line in lines[-n:]
-    ]
