@@ -11,12 +11,17 @@ traffic raises an issue about once in a thousand columns):
   outside the range of ``n`` earlier ones with probability 2 / (n + 1);
 * ``unseen``: text values the training data never held, when the training profile knows every category
   (its frequent-items sketch kept them all); a new value is unseen with probability about 1 / (n + 1)
-  when each category was seen at least once. Up to five unseen values are shown.
+  when each category was seen at least once. Up to five unseen values are shown;
+* ``constant``: a numeric column whose every value in the window is one and the same (a broken upstream
+  feature stuck at a default), when the training data varied: ``m`` draws of the training distribution
+  are all equal with probability at most ``s^(m-1)``, ``s`` the largest share one value held in training
+  (read from the profile's quantile sketch, plus its rank error), tested at the same ``ALPHA``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,6 +52,7 @@ class ColumnReference:
     max_out_of_range: float | None = None
     max_unseen: float | None = None
     source: str = "training profile"
+    max_value_share: float | None = None  # the largest share one value held in training (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class QualityIssue:
     """One figure of one column that a clean sample would not give."""
 
     column: str
-    check: str  # nulls, out_of_range, unseen
+    check: str  # nulls, out_of_range, unseen, constant
     count: int
     rows: int
     expected_share: float
@@ -68,6 +74,11 @@ class QualityIssue:
 
     def describe(self) -> str:
         """One line for people."""
+        if self.check == "constant":
+            return (
+                f"{self.column}: all {self.count} values are {self.examples[0] if self.examples else 'the same'} "
+                f"(in training no value held more than {self.expected_share:.1%} of the rows; p {self.p_value:.2g})"
+            )
         what = {"nulls": "null values", "out_of_range": "values outside the training range", "unseen": "unseen values"}
         text = (
             f"{self.column}: {self.count} {what[self.check]} in {self.rows} rows ({self.share:.1%}; "
@@ -116,7 +127,15 @@ class QualityReference:
             n = max(col.count, 1)
             ref = ColumnReference(name, col.kind, col.count, (col.nulls + col.nan) / n)
             if col.kind == "numeric" and isinstance(col.min, int | float) and isinstance(col.max, int | float):
-                ref = ColumnReference(name, col.kind, col.count, ref.null_share, float(col.min), float(col.max))
+                ref = ColumnReference(
+                    name,
+                    col.kind,
+                    col.count,
+                    ref.null_share,
+                    float(col.min),
+                    float(col.max),
+                    max_value_share=_max_value_share(col) if col.min < col.max else None,
+                )
             elif col.kind == "categorical":
                 items = col.frequent_items() or {}
                 distinct = col.distinct() or 0.0
@@ -153,6 +172,7 @@ class QualityReference:
                 max_out_of_range=0.0 if rule.range is not None else None,
                 max_unseen=(rule.max_unseen_fraction or 0.0) if cats is not None else None,
                 source=f"schema {schema.source or ''}".strip(),
+                max_value_share=base.max_value_share,
             )
         return QualityReference(out)
 
@@ -168,6 +188,7 @@ class QualityReference:
                 c.max_nulls,
                 c.max_out_of_range,
                 c.max_unseen,
+                c.max_value_share,
             )
             for c in self.columns.values()
         ]
@@ -258,4 +279,27 @@ class QualityReference:
                 test(name, "out_of_range", out_of_range, pick(ref.max_out_of_range, 2.0 / (ref.n + 1)))
             if "unseen" in c:
                 test(name, "unseen", c["unseen"], pick(ref.max_unseen, floor), examples.get(name))
+            share = ref.max_value_share
+            stuck = col is not None and col.kind == "numeric" and col.finite >= 2 and col.min == col.max
+            if stuck and share is not None:
+                assert col is not None
+                p = share ** (col.finite - 1)
+                if p < ALPHA:
+                    out.append(QualityIssue(name, "constant", col.finite, rows, share, p, [repr(col.min)]))
         return out
+
+
+RANKS = 1000
+KLL_RANK_ERROR = 0.02  # above the KLL sketch's normalized rank error (1.65 % at k = 200)
+
+
+def _max_value_share(col: Any) -> float | None:
+    """The largest share one value held in a training column: the longest run of equal quantiles."""
+    qs = col.quantiles([i / RANKS for i in range(RANKS + 1)])
+    if not qs:
+        return None
+    longest = run = 0
+    for a, b in itertools.pairwise(qs):
+        run = run + 1 if a == b else 0
+        longest = max(longest, run)
+    return min(1.0, longest / RANKS + KLL_RANK_ERROR)
