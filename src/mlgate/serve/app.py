@@ -348,7 +348,7 @@ class ServerApp:
         out_sig = mv.signature.get("outputs", {})
         if out_sig.get("type") == "tensor":
             outputs[0] = {"name": "predict", "datatype": _datatype(out_sig.get("dtype")), "shape": out_sig.get("shape")}
-        parameters = {"semver": mv.semver, "digest": mv.digest, "alias": self.options.alias}
+        parameters: dict[str, Any] = {"semver": mv.semver, "digest": mv.digest, "alias": self.options.alias}
         if _gives_proba(served):
             classes = class_names(served)
             outputs.append(
