@@ -3,8 +3,10 @@
 - :mod:`mlgate.config.settings`: :class:`Settings` and :func:`load_settings` (arguments, then ``MLGATE_*``,
   then ``mlgate.yaml``, then defaults); the only module that reads the environment.
 - :mod:`mlgate.config.sections`: ``ModelConfig``, ``DataConfig``, ``GatesConfig``, ``PipelineConfig``,
-  ``ServeConfig``, ``PromoteConfig``, ``TrustConfig`` (and room for ``MonitorConfig``, ``DeliveryConfig``,
-  ``ServerConfig``), read as ``settings.model``, ``settings.data``… and parsed on first read.
+  ``ServeConfig``, ``PromoteConfig``, ``TrustConfig``, ``ServerConfig`` (room for a team server), with
+  ``MonitorConfig`` in :mod:`mlgate.config.monitor` and ``DeliveryConfig`` in :mod:`mlgate.config.delivery`;
+  read as ``settings.model``, ``settings.data``, ``settings.monitor``… and parsed on first read.
+- :mod:`mlgate.config.parse`: the shape checks the sections share.
 - :mod:`mlgate.config.yamlfile`: :func:`read_yaml`, a YAML file parsed once with the line of every key path.
 
 Read sections, never ``settings.raw``: ``settings.data.target``, ``settings.pipeline.has_stages``,

@@ -1,6 +1,7 @@
 """``mlgate serve``: an inference server that follows a registry alias and swaps versions without dropping requests.
 
-``app`` holds the ASGI routes, ``protocol`` the request formats, ``input_spec`` what a version takes
+``app`` builds the ASGI app (middleware, lifespan), ``handlers`` the routes, ``protocol`` the request
+formats, ``input_spec`` what a version takes
 and how request values are checked against it, ``loader`` the alias watcher and the hot swap,
 ``metrics`` the Prometheus metrics, ``server`` the uvicorn runner.
 Importing this package needs the ``serve`` extra (Starlette, uvicorn, orjson, prometheus-client).
