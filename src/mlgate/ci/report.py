@@ -153,6 +153,7 @@ def _gate(report: dict[str, Any], images: dict[str, str] | None, run_url: str | 
         )
     blocks.append(gate_document(report, images=images or None, max_slices=20))
     if images is None:
+        where: tuple[str, ...]  # spans: plain text, Code, Link
         if run_url:
             where = ("the ", Code("mlgate-report"), " artifact of the ", Link("workflow run", run_url))
         else:

@@ -53,7 +53,7 @@ def profile(
         console().print(f"[green]wrote[/] {output} ({prof.rows:,} rows × {len(prof.columns)} columns)")
 
 
-def profile_table(prof: Profile):  # type: ignore[no-untyped-def]
+def profile_table(prof: Profile):
     """A Rich table of a profile: one row per column."""
     from rich.table import Table
 

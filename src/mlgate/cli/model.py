@@ -184,7 +184,7 @@ def show(
     console().print(t)
 
 
-def _schema(spec: dict) -> str:  # type: ignore[type-arg]
+def _schema(spec: dict) -> str:
     if spec.get("type") == "columns":
         cols = spec["columns"]
         shown = ", ".join(f"{c['name']}:{c['dtype']}" for c in cols[:6])

@@ -82,7 +82,8 @@ def emit(lines: list[Line]) -> None:
 
         out = console()
         for line in lines:
-            out.print(Text.assemble(*line))
+            # "" for no style: Text.append ignores a falsy style, and assemble's annotation has no None
+            out.print(Text.assemble(*((text, style or "") for text, style in line)))
     else:
         sys.stdout.write("".join("".join(text for text, _ in line) + "\n" for line in lines))
         sys.stdout.flush()
@@ -104,10 +105,10 @@ def _run_with_progress(cfg: Settings, stages: Sequence[str], opts: dict[str, Any
         if state["progress"] is None:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            state["progress"] = Progress(
+            state["progress"] = bar = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console()
             )
-            state["progress"].start()
+            bar.start()
         return state["progress"]
 
     def on_event(kind: str, payload: Any) -> None:

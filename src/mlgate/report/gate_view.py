@@ -265,7 +265,8 @@ def _checks(checks: list[Mapping[str, Any]], precision: Mapping[str, int]) -> Ta
         unit = _UNITS.get(str(check.get("kind")))
         op = _OPS.get(str(details.get("op")), "") if isinstance(details, Mapping) else ""
         bound = number(check.get("bound"))
-        waiver = check.get("waived") if isinstance(check.get("waived"), Mapping) else {}
+        waived = check.get("waived")
+        waiver: Mapping[str, Any] = waived if isinstance(waived, Mapping) else {}
         note = str(check.get("message") or "")
         if status == "waived" and waiver.get("reason"):
             note = f"{note} — waiver: {waiver['reason']}" if note else f"waiver: {waiver['reason']}"
@@ -367,7 +368,7 @@ def _metrics(report: Mapping[str, Any]) -> Table | None:
         )
         if entry.get("method") and entry["method"] not in methods:
             methods.append(str(entry["method"]))
-    directed = any(r.cells[0].endswith(("↑", "↓")) for r in rows)
+    directed = any(isinstance(c := r.cells[0], str) and c.endswith(("↑", "↓")) for r in rows)
     return Table(
         key="metrics",
         title="Metrics",
@@ -386,7 +387,8 @@ def _classes(report: Mapping[str, Any]) -> Table | None:
         return None
     names = list(section.get("classes") or [])
     cand = section["candidate"]
-    champ = section.get("champion") if isinstance(section.get("champion"), Mapping) else {}
+    champion = section.get("champion")
+    champ: Mapping[str, Any] = champion if isinstance(champion, Mapping) else {}
 
     def at(entry: Mapping[str, Any], key: str, i: int) -> Any:
         values = entry.get(key) or []

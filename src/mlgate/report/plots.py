@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -25,12 +25,22 @@ if TYPE_CHECKING:
 WIDTH, HEIGHT, DPI = 6.0, 4.0, 100
 MAX_SLICE_BARS = 25  # more bars stop being readable; the worst ones are kept
 MAX_POINTS = 5000  # residual scatter points per model; more only make the file larger
-CANDIDATE = {"color": "#1f77b4", "linestyle": "-", "linewidth": 2.0}
-CHAMPION = {"color": "#7f7f7f", "linestyle": "--", "linewidth": 1.6}
+
+
+class _Line(TypedDict):
+    """How one series is drawn: keyword arguments of ``Axes.plot``."""
+
+    color: str
+    linestyle: str
+    linewidth: float
+
+
+CANDIDATE: _Line = {"color": "#1f77b4", "linestyle": "-", "linewidth": 2.0}
+CHAMPION: _Line = {"color": "#7f7f7f", "linestyle": "--", "linewidth": 1.6}
 FAILING = "#d62728"
 UNDECIDED = "#ff9f1c"  # amber
 UNTESTED = "#9e9e9e"
-REFERENCE = {"color": "#bbbbbb", "linestyle": ":", "linewidth": 1.0}
+REFERENCE: _Line = {"color": "#bbbbbb", "linestyle": ":", "linewidth": 1.0}
 
 
 def plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -84,7 +94,7 @@ def _curves(report: Mapping[str, Any], name: str, x: str, y: str) -> dict[str, t
     return found if "candidate" in found or "champion" in found else {}
 
 
-def _style(side: str) -> dict[str, Any]:
+def _style(side: str) -> _Line:
     return CANDIDATE if side == "candidate" else CHAMPION
 
 

@@ -42,6 +42,7 @@ missing), :func:`fixed` and :func:`decimals_of` (one precision per metric), :fun
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -263,7 +264,8 @@ def fixed(value: Any, decimals: int | None, *, sign: bool = False) -> str:
 def signed(value: Any) -> str:
     """A difference: :func:`number` with an explicit ``+`` on positive values."""
     text = number(value)
-    if isinstance(value, Real) and not isinstance(value, bool) and value > 0 and text != "0":
+    # operator.gt is ``value > 0``: typeshed's numbers.Real declares only __lt__ and __le__
+    if isinstance(value, Real) and not isinstance(value, bool) and operator.gt(value, 0) and text != "0":
         return "+" + text
     return text
 
