@@ -223,7 +223,9 @@ def _profile_rows(block: Any, *, schema: dict[str, Any], batch_rows: int) -> Any
 
     def profile_block() -> Profile:
         with read_errors():
-            frame = pl.from_arrow(block).select(list(schema)).cast(schema)  # type: ignore[union-attr]
+            # from_arrow of a table is a DataFrame; polars types cast's mapping keys as str | selector | dtype,
+            # and a Mapping's key type is invariant, so a dict[str, ...] does not match
+            frame = pl.from_arrow(block).select(list(schema)).cast(schema)  # type: ignore[union-attr,arg-type]
         return profile_local(frame, batch_rows=batch_rows, allow_empty=True)
 
     return _results([_outcome(profile_block)])

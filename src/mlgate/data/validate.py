@@ -274,7 +274,7 @@ def _column_rules(col: ColumnSchema, dtype: Any, *, untyped: bool = False, alpha
                 fault, fine = f"not parseable as {expected}", "every value parses"
             value = parsed
 
-            def judge_dtype(k: int, total: int, fault: str = fault, fine: str = fine) -> str:
+            def judge_dtype(k: int, total: int, fault: str = fault, fine: str = fine) -> str | None:
                 if k == 0:
                     # CSV holds text only: a column whose every value parses has the expected type
                     return None if untyped and have == "string" else f"is {label}, expected {expected} ({fine})"

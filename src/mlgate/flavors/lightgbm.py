@@ -89,7 +89,9 @@ class LightGBMPredictor:
 
         if self.classes is None:
             return self.booster.predict(data)
-        return np.asarray(self.classes)[np.argmax(self.predict_proba(data), axis=1)]
+        proba = self.predict_proba(data)
+        assert proba is not None  # a classifier has probabilities
+        return np.asarray(self.classes)[np.argmax(proba, axis=1)]
 
     def predict_proba(self, data: Any) -> Any | None:
         """One column of probabilities per class; None for a regressor."""

@@ -55,6 +55,7 @@ class TorchFlavor(Flavor):
             raise UnsupportedModelError(f"the torch flavor cannot store a {type(obj).__qualname__}")
         sample = _sample_tensor(sample_input, _float_dtype(obj))
         dtype = str(sample.dtype).replace("torch.", "")
+        program: Any  # an ExportedProgram or a ScriptModule, saved below by its kind
         if isinstance(obj, torch.export.ExportedProgram):
             kind, program = "export", obj
         elif isinstance(obj, torch.jit.ScriptModule):

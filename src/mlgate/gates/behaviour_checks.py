@@ -129,7 +129,7 @@ def _shape(run: _Run) -> Check:
         if len(pshape) != 2 or pshape[0] != n or (k is not None and pshape[1] != k):
             want = f"({n}, {k})" if k is not None else f"({n}, classes)"
             problems.append(f"probabilities have shape {pshape}, expected {want}")
-    details = {
+    details: dict[str, Any] = {
         "predictions": list(shape),
         "probabilities": None if out.proba is None else list(out.proba.shape),
         "n_classes": run.n_classes,
@@ -378,7 +378,7 @@ def _dtype_robustness(run: _Run) -> Check:
     X = run.X
     ints = [c for c in X.columns if X[c].dtype.kind in "iu"]
     floats = [c for c in X.columns if X[c].dtype == np.float64]
-    variants = []
+    variants: list[tuple[str, dict[Any, str], dict[Any, str] | None]] = []
     if ints:
         variants.append(("integer columns arrive as float64", dict.fromkeys(ints, "float64"), None))
     if floats:

@@ -174,7 +174,7 @@ def _per_row(mask: np.ndarray, n: int) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim == 0:
         return np.full(n, bool(mask))
-    return mask.reshape(len(mask), -1).any(axis=1) if mask.ndim > 1 else mask
+    return np.asarray(mask.reshape(len(mask), -1).any(axis=1)) if mask.ndim > 1 else mask
 
 
 def _nonfinite(arr: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ def _same(stored: list[Any], now: np.ndarray) -> np.ndarray:
         if want.shape != now.shape:
             return np.zeros(n, dtype=bool)
         close = np.isclose(now.astype(np.float64), want, rtol=RTOL, atol=ATOL, equal_nan=True)
-        return close.reshape(n, -1).all(axis=1)
+        return np.asarray(close.reshape(n, -1).all(axis=1))
     return np.array([str(a) == str(b) for a, b in zip(stored, now.tolist(), strict=True)])
 
 

@@ -224,6 +224,7 @@ def _score(
     if task == "binary" and len(classes) > 2:
         task = "multiclass"
     if champ is not None:  # known to the candidate, yet never predicted where the champion predicts it
+        assert champ.label is not None and cand.label is not None  # _encode sets both
         for i, c in enumerate(classes):
             if c not in lost and (y == i).any() and (champ.label == i).sum() >= 5 and not (cand.label == i).any():
                 lost.append(c)
@@ -251,7 +252,7 @@ def _constant(ev: Evaluation) -> Check | None:
 
 
 def _lost_classes(ev: Evaluation, champ_mv: Any) -> Check:
-    assert ev.classes is not None and ev.champion is not None
+    assert ev.classes is not None and ev.champion is not None and ev.champion.label is not None
     parts = []
     for c in ev.lost_classes:
         i = ev.classes.index(c)

@@ -207,22 +207,22 @@ class _Weighted:
             if sum(c.data.size for c in cells) < SPARSE_FILL * sum(c.shape[0] * c.shape[1] for c in cells):
                 self._init_sparse([(c.data, c.rows, c.cols, c.shape) for c in cells], n_groups)
                 return
-        stats = [s.dense() if isinstance(s, Cells) else s for s in stats]
-        if all(np.issubdtype(s.dtype, np.integer) for s in stats):
-            masks = [s != 0 for s in stats]
-            if sum(np.count_nonzero(m) for m in masks) < SPARSE_FILL * sum(s.size for s in stats):
+        dense = [s.dense() if isinstance(s, Cells) else s for s in stats]
+        if all(np.issubdtype(s.dtype, np.integer) for s in dense):
+            masks = [s != 0 for s in dense]
+            if sum(np.count_nonzero(m) for m in masks) < SPARSE_FILL * sum(s.size for s in dense):
                 parts = []
-                for s, mask in zip(stats, masks, strict=True):
+                for s, mask in zip(dense, masks, strict=True):
                     flat = np.flatnonzero(mask)
                     rows, cols = np.divmod(flat, s.shape[1])
                     parts.append((s.reshape(-1)[flat], rows, cols, s.shape))
                 self._init_sparse(parts, n_groups)
                 return
-        self.totals = [s.sum(axis=0, dtype=np.float64) for s in stats]
-        exact32 = all(_exact_in_float32(s, n_groups) for s in stats)
-        self.edges = np.cumsum([0] + [s.shape[1] for s in stats])
+        self.totals = [s.sum(axis=0, dtype=np.float64) for s in dense]
+        exact32 = all(_exact_in_float32(s, n_groups) for s in dense)
+        self.edges = np.cumsum([0] + [s.shape[1] for s in dense])
         self.s_all = np.empty((n_groups, int(self.edges[-1])), dtype=np.float32 if exact32 else np.float64)
-        for i, s in enumerate(stats):
+        for i, s in enumerate(dense):
             self.s_all[:, self.edges[i] : self.edges[i + 1]] = s
 
     def _init_sparse(
@@ -301,7 +301,13 @@ def compare(
     cand_value, champ_value = metric.compute(y, cand), metric.compute(y, champ)
     delta = cand_value - champ_value
     n = int(y.shape[0])
-    base = {"metric": metric.name, "candidate": cand_value, "champion": champ_value, "delta": delta, "n": n}
+    base: dict[str, Any] = {
+        "metric": metric.name,
+        "candidate": cand_value,
+        "champion": champ_value,
+        "delta": delta,
+        "n": n,
+    }
     if method == "auto" and metric.name == "accuracy":
         return _mcnemar_compare(metric, y, cand, champ, base, margin, confidence)
 

@@ -198,7 +198,7 @@ class InputSpec:
                 data[n] = np.asarray(missing, dtype=np.float64 if self.kinds[n] == "int" else object)
             elif self.kinds[n] == "string":
                 # "string" in a signature is the default text dtype the training frame had ("str" on pandas 3)
-                dtype = self.dtypes[n] if self.dtypes[n] in ("object", "category") else None
+                dtype: str | type[object] | None = self.dtypes[n] if self.dtypes[n] in ("object", "category") else None
                 if n in nulls:
                     if dtype is None and all(v is None for v in values):
                         dtype = object  # only missing values: still a text column, not pandas' float default

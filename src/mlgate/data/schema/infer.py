@@ -171,10 +171,10 @@ def _infer(
             c = c.fill_nan(None)  # NaN counts as missing
         stat_exprs.append(c.null_count().alias(f"n{i}"))
         if kinds[name] in NUMERIC_KINDS:
-            present = c.drop_nulls()
+            nonnull = c.drop_nulls()
             stat_exprs += [
-                present.bottom_k(TAIL).sort().implode().alias(f"lo{i}"),
-                present.top_k(TAIL).sort(descending=True).implode().alias(f"hi{i}"),
+                nonnull.bottom_k(TAIL).sort().implode().alias(f"lo{i}"),
+                nonnull.top_k(TAIL).sort(descending=True).implode().alias(f"hi{i}"),
             ]
     stat_names = [e.meta.output_name() for e in stat_exprs]
     distinct = {
@@ -231,7 +231,8 @@ def _infer(
                 col = replace(
                     col, range=bounds, slack=float(slack) if slack and None not in (bounds.min, bounds.max) else 0.0
                 )
-        count, values = distinct[i].finish() if i in distinct else (None, None)
+        finished: tuple[int | None, Any] = distinct[i].finish() if i in distinct else (None, None)
+        count, values = finished
         all_distinct = bool(present) and count == present
         if count and count <= max_categories and distinct[i].wants_values and not all_distinct:
             counts = distinct[i].counts or {}
