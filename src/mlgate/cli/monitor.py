@@ -19,9 +19,13 @@ def monitor(
     since: str | None = typer.Option(None, "--since", help="From: 2h, 1d ago or an ISO time (default: the first row)."),
     until: str | None = typer.Option(None, "--until", help="Until: 2h ago or an ISO time (default: now)."),
     reference: str | None = typer.Option(
-        None, "--reference", help="START/END period whose predictions are the reference (default: the first window)."
+        None,
+        "--reference",
+        help="START/END period whose predictions are the reference (default: the gate outputs, else the first window).",
     ),
-    drift_share: float = typer.Option(0.5, "--drift-share", help="Drift when at least this share of columns drifted."),
+    drift_share: float = typer.Option(
+        0.5, "--drift-share", help="Input drift when at least this share of columns drifted."
+    ),
     max_error_rate: float = typer.Option(0.01, "--max-error-rate", help="Breach above this share of 5xx requests."),
     max_p95_ms: float | None = typer.Option(None, "--max-p95-ms", help="Breach when latency p95 exceeds this (ms)."),
     min_accuracy: float | None = typer.Option(

@@ -157,6 +157,13 @@ def gate(
     )  # fmt: skip
     result = GateResult(passed, checks, report, notes=notes)
     if store:
+        from mlgate.gates import outputs
+
+        # the candidate's outputs on the evaluation rows, with the labels: the monitor's reference for
+        # prediction drift and the calibration of its estimate (gates/outputs.py)
+        kept = outputs.store(reg, ev)
+        if kept is not None:
+            report[outputs.KEY] = kept
         result.record = reg.record_gate_report(
             cand_mv.ref,
             report_json(report).encode(),

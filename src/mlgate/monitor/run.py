@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from mlgate.errors import InputError, UsageError
 from mlgate.monitor.estimate import estimate
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
+from mlgate.monitor.prediction import FAMILY_ALPHA, gate_reference
+from mlgate.monitor.prediction import prediction_drift as prediction_drift_of
 from mlgate.monitor.report import DriftSummary, Limits, MonitorReport, WindowResult
 from mlgate.monitor.windows import Window, plan
 
@@ -97,17 +99,30 @@ def monitor(
         return report
     first = min(by_window).start
     windows = [w for w in plan(window, first=first, since=since, until=until) if since is None or w.end > since]
-    ref_outputs, ref_windows = _prediction_reference(windows, by_window, reference)
-    if reference is None and ref_windows:
+    gate_ref = gate_reference(reg, mv) if reference is None else None
+    ref_outputs: Profile | None
+    if gate_ref is not None:
+        ref_outputs, _stored, gate_digest = gate_ref
+        ref_windows: list[Window] = []
         report.notes.append(
-            f"prediction drift is measured against the first window with predictions, {ref_windows[0].label}"
+            f"prediction drift is measured against the outputs the gate scored on {mv.ref}'s evaluation set "
+            f"({ref_outputs.rows} rows, gate report {gate_digest[:12]})"
         )
+    else:
+        gate_digest = None
+        ref_outputs, ref_windows = _prediction_reference(windows, by_window, reference)
+        if reference is None and ref_windows:
+            report.notes.append(
+                f"prediction drift is measured against the first window with predictions, {ref_windows[0].label} "
+                f"(no passing gate report of {mv.ref} kept its evaluation outputs)"
+            )
     scored = _realized(good, labels, windows, report.notes)
     # what a window's verdict depends on besides its own files: the references and the limits
     context = [
         mv.data_profile_digest,
         quality.key() if quality is not None else None,
         sorted(i for w in ref_windows for i in sources.get(w, [])),
+        gate_digest,
         {k: v for k, v in limits.to_dict().items() if k != "min_accuracy"},
     ]
     judged = _Judged(cache, context)
@@ -302,7 +317,7 @@ def _judge(
     is_ref = w in ref_windows
     prediction_drift = None
     if not is_ref and ref_outputs is not None:
-        prediction_drift = _drift(ref_outputs, p.outputs, limits.drift_share)
+        prediction_drift = prediction_drift_of(ref_outputs, p.outputs)
     issues = quality.issues(p.rows, p.inputs, p.quality, p.unseen_examples) if quality is not None else []
     result = WindowResult(
         w, p.requests, p.rows, p.errors, p.refused, latency, input_drift, prediction_drift, issues, is_ref
@@ -317,7 +332,7 @@ def _judge(
     if prediction_drift is not None and prediction_drift.dataset_drift:
         result.breaches.append(
             f"prediction drift: {', '.join(prediction_drift.drifted_columns)} "
-            f"(share {prediction_drift.drifted_share:.2f} ≥ {limits.drift_share:g})"
+            f"(one of {prediction_drift.tested} output test(s) at family-wise alpha {FAMILY_ALPHA:g})"
         )
     if p.requests and result.error_rate > limits.max_error_rate:
         result.breaches.append(
