@@ -394,12 +394,76 @@ def run_evidently(python: str, train: Path, log: Path) -> list[bool]:
     return list(json.loads(line[len("RESULT ") :]))
 
 
+# ---------------------------------------------------------------- estimated vs realized performance
+
+
+def estimation(args: argparse.Namespace) -> None:
+    """CBPE against the realized accuracy and ROC AUC on a covariate-shift stream, for an over-confident model.
+
+    Gaussian naive Bayes on features that are four noisy copies each of three latent variables (and four
+    of noise): it counts each latent's evidence four times, so its probabilities are far too sure. The
+    gate's evaluation set (2,000 rows of the training distribution) calibrates the estimate; the stream
+    is ``--est-windows`` windows of 2,000 rows whose first latent's mean moves from 0 to 1.5 sd.
+    """
+    import numpy as np
+    import polars as pl
+    from sklearn.metrics import roc_auc_score
+    from sklearn.naive_bayes import GaussianNB
+
+    from mlgate.monitor.estimate import Calibration, estimate
+    from mlgate.monitor.partials import Columns, compute
+
+    rng = np.random.default_rng(SEED)
+
+    def draw(n: int, shift: float) -> tuple[Any, Any]:
+        z = rng.normal(size=(n, 3))
+        z[:, 0] += shift
+        copies = np.repeat(z, 4, axis=1) + rng.normal(scale=0.7, size=(n, 12))
+        X = np.hstack([copies, rng.normal(size=(n, 4))])
+        y = (z[:, 0] + z[:, 1] - z[:, 2] + rng.normal(scale=0.8, size=n) > 0.75).astype(int)
+        return X, y
+
+    model = GaussianNB().fit(*draw(5_000, 0.0))
+    X_eval, y_eval = draw(2_000, 0.0)
+    cal = Calibration.fit(model.predict_proba(X_eval)[:, 1], y_eval == 1)
+    errors: dict[str, list[float]] = {"raw accuracy": [], "raw roc_auc": [], "cal accuracy": [], "cal roc_auc": []}
+    n = 2_000
+    for w in range(args.est_windows):
+        X, y = draw(n, 1.5 * w / max(args.est_windows - 1, 1))
+        p1 = model.predict_proba(X)[:, 1]
+        frame = pl.DataFrame(
+            {
+                "time": [START] * n,
+                "request_id": [str(i) for i in range(n)],
+                "row": [0] * n,
+                "status": [200] * n,
+                "latency_ms": [1.0] * n,
+                "prediction": (p1 >= 0.5).astype(int),
+                "proba_0": 1 - p1,
+                "proba_1": p1,
+            }
+        )
+        (part,) = compute(frame, dt.timedelta(hours=1), Columns({}, ["prediction"]), None).values()
+        realized = {"accuracy": float(((p1 >= 0.5) == (y == 1)).mean()), "roc_auc": float(roc_auc_score(y, p1))}
+        for tag, est in (("raw", estimate(part)), ("cal", estimate(part, cal))):
+            assert est is not None
+            for metric in ("accuracy", "roc_auc"):
+                errors[f"{tag} {metric}"].append(abs(est.metrics[metric] - realized[metric]))
+    print()
+    print(f"estimation: {args.est_windows} windows of {n:,} rows, covariate shift 0 to 1.5 sd, Gaussian NB")
+    print(f"{'estimate':28} {'MAE accuracy':>13} {'MAE roc_auc':>12}")
+    for tag, label in (("raw", "probabilities as logged"), ("cal", "calibrated on the eval set")):
+        acc, auc = np.mean(errors[f"{tag} accuracy"]), np.mean(errors[f"{tag} roc_auc"])
+        print(f"{label:28} {acc:>13.4f} {auc:>12.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("cost", "detection", "all"), default="all")
+    parser.add_argument("--section", choices=("cost", "detection", "estimation", "all"), default="all")
     parser.add_argument("--rows", type=int, default=10_000_000, help="logged rows for the cost section")
     parser.add_argument("--hours", type=int, default=100, help="hours the rows are spread over")
     parser.add_argument("--windows", type=int, default=120, help="windows per detection stream")
+    parser.add_argument("--est-windows", type=int, default=30, help="windows of the estimation stream")
     parser.add_argument("--null-streams", type=int, default=8, help="no-change streams (each its own draw)")
     parser.add_argument("--evidently-python", default=None, help="a Python with evidently installed")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -413,6 +477,8 @@ def main() -> None:
         cost(args)
     if args.section in ("detection", "all"):
         detection(args)
+    if args.section in ("estimation", "all"):
+        estimation(args)
 
 
 if __name__ == "__main__":

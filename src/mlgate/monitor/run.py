@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
-from mlgate.monitor.estimate import estimate
+from mlgate.monitor.estimate import Calibration, calibration, estimate
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
 from mlgate.monitor.prediction import FAMILY_ALPHA, gate_reference
 from mlgate.monitor.prediction import prediction_drift as prediction_drift_of
@@ -102,14 +102,15 @@ def monitor(
     gate_ref = gate_reference(reg, mv) if reference is None else None
     ref_outputs: Profile | None
     if gate_ref is not None:
-        ref_outputs, _stored, gate_digest = gate_ref
+        ref_outputs, stored, gate_digest = gate_ref
+        calibrated = calibration(stored)
         ref_windows: list[Window] = []
         report.notes.append(
             f"prediction drift is measured against the outputs the gate scored on {mv.ref}'s evaluation set "
             f"({ref_outputs.rows} rows, gate report {gate_digest[:12]})"
         )
     else:
-        gate_digest = None
+        gate_digest, calibrated = None, None
         ref_outputs, ref_windows = _prediction_reference(windows, by_window, reference)
         if reference is None and ref_windows:
             report.notes.append(
@@ -130,7 +131,9 @@ def monitor(
         result = judged.get(w, sources.get(w, []))
         report.windows_cached += result is not None
         if result is None:
-            result = _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits)
+            result = _judge(
+                w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits, calibrated
+            )
             judged.put(result, sources.get(w, []))
         result.realized = scored.get(w)
         _judge_realized(result, limits)
@@ -306,6 +309,7 @@ def _judge(
     ref_outputs: Profile | None,
     ref_windows: list[Window],
     limits: Limits,
+    calibrated: Calibration | None = None,
 ) -> WindowResult:
     latency = None
     if p.latency is not None and p.latency.rows:
@@ -322,7 +326,7 @@ def _judge(
     result = WindowResult(
         w, p.requests, p.rows, p.errors, p.refused, latency, input_drift, prediction_drift, issues, is_ref
     )
-    result.estimated = estimate(p)
+    result.estimated = estimate(p, calibrated)
     if input_drift is not None and input_drift.dataset_drift:
         result.breaches.append(
             f"input drift: {len(input_drift.drifted_columns)} of {input_drift.tested} "

@@ -50,6 +50,8 @@ def test_the_gates_outputs_are_the_reference_and_every_window_is_judged(
     assert report.windows[0].prediction_drift is not None
     assert report.windows[0].prediction_drift.rows_ref == len(monitored.test)
     assert any("outputs the gate scored" in n and result.record.report_digest[:12] in n for n in report.notes)
+    est = report.windows[0].estimated
+    assert est is not None and "calibrated on the gate's evaluation outputs" in est.method
 
 
 def test_without_a_gate_report_the_first_window_is_the_reference(monitored: Any, log_hour: Any, tmp_path: Path) -> None:
