@@ -23,12 +23,17 @@ under ``model=/version=/hour=``, meta columns, the 20 inputs, the prediction and
   drift tests and thresholds of ``data drift``, the quality tests). Reported: windows from the change to
   the first breach, and breaches per 100 windows on the stream with no change. Evidently's
   ``DataDriftPreset`` runs on the same windows when ``evidently`` imports in ``--evidently-python``.
+  The no-change stream is drawn ``--null-streams`` times (default 8): one stream's false-alarm rate
+  depends on how typical its reference window happens to be.
+* ``estimation``: CBPE against realized accuracy and ROC AUC for an over-confident model on a
+  covariate-shift stream, with the probabilities as logged and calibrated on an evaluation set.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/monitor.py                   # 10,000,000 rows x 20 features, 100 hours
     .venv/bin/python benchmarks/monitor.py --rows 1000000    # a tenth
     .venv/bin/python benchmarks/monitor.py --section detection
+    .venv/bin/python benchmarks/monitor.py --section estimation
 
 See benchmarks/README.md ("Monitoring") for the figures on the project's 2-core machine.
 """
