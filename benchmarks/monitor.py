@@ -305,6 +305,8 @@ def detection(args: argparse.Namespace) -> None:
         root = Path(tmp)
         info = setup(root, 0, 0)
         reg = Registry(info["url"], artifacts=info["artifacts"])
+        if args.gate_rows:
+            gate_on_eval(root, reg, info, args.gate_rows)
         for s, name in enumerate(STREAMS):
             flags: list[bool] = []
             kinds: dict[str, int] = {}
@@ -356,6 +358,28 @@ def detection(args: argparse.Namespace) -> None:
     print(
         f"no change: {args.null_streams} streams of {args.windows} windows; breaches by kind:",
         results["no change/kinds"],
+    )
+
+
+def gate_on_eval(root: Path, reg: Any, info: dict[str, Any], rows: int) -> None:
+    """Gate m:1 on ``rows`` held-out rows of the training distribution: the monitor's reference becomes
+    the outputs the gate keeps, as in a project whose versions pass a gate before they serve."""
+    import numpy as np
+    import pandas as pd
+
+    from mlgate.config import load_settings
+    from mlgate.gates.evaluate import gate
+
+    rng = np.random.default_rng(SEED + 7)
+    X = rng.normal(size=(rows, N_FEATURES))
+    p1 = 1.0 / (1.0 + np.exp(-(X @ np.asarray(info["coef"]) + info["intercept"])))
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(N_FEATURES)])
+    frame["target"] = (rng.random(rows) < p1).astype(int)
+    frame.to_parquet(root / "eval.parquet")
+    (root / "mlgate.yaml").write_text(f"data: {{eval: {root / 'eval.parquet'}, target: target}}\n", encoding="utf-8")
+    result = gate("m:1", config=load_settings(config=root / "mlgate.yaml"), registry=reg)
+    print(
+        f"gate on {rows:,} evaluation rows: {'passed' if result.passed else 'blocked'}; its outputs are the reference"
     )
 
 
@@ -469,6 +493,7 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=100, help="hours the rows are spread over")
     parser.add_argument("--windows", type=int, default=120, help="windows per detection stream")
     parser.add_argument("--est-windows", type=int, default=30, help="windows of the estimation stream")
+    parser.add_argument("--gate-rows", type=int, default=0, help="gate on this many rows first (0: no gate)")
     parser.add_argument("--null-streams", type=int, default=8, help="no-change streams (each its own draw)")
     parser.add_argument("--evidently-python", default=None, help="a Python with evidently installed")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)

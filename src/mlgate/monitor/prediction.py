@@ -115,9 +115,43 @@ def _distribution_test(name: str, reference: Profile, current: Profile) -> list[
         return []
     out = []
     for c in report.columns:
-        if c.tested:
-            out.append(_row(name, kind, c.method, c.statistic or 0.0, c.p_value, c.n_ref, c.n_cur, exact=c.exact))
+        if not c.tested:
+            continue
+        row = _row(name, kind, c.method, c.statistic or 0.0, c.p_value, c.n_ref, c.n_cur, exact=c.exact)
+        if c.method == "ks" and not c.exact:
+            _allow_for_sketches(row, reference.columns[name], current.columns[name])
+        out.append(row)
     return out
+
+
+def _allow_for_sketches(row: dict[str, Any], ref: ColumnProfile, cur: ColumnProfile) -> None:
+    """KS from two quantile sketches: the distance less both sketches' rank error, then its p-value.
+
+    A KLL sketch past its exact mode answers ranks within its normalized rank error (1.3 % at k = 200,
+    99 % confidence), so two sketches of the same data can be 2.7 % apart; untreated, that error made a
+    5,000-row reference breach in 2 of 100 no-change windows. The mean test beside it is exact.
+    """
+    import math
+
+    from scipy.special import kolmogorov
+
+    eps = _rank_error(ref) + _rank_error(cur)
+    if eps <= 0:
+        return
+    d = max(0.0, float(row["statistic"]) - eps)
+    n_r, n_c = row["n_ref"], row["n_cur"]
+    en = math.sqrt(n_r * n_c / (n_r + n_c))
+    row["p_value"] = 1.0 if d == 0 else float(min(1.0, max(0.0, kolmogorov((en + 0.12 + 0.11 / en) * d))))
+    row["sketch_error"] = eps
+
+
+def _rank_error(col: ColumnProfile) -> float:
+    if col.kll is None:
+        return 0.0
+    import datasketches as ds
+
+    sketch = ds.kll_doubles_sketch.deserialize(col.kll)
+    return float(sketch.normalized_rank_error(False)) if sketch.is_estimation_mode() else 0.0
 
 
 def _row(

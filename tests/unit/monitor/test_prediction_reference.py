@@ -73,3 +73,26 @@ def test_shifted_outputs_drift_against_the_gate_reference(monitored: Any, log_ho
     w = report.windows[0]
     assert w.prediction_drift is not None and w.prediction_drift.dataset_drift
     assert any(b.startswith("prediction drift: proba_1") for b in w.breaches)
+
+
+def test_sketch_ks_allows_for_the_sketches_rank_error_and_the_mean_test_is_exact() -> None:
+    import numpy as np
+    import polars as pl
+
+    from mlgate.data.profile import profile
+    from mlgate.monitor.prediction import prediction_drift
+
+    rng = np.random.default_rng(3)
+
+    def outputs(n: int, shift: float) -> Any:
+        p1 = 1 / (1 + np.exp(-(rng.normal(size=n) * 2 + shift)))
+        return profile(pl.DataFrame({"prediction": (p1 >= 0.5).astype(int), "proba_0": 1 - p1, "proba_1": p1}))
+
+    ref = outputs(5000, 0.0)
+    same = prediction_drift(ref, outputs(1000, 0.0))
+    assert same is not None and not same.dataset_drift
+    ks = next(c for c in same.columns if c["method"] == "ks")
+    assert ks["sketch_error"] > 0.02  # both sketches past their exact mode: 1.3 % each
+    assert {c["method"] for c in same.columns} == {"ks", "mean"} and same.tested == 2
+    moved = prediction_drift(ref, outputs(1000, 0.5))
+    assert moved is not None and moved.dataset_drift and moved.drifted_columns == ["proba_1"]
