@@ -36,7 +36,7 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(work)
     # A private temporary folder: leftover sweeps (gc with min_age 0) must never reach the mlgate-log-*
     # folders of registrations running in other processes (other test runs, benchmarks).
-    scratch = tmp_path / "tmp"
+    scratch = tmp_path / "scratch-tmpdir"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
