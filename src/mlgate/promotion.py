@@ -19,6 +19,7 @@ from mlgate.registry.types import RELEASE_ALIAS, AliasEvent, GateRecord, ModelVe
 
 if TYPE_CHECKING:
     from mlgate.data.dataset import Dataset
+    from mlgate.registry.store import Registry
 
 _UNSET: Any = object()
 
@@ -45,7 +46,7 @@ def promote(
     to: str,
     *,
     settings: Settings | None = None,
-    registry: Any = None,
+    registry: Registry | None = None,
     expect: Any = _UNSET,
     reason: str | None = None,
     force: bool = False,

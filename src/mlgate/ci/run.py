@@ -27,7 +27,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 # CiResult, Step, Say, DEFAULT_SCHEMA, RUNS_SCANNED, base_run, default_branch, stage_versions and
 # pick_candidate are re-exported: importers use this module
@@ -47,6 +47,9 @@ from mlgate.config import Settings
 from mlgate.errors import ConfigError, UsageError
 from mlgate.redact import remember
 
+if TYPE_CHECKING:
+    from mlgate.registry.store import Registry
+
 DEFAULT_REPORT = Path("mlgate-report") / "report.md"
 
 
@@ -61,7 +64,7 @@ def ci(
     candidate: str | None = None,
     smoke: bool = True,
     promote_to: str | None = None,
-    registry: Any = None,
+    registry: Registry | None = None,
     say: Say | None = None,
 ) -> CiResult:
     """Run the CI steps for the project ``settings`` describes; never raises for a step that fails."""
