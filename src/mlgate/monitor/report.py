@@ -166,6 +166,9 @@ class MonitorReport:
     files_read: int = 0
     files_cached: int = 0
     windows_cached: int = 0  # windows whose verdict was cached (same files, references and limits)
+    # what prediction drift was measured against: {"kind": "gate", "report": digest, "rows": n},
+    # {"kind": "first window" | "period", "start": ..., "end": ..., "rows": n}, or None (no predictions)
+    prediction_reference: dict[str, Any] | None = None
 
     @property
     def breached(self) -> bool:
@@ -197,6 +200,7 @@ class MonitorReport:
             "files_read": self.files_read,
             "files_cached": self.files_cached,
             "windows_cached": self.windows_cached,
+            "prediction_reference": self.prediction_reference,
         }
 
     def to_markdown(self) -> str:

@@ -105,6 +105,7 @@ def monitor(
         ref_outputs, stored, gate_digest = gate_ref
         calibrated = calibration(stored)
         ref_windows: list[Window] = []
+        report.prediction_reference = {"kind": "gate", "report": gate_digest, "rows": ref_outputs.rows}
         report.notes.append(
             f"prediction drift is measured against the outputs the gate scored on {mv.ref}'s evaluation set "
             f"({ref_outputs.rows} rows, gate report {gate_digest[:12]})"
@@ -112,6 +113,13 @@ def monitor(
     else:
         gate_digest, calibrated = None, None
         ref_outputs, ref_windows = _prediction_reference(windows, by_window, reference)
+        if ref_windows:
+            report.prediction_reference = {
+                "kind": "first window" if reference is None else "period",
+                "start": ref_windows[0].start.isoformat(),
+                "end": ref_windows[-1].end.isoformat(),
+                "rows": ref_outputs.rows if ref_outputs is not None else 0,
+            }
         if reference is None and ref_windows:
             report.notes.append(
                 f"prediction drift is measured against the first window with predictions, {ref_windows[0].label} "

@@ -50,6 +50,11 @@ def test_the_gates_outputs_are_the_reference_and_every_window_is_judged(
     assert report.windows[0].prediction_drift is not None
     assert report.windows[0].prediction_drift.rows_ref == len(monitored.test)
     assert any("outputs the gate scored" in n and result.record.report_digest[:12] in n for n in report.notes)
+    assert report.to_dict()["prediction_reference"] == {
+        "kind": "gate",
+        "report": result.record.report_digest,
+        "rows": len(monitored.test),
+    }
     est = report.windows[0].estimated
     assert est is not None and "calibrated on the gate's evaluation outputs" in est.method
 
@@ -60,6 +65,8 @@ def test_without_a_gate_report_the_first_window_is_the_reference(monitored: Any,
         log_hour(folder, monitored.served, monitored.test, hour(n))
     report = monitor("bc@production", folder, until=hour(2), registry=monitored.registry)
     assert report.windows[0].is_reference
+    ref = report.to_dict()["prediction_reference"]
+    assert ref["kind"] == "first window" and ref["start"] == hour(0).isoformat() and ref["rows"] == 100
     assert any("first window with predictions" in n and "no passing gate report" in n for n in report.notes)
 
 
