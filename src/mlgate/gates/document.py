@@ -149,13 +149,17 @@ def _plot_data(ev: Evaluation) -> dict[str, Any]:
         rng = np.random.default_rng(0)
         idx = rng.choice(len(ev.y), size=min(len(ev.y), 500), replace=False)
         out["residuals"] = {
-            who: None if p is None else {"predicted": p.value[idx].tolist(), "actual": ev.y[idx].tolist()}
+            who: None
+            if p is None or p.value is None
+            else {"predicted": p.value[idx].tolist(), "actual": ev.y[idx].tolist()}
             for who, p in (("candidate", ev.candidate), ("champion", ev.champion))
         }
         return out
     if ev.task != "binary" or len(np.unique(ev.y)) < 2:
         return out
-    roc, pr, cal = {}, {}, {}
+    roc: dict[str, Any] = {}
+    pr: dict[str, Any] = {}
+    cal: dict[str, Any] = {}
     for who, p in (("candidate", ev.candidate), ("champion", ev.champion)):
         score = None if p is None else p.score
         if score is None:
