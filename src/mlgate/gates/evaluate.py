@@ -46,6 +46,7 @@ from mlgate.gates.types import Check
 
 if TYPE_CHECKING:
     from mlgate.data.dataset import Dataset
+    from mlgate.registry.store import Registry
 
 Say = Callable[[str], None]
 
@@ -72,7 +73,7 @@ def gate(
     data: Any = None,
     target: str | None = None,
     config: str | Path | Settings | None = None,
-    registry: Any = None,
+    registry: Registry | None = None,
     store: bool = True,
     say: Say | None = None,
 ) -> GateResult:

@@ -23,6 +23,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from mlgate.gates.scoring import Evaluation
+    from mlgate.registry.store import Registry
 
 FORMAT = "npz"
 KEY = "outputs"
@@ -62,7 +63,7 @@ def encode(ev: Evaluation) -> bytes | None:
     return buf.getvalue()
 
 
-def store(registry: Any, ev: Evaluation) -> dict[str, Any] | None:
+def store(registry: Registry, ev: Evaluation) -> dict[str, Any] | None:
     """Put the outputs in ``registry``'s blob store; the report's ``outputs`` entry (None: nothing kept)."""
     data = encode(ev)
     if data is None:
@@ -84,7 +85,7 @@ def decode(data: bytes, report: dict[str, Any]) -> StoredOutputs:
     )
 
 
-def load(registry: Any, report: dict[str, Any]) -> StoredOutputs | None:
+def load(registry: Registry, report: dict[str, Any]) -> StoredOutputs | None:
     """The outputs a stored gate report names; None for a report from before they were kept."""
     entry = report.get(KEY)
     if not isinstance(entry, dict) or entry.get("format") != FORMAT or not entry.get("digest"):

@@ -28,6 +28,8 @@ from mlgate.monitor.report import DriftSummary
 if TYPE_CHECKING:
     from mlgate.data.profile import ColumnProfile, Profile
     from mlgate.gates.outputs import StoredOutputs
+    from mlgate.registry.store import Registry
+    from mlgate.registry.types import ModelVersion
 
 FAMILY_ALPHA = 0.005
 PREDICTION = "prediction"
@@ -169,7 +171,7 @@ def _row(
     }
 
 
-def gate_reference(registry: Any, mv: Any) -> tuple[Profile, StoredOutputs, str] | None:
+def gate_reference(registry: Registry, mv: ModelVersion) -> tuple[Profile, StoredOutputs, str] | None:
     """The outputs the version's latest passing gate report kept, profiled as the log names them.
 
     Returns the profile (``prediction`` and ``proba_<class>``), the stored outputs (labels included, for
