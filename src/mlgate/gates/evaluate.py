@@ -121,14 +121,16 @@ def gate(
     if ev.champion_error:
         notes.append(ev.champion_error)
 
-    checks: list[Check] = [_lost_classes(ev, champ_mv)] if ev.lost_classes else []
+    from mlgate.gates import contract
+
+    # the contract check leads: a lost class or a constant output is often its symptom
+    with threads.limited():
+        checks: list[Check] = [contract.check(candidate, ev.features)]
+    if ev.lost_classes:
+        checks.append(_lost_classes(ev, champ_mv))
     constant = _constant(ev)
     if constant is not None:
         checks.append(constant)
-    from mlgate.gates import contract
-
-    with threads.limited():
-        checks.append(contract.check(candidate, ev.features))
     slices_rows: list[dict[str, Any]] = []
     metrics: dict[str, dict[str, Any]] = {}
     timings = {"scoring_s": scoring_s, "statistics_s": 0.0, "behaviour_s": 0.0}
