@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mlgate.cli._common import console, print_json, registry
+from mlgate.cli._common import console, print_json, registry, settings
 
 
 def package(
@@ -21,14 +21,34 @@ def package(
     with_wheel: bool = typer.Option(
         False, "--with-wheel", help="Build this mlgate's wheel into OUT/wheels/ (for images without it on the index)."
     ),
+    rollouts: str | None = typer.Option(
+        None, "--rollouts", help="argo: an Argo Rollouts Rollout (in the Deployment's place) and AnalysisTemplate."
+    ),
+    analysis: str | None = typer.Option(None, "--analysis", help="With --rollouts: the analysis of delivery.analyses."),
+    prometheus: str | None = typer.Option(
+        None, "--prometheus", help="With --rollouts: the Prometheus URL the AnalysisTemplate queries by default."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Package a verified version with its server: docker build OUT, then kubectl apply -f OUT/k8s."""
     from mlgate.serve.package import package as build
 
+    argo = None
+    if rollouts is not None:  # checked first: bad input writes nothing
+        from mlgate.delivery import argo as argo_rollouts
+
+        url = prometheus or argo_rollouts.DEFAULT_PROMETHEUS
+        argo = argo_rollouts.plan(rollouts, settings(ctx).delivery, analysis=analysis, prometheus=url)
+    elif analysis is not None or prometheus is not None:
+        from mlgate.errors import UsageError
+
+        raise UsageError("--analysis and --prometheus go with --rollouts", hint="add --rollouts argo")
     result = build(
         ref, out, registry=registry(ctx), image=image, full_lock=full_lock, force=force, with_wheel=with_wheel
     )
+    if argo is not None:
+        written = argo.write(result.out, result.ref)
+        result.files = sorted({*result.files, *written} - {"k8s/deployment.yaml"})
     if as_json:
         print_json(result.to_dict())
         return
