@@ -6,8 +6,12 @@ tick by tick: ``--rps`` requests a second split by the current weight, a tick ev
 steps 5, 25, 50, 100 with ``--pause`` seconds each. The stable version fails 0.1% of requests, answers in
 a log-normal 20 ms (σ of the log 0.3) and predicts N(0.3, 0.1). Faults: a canary failing 5% more of its
 requests, one returning NaN for a slice (10% of rows), one twice as slow, one whose predictions are shifted
-by half a standard deviation. Per scenario: promoted and aborted shares, the median time to the decision,
-and the requests the canary served before an abort (median and maximum).
+by half a standard deviation. Multiclass scenarios: the stable predicts classes 0/1/2 in the mix 0.5/0.3/0.2
+with accuracy 0.9, a shadow of the candidate mirrors every request the stable serves (agreeing on 97% of
+rows when healthy), and half the rows get a label 60 s after they are served. Faults: a canary whose mix is
+0.35/0.6/0.05 (the same mean label, 0.7), a shadow agreeing on only 80% of rows, a canary whose accuracy is
+0.8. Per scenario: promoted and aborted shares, the median time to the decision, the requests the canary
+served before an abort (median and maximum), and which metric failed (``-``: aborted at the deadline).
 
     python benchmarks/delivery.py --rollouts 50
 """
@@ -17,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -26,40 +32,65 @@ from mlgate.delivery.analysis import Arm, analyse
 from mlgate.delivery.rollout import ABORT, ADVANCE, PROMOTE, next_action
 
 STEPS = (5.0, 25.0, 50.0, 100.0)
-SCENARIOS = {
+MIX = (0.5, 0.3, 0.2)  # the stable's class mix, 3 classes; a mean label of 0.7
+# multiclass scenarios: a shadow of the candidate mirrors the stable's requests, and half the rows get a
+# label LABEL_DELAY seconds after they were served
+MULTICLASS = {"mix": MIX, "accuracy": 0.9, "agreement": 0.97, "labelled": 0.5}
+LABEL_DELAY = 60.0
+SCENARIOS: dict[str, dict[str, Any]] = {
     "healthy": {},
     "errors_5pct": {"errors": 0.05},
     "nan_slice": {"nan": 0.10},
     "slow_2x": {"slow": 2.0},
     "shifted": {"shift": 0.5},
+    "multiclass_healthy": MULTICLASS,
+    # the same mean label (0.7), another mix: invisible to a comparison of mean predictions
+    "class_mix_shift": {**MULTICLASS, "mix": (0.35, 0.6, 0.05)},
+    "shadow_disagrees": {**MULTICLASS, "agreement": 0.8},
+    "accuracy_drop": {**MULTICLASS, "accuracy": 0.8},
 }
+FIELDS = ("errors", "latency_ms", "predictions", "classes", "agreement", "correct")
 
 
-def _draw(rng: np.random.Generator, n: int, fault: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw(rng: np.random.Generator, n: int, fault: dict[str, Any], base: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``n`` requests of one row each; ``base`` is the stable's behaviour (multiclass or not), ``fault`` the side's."""
     errors = rng.random(n) < 0.001 + fault.get("errors", 0.0)
     latency = np.exp(rng.normal(np.log(20.0), 0.3, n)) * fault.get("slow", 1.0)
+    out = {"errors": errors, "latency_ms": latency}
+    if "mix" in base:
+        labels = rng.choice(len(MIX), size=n, p=fault.get("mix", base["mix"]))
+        out["predictions"] = labels.astype(float)  # integer class labels, as the log reader gives them
+        out["classes"] = labels.astype(str).astype(object)
+        labelled = rng.random(n) < base["labelled"]
+        out["correct"] = (rng.random(int(labelled.sum())) < fault.get("accuracy", base["accuracy"])).astype(float)
+        return out
     preds = rng.normal(0.3 + 0.1 * fault.get("shift", 0.0), 0.1, n)
     nan = rng.random(n) < fault.get("nan", 0.0)
     preds[nan] = np.nan
-    errors |= nan  # the server's analysis counts a NaN prediction as a failed request
-    return errors, latency, preds
+    out["errors"] = errors | nan  # the server's analysis counts a NaN prediction as a failed request
+    out["predictions"] = preds
+    return out
 
 
 def simulate(
-    fault: dict[str, float], spec: AnalysisConfig, rng: np.random.Generator, *, rps: float, tick: float, pause: float
+    fault: dict[str, Any], spec: AnalysisConfig, rng: np.random.Generator, *, rps: float, tick: float, pause: float
 ) -> dict[str, float | str]:
     """One rollout to its end: ``outcome``, ``seconds``, ``canary_requests`` served."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     now, step, started = t0, 0, t0
-    sides: dict[str, list[list[np.ndarray]]] = {"canary": [[], [], []], "stable": [[], [], []]}
+    base = MULTICLASS if "mix" in fault else {}
+    drawn: dict[str, list[tuple[float, dict[str, np.ndarray]]]] = {"canary": [], "stable": []}
     while True:
         n = int(rng.poisson(rps * tick))
         to_canary = int(rng.binomial(n, STEPS[step] / 100.0))
-        for side, k, f in (("canary", to_canary, fault), ("stable", n - to_canary, {})):
-            for bucket, values in zip(sides[side], _draw(rng, k, f), strict=True):
-                bucket.append(values)
+        elapsed = (now - t0).total_seconds()
+        drawn["canary"].append((elapsed, _draw(rng, to_canary, fault, base)))
+        stable = _draw(rng, n - to_canary, {}, base)
+        drawn["stable"].append((elapsed, stable))
+        if "agreement" in base:  # the candidate, as the shadow, scores each request the stable version served
+            drawn["canary"][-1][1]["agreement"] = rng.random(n - to_canary) < fault["agreement"]
         now += timedelta(seconds=tick)
-        arms = {s: Arm(*(np.concatenate(b) for b in sides[s])) for s in sides}
+        arms = {side: _arm(parts, (now - t0).total_seconds()) for side, parts in drawn.items()}
         result = analyse(arms["canary"], arms["stable"], spec)
         action, _ = next_action(STEPS, step, started, pause, spec.deadline_s, result, now)
         if action in (ABORT, PROMOTE):
@@ -67,9 +98,20 @@ def simulate(
                 "outcome": action,
                 "seconds": (now - t0).total_seconds(),
                 "canary_requests": arms["canary"].requests,
+                "metric": ",".join(m.name for m in result.metrics if m.decision == "fail") or "-",
             }
         if action == ADVANCE:
             step, started = step + 1, now
+
+
+def _arm(parts: list[tuple[float, dict[str, np.ndarray]]], now: float) -> Arm:
+    """What the analysis sees at ``now``: every request so far, and the labels that have arrived."""
+    got: dict[str, np.ndarray] = {}
+    for name in FIELDS:
+        pieces = [p[name] for t, p in parts if name in p and (name != "correct" or t + LABEL_DELAY <= now)]
+        if pieces:
+            got[name] = np.concatenate(pieces)
+    return Arm(**got)
 
 
 def main() -> None:
@@ -80,10 +122,13 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=10.0)
     parser.add_argument("--pause", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all)")
     args = parser.parse_args()
     spec = AnalysisConfig()
     rng = np.random.default_rng(args.seed)
     for name, fault in SCENARIOS.items():
+        if args.only and name not in args.only.split(","):
+            continue
         runs = [
             simulate(fault, spec, rng, rps=args.rps, tick=args.tick, pause=args.pause) for _ in range(args.rollouts)
         ]
@@ -99,6 +144,7 @@ def main() -> None:
                     "median_seconds": statistics.median(float(r["seconds"]) for r in runs),
                     "canary_requests_before_abort_median": statistics.median(served) if served else None,
                     "canary_requests_before_abort_max": max(served) if served else None,
+                    "failed_metrics": dict(Counter(str(r["metric"]) for r in aborted)),
                 }
             ),
             flush=True,

@@ -21,7 +21,11 @@ ANALYSIS_KEYS = (
     "max_latency_ratio",
     "max_prediction_shift",
     "deadline",
+    "min_agreement",
+    "performance",
+    "max_performance_drop",
 )
+PERFORMANCE_SOURCES = ("auto", "realized", "estimated", "off")
 DELIVERY_KEYS = ("steps", "pause", "analysis", "log", "analyses")
 
 
@@ -34,8 +38,13 @@ class AnalysisConfig:
     beyond, and waits otherwise. ``min_requests``: requests each side needs before any decision;
     ``max_error_increase``: error rate, absolute (0.01 = one point); ``max_latency_ratio``: the canary's
     geometric-mean latency over the stable's; ``max_prediction_shift``: the difference of mean predictions
-    in standard deviations of the stable's (either way); ``deadline_s``: a step still inconclusive this long
-    after it began aborts.
+    in standard deviations of the stable's (either way; for class labels, each class's share, the classes
+    Bonferroni-split); ``deadline_s``: a step still inconclusive this long after its pause aborts.
+    ``min_agreement``: where a shadow of the candidate runs, the floor on the share of rows it predicts the
+    same class as the stable version served; ``performance``: where accuracy comes from — ``auto`` (realized
+    from labels once each side has ``min_requests`` labelled rows, else estimated (CBPE) where both versions
+    are calibrated, else realized on the labels there are), ``realized``, ``estimated`` or ``off``;
+    ``max_performance_drop``: how far the canary's accuracy may fall below the stable's, absolute.
     """
 
     name: str = "default"
@@ -45,6 +54,9 @@ class AnalysisConfig:
     max_latency_ratio: float = 1.25
     max_prediction_shift: float = 0.25
     deadline_s: float = 1800.0
+    min_agreement: float = 0.9
+    performance: str = "auto"
+    max_performance_drop: float = 0.05
 
     @classmethod
     def parse(cls, name: str, value: object, file: ConfigFile) -> AnalysisConfig:
@@ -80,6 +92,18 @@ class AnalysisConfig:
         number("max_error_increase", 0.0, 1.0)
         number("max_latency_ratio", 1.0, float("inf"))
         number("max_prediction_shift", 0.0, float("inf"))
+        number("min_agreement", 0.0, 1.0)
+        number("max_performance_drop", 0.0, 1.0)
+        if "performance" in section:
+            source = section["performance"]
+            if source is False:  # YAML reads a bare `off` as false
+                source = "off"
+            if source not in PERFORMANCE_SOURCES:
+                raise ConfigError(
+                    f"{file.line_of(*key, 'performance')}: delivery.analyses.{name}.performance must be one of "
+                    f"{', '.join(PERFORMANCE_SOURCES)}, got {source!r}"
+                )
+            out["performance"] = source
         if "deadline" in section:
             try:
                 out["deadline_s"] = seconds(section["deadline"], f"delivery.analyses.{name}.deadline")

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlgate.config import Settings, load_settings
-from mlgate.delivery.analysis import FAIL, PASS, AnalysisResult, Arm, analyse, read_log
+from mlgate.delivery.analysis import FAIL, PASS, AnalysisResult, Arm, analyse, calibrations, read_log
 from mlgate.errors import ConflictError, NotFoundError, UsageError
 from mlgate.refs import parse_ref
 from mlgate.registry.rollouts import Rollout, check_steps
@@ -204,6 +204,8 @@ def step(
     r = reg.rollout(name, alias)
     if not r.active:
         return StepOutcome(r, "done", f"rollout #{r.id} of {r.candidate_ref} is {r.status}")
+    if r.kind == "abtest":  # held at its split until `mlgate abtest stop`: nothing for a controller to step
+        return StepOutcome(r, "abtest", f"#{r.id} is an A/B test at {r.weight:g}%; see `mlgate abtest status {target}`")
     if r.status == "paused":
         return StepOutcome(r, "paused", f"rollout #{r.id} is paused at {r.weight:g}%; `mlgate rollout resume`")
     now = now or datetime.now(UTC)
@@ -214,7 +216,11 @@ def step(
             raise UsageError("mlgate.yaml names no prediction log (serve.log or delivery.log) for the analysis")
 
         def observe(ro: Rollout, since: datetime, until: datetime) -> tuple[Arm, Arm]:
-            arms = read_log(folder, ro.name, (ro.candidate, ro.stable), since, until)
+            versions = (ro.candidate, ro.stable)
+            # labels where `mlgate labels add` keeps them; CBPE only when both versions are calibrated
+            labels = settings.root / ".mlgate" / "monitor" / "labels"
+            cal = calibrations(reg, ro.name, versions) if spec.performance in ("auto", "estimated") else {}
+            arms = read_log(folder, ro.name, versions, since, until, labels=labels, calibrations=cal)
             return arms[ro.candidate], arms[ro.stable]
 
     canary, stable = observe(r, r.created_at, now)
@@ -320,6 +326,11 @@ def promote_now(
     """Promote the candidate without waiting for the remaining steps; the promotion rule still applies."""
     settings, reg = _open(settings, registry)
     r = _active(reg, target)
+    if r.kind == "abtest":
+        raise UsageError(
+            f"#{r.id} on {target} is an A/B test; it is promoted on its own report",
+            hint=f"`mlgate abtest stop {target} --promote B`",
+        )
     last = r.last_analysis or {}
     why = f"promoted by hand{f' ({reason})' if reason else ''}; last analysis: {last.get('reason', 'none')}"
     return _promote(reg, settings, r, None, why)
@@ -358,6 +369,6 @@ def follow(
         if say is not None:
             say(outcome)
         ticks += 1
-        if outcome.action in (PROMOTE, ABORT, "done") or (max_ticks is not None and ticks >= max_ticks):
+        if outcome.action in (PROMOTE, ABORT, "done", "abtest") or (max_ticks is not None and ticks >= max_ticks):
             return outcome
         time.sleep(interval_s)

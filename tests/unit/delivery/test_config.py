@@ -25,6 +25,19 @@ def test_defaults_without_a_section() -> None:
     a = AnalysisConfig()
     assert (a.alpha, a.min_requests, a.max_error_increase, a.max_latency_ratio) == (0.01, 200, 0.01, 1.25)
     assert (a.max_prediction_shift, a.deadline_s) == (0.25, 1800.0)
+    assert (a.min_agreement, a.performance, a.max_performance_drop) == (0.9, "auto", 0.05)
+
+
+def test_shadow_and_performance_keys() -> None:
+    d = settings_of(
+        "delivery:\n  analyses:\n"
+        "    labelled: {min_agreement: 0.95, performance: realized, max_performance_drop: 0.02}\n"
+        "    quiet: {performance: off}\n"
+    ).delivery
+    assert d.analyses["labelled"] == AnalysisConfig(
+        "labelled", min_agreement=0.95, performance="realized", max_performance_drop=0.02
+    )
+    assert d.analyses["quiet"].performance == "off"  # YAML reads a bare off as false
 
 
 def test_a_named_analysis_and_overrides() -> None:
@@ -54,6 +67,19 @@ def test_a_named_analysis_and_overrides() -> None:
         ),
         ("delivery:\n  analyses:\n    x: {alfa: 0.1}\n", r"mlgate.yaml:3: delivery.analyses.x has unknown key 'alfa'"),
         ("delivery:\n  analyses:\n    x: 3\n", r"delivery.analyses.x must be a mapping of settings"),
+        (
+            "delivery:\n  analyses:\n    x:\n      min_agreement: 1.5\n",
+            r"mlgate.yaml:4: delivery.analyses.x.min_agreement must be a number above 0 and below 1, got 1.5",
+        ),
+        (
+            "delivery:\n  analyses:\n    x:\n      alpha: 0.01\n      performance: labels\n",
+            r"mlgate.yaml:5: delivery.analyses.x.performance must be one of auto, realized, estimated, off, "
+            r"got 'labels'",
+        ),
+        (
+            "delivery:\n  analyses:\n    x: {max_performance_drop: 0}\n",
+            r"mlgate.yaml:3: delivery.analyses.x.max_performance_drop must be a number above 0 and below 1",
+        ),
     ],
 )
 def test_mistakes_name_the_line_and_key(text: str, message: str) -> None:
