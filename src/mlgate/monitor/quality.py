@@ -2,20 +2,32 @@
 unseen categories.
 
 The reference is the version's training profile (stored when it was registered), cut to its input
-columns. Each figure is a count over the window's scored rows, tested against what a clean sample of
-the training data would give, with a one-sided binomial test at ``ALPHA`` (so a window of ordinary
-traffic raises an issue about once in a thousand columns):
+columns. Each figure is a count over the window's ``m`` scored rows, tested against what a clean
+window drawn like the training data would give. The training data is itself a sample, so the rate a
+clean window is held to is not known exactly: a column whose training maximum happens to sit low has
+more new values above it, in every window, than ``2 / (n + 1)`` says. Each count is therefore tested
+against its exact distribution under "the window and the training rows are draws of one distribution"
+(exchangeability), which is beta-binomial: ``X | u ~ Binomial(m, u)`` with the rate ``u`` as uncertain
+as the training rows leave it. One-sided p-values, and one family per window: every test of every column
+at ``ALPHA / tests`` (Bonferroni), so a window of ordinary traffic raises an issue in at most about one
+window in a thousand, however many columns the model takes:
 
-* ``nulls``: null (or NaN) values, against the training null share (floored at 1 / (n_train + 1));
-* ``out_of_range``: numeric values below the training minimum or above its maximum; a new value falls
-  outside the range of ``n`` earlier ones with probability 2 / (n + 1);
+* ``nulls``: null (or NaN) values; ``u ~ Beta(k + 1, n − k + 1)`` for ``k`` nulls in ``n`` training rows
+  (the rate's posterior from a uniform prior, mean about the training null share, never 0);
+* ``out_of_range``: numeric values below the training minimum or above its maximum; the probability
+  mass outside the range of ``n`` draws of a continuous distribution is ``Beta(2, n − 1)`` (mean
+  ``2 / (n + 1)``), whatever the distribution;
 * ``unseen``: text values the training data never held, when the training profile knows every category
-  (its frequent-items sketch kept them all); a new value is unseen with probability about 1 / (n + 1)
-  when each category was seen at least once. Up to five unseen values are shown;
+  (its frequent-items sketch kept them all); the chance of a value not seen in ``n`` draws is estimated
+  by the share of categories seen once (Good–Turing), ``u ~ Beta(f1 + 1, n − f1 + 1)`` for ``f1``
+  categories seen once, so rare training categories make unseen ones expected. Up to five are shown;
 * ``constant``: a numeric column whose every value in the window is one and the same (a broken upstream
   feature stuck at a default), when the training data varied: ``m`` draws of the training distribution
   are all equal with probability at most ``s^(m-1)``, ``s`` the largest share one value held in training
-  (read from the profile's quantile sketch, plus its rank error), tested at the same ``ALPHA``.
+  (read from the profile's quantile sketch, plus its rank error), in the same family.
+
+A schema's shares (``max_null_fraction``, ``max_unseen_fraction``, a range or categories: a share of 0)
+are limits, not estimates: their counts are tested with the binomial test against that share.
 """
 
 from __future__ import annotations
@@ -32,8 +44,9 @@ if TYPE_CHECKING:
     from mlgate.data.profile import Profile
     from mlgate.data.schema import Schema
 
-ALPHA = 0.001
+ALPHA = 0.001  # family-wise, per window: every test of every column together
 EXAMPLES = 5
+TESTS = "beta-binomial, Bonferroni per window"
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class ColumnReference:
     max_unseen: float | None = None
     source: str = "training profile"
     max_value_share: float | None = None  # the largest share one value held in training (None: unknown)
+    values: int | None = None  # training values neither null nor NaN (None: n)
+    singletons: int = 0  # categories the training data held once (Good–Turing: the unseen rate)
 
 
 @dataclass(frozen=True)
@@ -135,12 +150,21 @@ class QualityReference:
                     float(col.min),
                     float(col.max),
                     max_value_share=_max_value_share(col) if col.min < col.max else None,
+                    values=col.valid,
                 )
             elif col.kind == "categorical":
                 items = col.frequent_items() or {}
                 distinct = col.distinct() or 0.0
                 if items and len(items) >= 0.97 * distinct:  # the sketch kept every category
-                    ref = ColumnReference(name, col.kind, col.count, ref.null_share, categories=frozenset(items))
+                    ref = ColumnReference(
+                        name,
+                        col.kind,
+                        col.count,
+                        ref.null_share,
+                        categories=frozenset(items),
+                        values=col.valid,
+                        singletons=sum(1 for c in items.values() if c <= 1),
+                    )
             out[name] = ref
         return cls(out)
 
@@ -173,6 +197,8 @@ class QualityReference:
                 max_unseen=(rule.max_unseen_fraction or 0.0) if cats is not None else None,
                 source=f"schema {schema.source or ''}".strip(),
                 max_value_share=base.max_value_share,
+                values=base.values,
+                singletons=base.singletons,
             )
         return QualityReference(out)
 
@@ -189,10 +215,13 @@ class QualityReference:
                 c.max_out_of_range,
                 c.max_unseen,
                 c.max_value_share,
+                c.values,
+                c.singletons,
             )
             for c in self.columns.values()
         ]
-        return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
+        # TESTS names the statistics: a change of test judges the cached windows again
+        return hashlib.sha256(json.dumps([TESTS, body]).encode()).hexdigest()[:16]
 
     def count_exprs(self, schema: Any, rename: dict[str, str] | None = None) -> list[pl.Expr]:
         """The additive count expressions of :meth:`count`, over columns named as in ``schema``.
@@ -250,43 +279,110 @@ class QualityReference:
     def issues(
         self, rows: int, inputs: Profile | None, counts: dict[str, dict[str, int]], examples: dict[str, list[str]]
     ) -> list[QualityIssue]:
-        """The issues of one window: its scored ``rows``, input profile and counts."""
-        out: list[QualityIssue] = []
+        """The issues of one window: its scored ``rows``, input profile and counts.
+
+        Every test of the window is one family at ``ALPHA`` (Bonferroni over the tests that could run:
+        a column's null test, its range or category test, its constant test).
+        """
         if not rows:
-            return out
-        # P(X >= count) for X ~ Binomial(rows, expected): binomtest's one-sided p-value, from
-        # scipy.special because importing scipy.stats alone costs more than an incremental pass
-        from scipy.special import bdtrc
-
-        def test(column: str, check: str, count: int, expected: float, ex: list[str] | None = None) -> None:
-            if count == 0:
-                return
-            p = float(bdtrc(count - 1, rows, min(max(expected, 1e-12), 1.0)))
-            if p < ALPHA:
-                out.append(QualityIssue(column, check, count, rows, expected, p, ex or []))
-
-        def pick(given: float | None, derived: float) -> float:
-            return derived if given is None else given
-
+            return []
+        tests: list[tuple[str, str, int, float, float, list[str]]] = []  # column, check, count, share, p, examples
+        planned = 0
         for name, ref in self.columns.items():
-            floor = 1.0 / (ref.n + 1)
             col = inputs.columns.get(name) if inputs is not None else None
-            if col is not None:
-                test(name, "nulls", col.nulls + col.nan, pick(ref.max_nulls, max(ref.null_share, floor)))
             c = counts.get(name, {})
+            if col is not None:
+                planned += 1
+                tests.append((name, "nulls", col.nulls + col.nan, *self._nulls(ref, rows, col.nulls + col.nan), []))
             if "below" in c:
-                out_of_range = c["below"] + c.get("above", 0)
-                test(name, "out_of_range", out_of_range, pick(ref.max_out_of_range, 2.0 / (ref.n + 1)))
+                planned += 1
+                count = c["below"] + c.get("above", 0)
+                tests.append((name, "out_of_range", count, *self._out_of_range(ref, rows, count), []))
             if "unseen" in c:
-                test(name, "unseen", c["unseen"], pick(ref.max_unseen, floor), examples.get(name))
+                planned += 1
+                tests.append(
+                    (name, "unseen", c["unseen"], *self._unseen(ref, rows, c["unseen"]), examples.get(name, []))
+                )
             share = ref.max_value_share
-            stuck = col is not None and col.kind == "numeric" and col.finite >= 2 and col.min == col.max
-            if stuck and share is not None:
-                assert col is not None
-                p = share ** (col.finite - 1)
-                if p < ALPHA:
-                    out.append(QualityIssue(name, "constant", col.finite, rows, share, p, [repr(col.min)]))
-        return out
+            if share is not None:
+                planned += 1
+                stuck = col is not None and col.kind == "numeric" and col.finite >= 2 and col.min == col.max
+                if stuck:
+                    assert col is not None
+                    tests.append((name, "constant", col.finite, share, share ** (col.finite - 1), [repr(col.min)]))
+        level = ALPHA / max(planned, 1)
+        return [
+            QualityIssue(column, check, count, rows, expected, p, ex)
+            for column, check, count, expected, p, ex in tests
+            if count > 0 and p < level
+        ]
+
+    @staticmethod
+    def _nulls(ref: ColumnReference, rows: int, count: int) -> tuple[float, float]:
+        if ref.max_nulls is not None:
+            return ref.max_nulls, binomial_sf(count, rows, ref.max_nulls)
+        nulls = round(ref.null_share * ref.n)
+        a, b = nulls + 1, ref.n - nulls + 1
+        return a / (a + b), beta_binomial_sf(count, rows, a, b)
+
+    @staticmethod
+    def _out_of_range(ref: ColumnReference, rows: int, count: int) -> tuple[float, float]:
+        if ref.max_out_of_range is not None:
+            return ref.max_out_of_range, binomial_sf(count, rows, ref.max_out_of_range)
+        n = ref.n if ref.values is None else ref.values
+        a, b = 2.0, max(n - 1, 1)
+        return a / (a + b), beta_binomial_sf(count, rows, a, b)
+
+    @staticmethod
+    def _unseen(ref: ColumnReference, rows: int, count: int) -> tuple[float, float]:
+        if ref.max_unseen is not None:
+            return ref.max_unseen, binomial_sf(count, rows, ref.max_unseen)
+        n = ref.n if ref.values is None else ref.values
+        a, b = ref.singletons + 1, max(n - ref.singletons, 0) + 1
+        return a / (a + b), beta_binomial_sf(count, rows, a, b)
+
+
+def binomial_sf(count: int, rows: int, share: float) -> float:
+    """P(X >= count) for X ~ Binomial(rows, share); a share of 0 is a limit, tested as a tiny one."""
+    if count <= 0:
+        return 1.0
+    # scipy.special, not scipy.stats: importing scipy.stats alone costs more than an incremental pass
+    from scipy.special import bdtrc
+
+    return float(bdtrc(count - 1, rows, min(max(share, 1e-12), 1.0)))
+
+
+def beta_binomial_sf(count: int, rows: int, a: float, b: float) -> float:
+    """P(X >= count) for X ~ BetaBinomial(rows, a, b): a Binomial(rows, u) count whose rate u ~ Beta(a, b).
+
+    The terms are summed in log space from ``count`` up (they fall past the mode, so the sum stops once
+    they are negligible), or, below the mode, as 1 minus the terms under ``count``.
+    """
+    if count <= 0:
+        return 1.0
+    if count > rows:
+        return 0.0
+    import numpy as np
+    from scipy.special import betaln, gammaln
+
+    base = gammaln(rows + 1) - betaln(a, b)
+
+    def logpmf(j: Any) -> Any:
+        return base - gammaln(j + 1) - gammaln(rows - j + 1) + betaln(j + a, rows - j + b)
+
+    mode = rows * (a - 1) / max(a + b - 2, 1e-12) if a > 1 else 0.0
+    if count <= mode:
+        below = np.exp(logpmf(np.arange(count, dtype=float))).sum()
+        return float(min(max(1.0 - below, 0.0), 1.0))
+    total, start, chunk = 0.0, count, 4096
+    while start <= rows:
+        terms = np.exp(logpmf(np.arange(start, min(start + chunk, rows + 1), dtype=float)))
+        total += float(terms.sum())
+        if terms[-1] <= 1e-17 * total or total == 0.0:
+            break
+        start += chunk
+        chunk *= 2
+    return min(total, 1.0)
 
 
 RANKS = 1000
