@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -31,24 +32,30 @@ def package(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Package a verified version with its server: docker build OUT, then kubectl apply -f OUT/k8s."""
-    from mlgate.serve.package import package as build
+    options: dict[str, Any] = {"image": image, "full_lock": full_lock, "force": force, "with_wheel": with_wheel}
+    if rollouts is not None:
+        from mlgate.delivery import argo
 
-    argo = None
-    if rollouts is not None:  # checked first: bad input writes nothing
-        from mlgate.delivery import argo as argo_rollouts
-
-        url = prometheus or argo_rollouts.DEFAULT_PROMETHEUS
-        argo = argo_rollouts.plan(rollouts, settings(ctx).delivery, analysis=analysis, prometheus=url)
+        url = prometheus or argo.DEFAULT_PROMETHEUS
+        delivery = settings(ctx).delivery
+        result = argo.package(
+            ref,
+            out,
+            registry=registry(ctx),
+            delivery=delivery,
+            kind=rollouts,
+            analysis=analysis,
+            prometheus=url,
+            **options,
+        )
     elif analysis is not None or prometheus is not None:
         from mlgate.errors import UsageError
 
         raise UsageError("--analysis and --prometheus go with --rollouts", hint="add --rollouts argo")
-    result = build(
-        ref, out, registry=registry(ctx), image=image, full_lock=full_lock, force=force, with_wheel=with_wheel
-    )
-    if argo is not None:
-        written = argo.write(result.out, result.ref)
-        result.files = sorted({*result.files, *written} - {"k8s/deployment.yaml"})
+    else:
+        from mlgate.serve.package import package as build
+
+        result = build(ref, out, registry=registry(ctx), **options)
     if as_json:
         print_json(result.to_dict())
         return

@@ -47,6 +47,8 @@ from mlgate.monitor.export import LATENCY, REQUESTS, _duration
 
 if TYPE_CHECKING:
     from mlgate.config.sections import AnalysisConfig, DeliveryConfig
+    from mlgate.registry.store import Registry
+    from mlgate.serve.package import Package
 
 ROLLOUTS = ("argo",)
 API_VERSION = "argoproj.io/v1alpha1"
@@ -255,3 +257,25 @@ def plan(
     if not re.fullmatch(r"https?://\S+", prometheus):
         raise UsageError(f"--prometheus must be an http(s) URL, got {prometheus!r}")
     return ArgoPlan(steps, delivery.pause_s, delivery.analyses[name], prometheus)
+
+
+def package(
+    ref: str,
+    out: Path,
+    *,
+    registry: Registry,
+    delivery: DeliveryConfig,
+    kind: str = "argo",
+    analysis: str | None = None,
+    prometheus: str = DEFAULT_PROMETHEUS,
+    **options: Any,
+) -> Package:
+    """``mlgate package REF --out OUT --rollouts KIND``: the package (``options`` go to
+    :func:`mlgate.serve.package.package`) with the rollout of ``delivery`` in the Deployment's place."""
+    from mlgate.serve.package import package as build
+
+    checked = plan(kind, delivery, analysis=analysis, prometheus=prometheus)  # before anything is written
+    result = build(ref, out, registry=registry, **options)
+    written = checked.write(result.out, result.ref)
+    result.files = sorted({*result.files, *written} - {"k8s/deployment.yaml"})
+    return result
