@@ -135,13 +135,20 @@ def monitor(
         {k: v for k, v in limits.to_dict().items() if k != "min_accuracy"},
     ]
     judged = _Judged(cache, context)
+    known = {w: judged.get(w, sources.get(w, [])) for w in windows}
+
+    def judge(w: Window) -> WindowResult:
+        return _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits, calibrated)
+
+    # windows in parallel too: their drift and quality tests spend most of their time in NumPy and SciPy
+    todo = [w for w in windows if known[w] is None]
+    with _pool(len(todo)) as pool:
+        fresh = dict(zip(todo, pool.map(judge, todo), strict=True))
     for w in windows:
-        result = judged.get(w, sources.get(w, []))
+        result = known[w]
         report.windows_cached += result is not None
         if result is None:
-            result = _judge(
-                w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits, calibrated
-            )
+            result = fresh[w]
             judged.put(result, sources.get(w, []))
         result.realized = scored.get(w)
         _judge_realized(result, limits)
