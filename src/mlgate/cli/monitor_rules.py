@@ -44,8 +44,6 @@ def run_rules(
     html: Path | None = None,
 ) -> None:
     """One pass with the rules (exit 1 when a window breached or a rule fires), or ``--follow`` until stopped."""
-    import os
-
     from mlgate.errors import UsageError
     from mlgate.monitor.follow import Outcome, check
     from mlgate.monitor.follow import follow as follow_rules
@@ -53,7 +51,7 @@ def run_rules(
 
     conf = settings(ctx)
     reg = registry(ctx)
-    environ = dict(os.environ)  # webhook secrets and forge tokens, named in monitor.webhooks / monitor.retrain
+    environ = conf.monitor_environ  # webhook secrets and forge tokens, named in monitor.webhooks / monitor.retrain
 
     def gauges(outcome: Outcome) -> None:
         if textfile is not None:

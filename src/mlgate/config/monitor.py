@@ -21,6 +21,9 @@ RULE_ACTIONS = ("alert", "rollback", "retrain")
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")  # two-character ones first: ">=" is not ">" then "=0.3"
 WEBHOOK_FORMATS = ("json", "slack")
 RETRAIN_KINDS = ("run", "github", "gitlab")
+# the variables a retrain reads its token from when monitor.retrain names no token_env
+GITHUB_TOKEN_VARIABLES = ("MLGATE_GITHUB_TOKEN", "GITHUB_TOKEN")
+GITLAB_TRIGGER_TOKEN_VARIABLE = "MLGATE_GITLAB_TRIGGER_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,15 @@ class MonitorConfig:
     webhooks: tuple[WebhookConfig, ...] = ()
     retrain: RetrainConfig | None = None
     file: ConfigFile = field(default_factory=ConfigFile, repr=False)
+
+    def variables(self) -> tuple[str, ...]:
+        """The environment variables the acts read: each webhook's ``secret_env`` and the retrain's token."""
+        names = [h.secret_env for h in self.webhooks if h.secret_env]
+        if self.retrain is not None and self.retrain.kind == "github":
+            names += [self.retrain.token_env] if self.retrain.token_env else list(GITHUB_TOKEN_VARIABLES)
+        elif self.retrain is not None and self.retrain.kind == "gitlab":
+            names.append(self.retrain.token_env or GITLAB_TRIGGER_TOKEN_VARIABLE)
+        return tuple(dict.fromkeys(names))
 
     @classmethod
     def parse(cls, value: object, file: ConfigFile) -> MonitorConfig:

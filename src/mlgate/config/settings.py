@@ -107,6 +107,10 @@ class Settings:
     github_token: str | None = field(default=None, repr=False)  # MLGATE_GITHUB_TOKEN, then GITHUB_TOKEN
     gitlab_token: str | None = field(default=None, repr=False)  # MLGATE_GITLAB_TOKEN, then GITLAB_TOKEN
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
+    # the environment as it was resolved, kept for the variables mlgate.yaml names (monitor.webhooks'
+    # secret_env, monitor.retrain's token_env), which only the parsed sections know; read through
+    # `monitor_environ`, never directly
+    _environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         # a repr lands in tracebacks and unexpected-error messages: the registry URL keeps no password
@@ -166,6 +170,15 @@ class Settings:
     def monitor(self) -> MonitorConfig:
         """``monitor:`` (retention, rules, webhooks, retrain)."""
         return MonitorConfig.parse(self.raw.get("monitor"), self.file)
+
+    @cached_property
+    def monitor_environ(self) -> dict[str, str]:
+        """The variables ``monitor:`` names that are set: webhook secrets and the retrain's token.
+
+        ``mlgate monitor`` signs alerts and starts retrains with these; a variable that is unset is left
+        out, so the act that needs it says which one is missing.
+        """
+        return {name: self._environ[name] for name in self.monitor.variables() if self._environ.get(name)}
 
     @cached_property
     def delivery(self) -> DeliveryConfig:
@@ -286,6 +299,7 @@ def load_settings(
         github_token=github_token,
         gitlab_token=gitlab_token,
         lines=lines,
+        _environ=dict(env),
     )
 
 

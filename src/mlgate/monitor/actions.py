@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgate.config.monitor import GITHUB_TOKEN_VARIABLES, GITLAB_TRIGGER_TOKEN_VARIABLE
 from mlgate.errors import CheckFailed, ConfigError, EnvironmentProblem, UsageError
 from mlgate.monitor.alerts import Alert, deliver
 from mlgate.monitor.rules import Judgement, Transition, check_rules, judge
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 DEFAULT_GITHUB_API = "https://api.github.com"
 DEFAULT_GITLAB_API = "https://gitlab.com/api/v4"
-GITLAB_TRIGGER_TOKEN = "MLGATE_GITLAB_TRIGGER_TOKEN"
-GITHUB_TOKENS = ("MLGATE_GITHUB_TOKEN", "GITHUB_TOKEN")
+GITLAB_TRIGGER_TOKEN = GITLAB_TRIGGER_TOKEN_VARIABLE  # what Settings.monitor_environ reads, too
+GITHUB_TOKENS = GITHUB_TOKEN_VARIABLES
 RUN_OUTPUT_CHARS = 2000
 
 
