@@ -204,6 +204,8 @@ def step(
     r = reg.rollout(name, alias)
     if not r.active:
         return StepOutcome(r, "done", f"rollout #{r.id} of {r.candidate_ref} is {r.status}")
+    if r.kind == "abtest":  # held at its split until `mlgate abtest stop`: nothing for a controller to step
+        return StepOutcome(r, "abtest", f"#{r.id} is an A/B test at {r.weight:g}%; see `mlgate abtest status {target}`")
     if r.status == "paused":
         return StepOutcome(r, "paused", f"rollout #{r.id} is paused at {r.weight:g}%; `mlgate rollout resume`")
     now = now or datetime.now(UTC)
@@ -324,6 +326,11 @@ def promote_now(
     """Promote the candidate without waiting for the remaining steps; the promotion rule still applies."""
     settings, reg = _open(settings, registry)
     r = _active(reg, target)
+    if r.kind == "abtest":
+        raise UsageError(
+            f"#{r.id} on {target} is an A/B test; it is promoted on its own report",
+            hint=f"`mlgate abtest stop {target} --promote B`",
+        )
     last = r.last_analysis or {}
     why = f"promoted by hand{f' ({reason})' if reason else ''}; last analysis: {last.get('reason', 'none')}"
     return _promote(reg, settings, r, None, why)
@@ -362,6 +369,6 @@ def follow(
         if say is not None:
             say(outcome)
         ticks += 1
-        if outcome.action in (PROMOTE, ABORT, "done") or (max_ticks is not None and ticks >= max_ticks):
+        if outcome.action in (PROMOTE, ABORT, "done", "abtest") or (max_ticks is not None and ticks >= max_ticks):
             return outcome
         time.sleep(interval_s)

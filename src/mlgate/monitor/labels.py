@@ -1,11 +1,12 @@
 """Delayed labels: added from files, joined to the prediction log by request id (and row), scored per window.
 
 A label file (CSV, Parquet, JSON lines) holds ``request_id`` and ``label``, and optionally ``row`` (the
-row's position in its request, default 0) and ``time`` (when the outcome was known). ``add_labels``
+row's position in its request, default 0), ``time`` (when the outcome was known) and ``value`` (a number
+that a business event carries, such as a purchase's amount: ``mlgate abtest --metric value``). ``add_labels``
 checks every row before anything is written (a missing column, a null, a ``row`` that is not a whole
-number, a repeated (request_id, row), and, when the log is given, request ids it never logged: one
-message each, exit 2) and stores the labels as one Parquet file in the labels folder. A later file
-that labels the same (request_id, row) again wins.
+number, a ``value`` that is not a number, a repeated (request_id, row), and, when the log is given,
+request ids it never logged: one message each, exit 2) and stores the labels as one Parquet file in
+the labels folder. A later file that labels the same (request_id, row) again wins.
 
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
 window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
@@ -73,10 +74,10 @@ def store_labels(
                 f"{what} has no {required!r} column; its columns are {frame.columns}",
                 hint="a label file holds request_id and label, and optionally row and time",
             )
-    extra = [c for c in frame.columns if c not in ("request_id", "label", "row", "time")]
+    extra = [c for c in frame.columns if c not in ("request_id", "label", "row", "time", "value")]
     if extra:
         raise InputError(
-            f"{what} has column(s) {extra} besides request_id, label, row and time",
+            f"{what} has column(s) {extra} besides request_id, label, row, time and value",
             hint="remove them, or rename the column that holds the labels to 'label'",
         )
     if frame.is_empty():
@@ -106,6 +107,8 @@ def store_labels(
             "time": _times(frame, what),
         }
     )
+    if "value" in frame.columns:
+        labels = labels.with_columns(_values(frame, what))
     dupes = labels.filter(pl.struct("request_id", "row").is_duplicated())
     if dupes.height:
         twice = dupes.row(0, named=True)
@@ -128,6 +131,20 @@ def _no_nulls(frame: pl.DataFrame, name: str, what: str) -> None:
     nulls = frame[name].is_null().arg_true()
     if nulls.len():
         raise InputError(f"{what}: {name!r} is empty in row {int(nulls[0]) + 1}")
+
+
+def _values(frame: pl.DataFrame, what: str) -> pl.Series:
+    """A business event's number per label (``value``): numbers only, none empty."""
+    import polars as pl
+
+    _no_nulls(frame, "value", what)
+    col = frame["value"]
+    cast = col.cast(pl.Float64, strict=False)
+    bad = (cast.is_null() | cast.is_nan()).arg_true()
+    if bad.len():
+        first = int(bad[0])
+        raise InputError(f"{what}: 'value' must be a number (an amount); row {first + 1} holds {col[first]!r}")
+    return cast.alias("value")
 
 
 def _times(frame: pl.DataFrame, what: str) -> pl.Series:
@@ -179,7 +196,8 @@ def read_labels(folder: str | Path) -> pl.DataFrame | None:
     files = sorted(p for p in folder.glob("labels-*.parquet")) if folder.is_dir() else []
     if not files:
         return None
-    frame = pl.concat([pl.read_parquet(p) for p in files], how="vertical_relaxed")
+    # diagonal: files with a value column and files without one (null there) read as one table
+    frame = pl.concat([pl.read_parquet(p) for p in files], how="diagonal_relaxed")
     return frame.unique(subset=["request_id", "row"], keep="last", maintain_order=True)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from mlgate.errors import ConfigError, EnvironmentProblem, MissingDependency
 from mlgate.redact import mask_url, redact
 
-HEAD = "0006"
+HEAD = "0007"
 _MIGRATION_LOCK_ID = 0x6D6C67617465  # "mlgate": the PostgreSQL advisory lock migrations hold
 
 

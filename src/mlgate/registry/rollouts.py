@@ -28,7 +28,8 @@ from mlgate.registry.rows import model_id
 from mlgate.registry.tables import ACTIVE_ROLLOUT, aliases, rollout_events, rollouts, versions
 
 ACTIVE: Final = ("running", "paused")
-STATUSES: Final = ("running", "paused", "aborted", "promoted")
+STATUSES: Final = ("running", "paused", "aborted", "promoted", "stopped")  # stopped: an A/B test ended on A
+KINDS: Final = ("rollout", "abtest")
 _CHANGEABLE: Final = frozenset(("step", "weight", "status", "last_analysis", "step_started_at"))
 
 
@@ -54,6 +55,8 @@ class Rollout:
     created_at: datetime
     step_started_at: datetime
     updated_at: datetime
+    kind: str = "rollout"  # or abtest: a split held at its weight until `mlgate abtest stop`
+    spec: dict[str, Any] | None = None  # an A/B test's metric, plan and bounds
 
     @property
     def active(self) -> bool:
@@ -138,6 +141,8 @@ def _build(conn: sa.Connection, name: str, row: sa.Row[Any]) -> Rollout:
         created_at=utc(row.created_at),
         step_started_at=utc(row.step_started_at),
         updated_at=utc(row.updated_at),
+        kind=str(row.kind),
+        spec=row.spec,
     )
 
 
@@ -176,8 +181,13 @@ def start_rollout(
     analysis: str,
     pause_s: float,
     gate_report: str | None = None,
+    kind: str = "rollout",
+    spec: dict[str, Any] | None = None,
 ) -> Rollout:
     """Record a running rollout of ``name:candidate`` on ``alias``, at its first step.
+
+    ``kind="abtest"`` records an A/B test: one step (B's share), held until it is stopped, ``spec``
+    holding its metric, plan and bounds.
 
     ``stable`` is the version the alias holds; it is compared with the alias in the same transaction
     (ConflictError when someone moved it). A second active rollout on the alias is a UsageError, backed
@@ -186,6 +196,8 @@ def start_rollout(
     check_name(name)
     check_alias(alias)
     steps = check_steps(steps)
+    if kind not in KINDS:
+        raise UsageError(f"{kind!r} is not a kind of rollout ({', '.join(KINDS)})")
     if pause_s < 0:
         raise UsageError(f"the pause between steps cannot be negative, got {pause_s:g} s")
     when = now()
@@ -227,10 +239,14 @@ def start_rollout(
                     created_at=when,
                     step_started_at=when,
                     updated_at=when,
+                    kind=kind,
+                    spec=spec,
                 )
                 .returning(rollouts.c.id)
             ).scalar_one()
             detail = {"candidate": candidate, "stable": stable, "steps": list(steps), "analysis": analysis}
+            if kind != "rollout":
+                detail.update(kind=kind, spec=spec)
             _event(conn, int(rid), "start", 0, steps[0], detail, acc.actor)
             row = conn.execute(sa.select(rollouts).where(rollouts.c.id == rid)).one()
             return _build(conn, name, row)

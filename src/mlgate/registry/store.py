@@ -372,8 +372,13 @@ class Registry:
         analysis: str,
         pause_s: float,
         gate_report: str | None = None,
+        kind: str = "rollout",
+        spec: dict[str, Any] | None = None,
     ) -> Rollout:
-        """Record a running rollout of ``name:candidate`` on ``alias`` (one active per alias, by the database)."""
+        """Record a running rollout of ``name:candidate`` on ``alias`` (one active per alias, by the database).
+
+        ``kind="abtest"`` records an A/B test held at its one step, ``spec`` its metric, plan and bounds.
+        """
         return _rollouts.start_rollout(
             self._access,
             name,
@@ -384,6 +389,8 @@ class Registry:
             analysis=analysis,
             pause_s=pause_s,
             gate_report=gate_report,
+            kind=kind,
+            spec=spec,
         )
 
     def rollout(self, name: str, alias: str, *, active_only: bool = False) -> Rollout:

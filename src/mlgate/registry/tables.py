@@ -139,7 +139,7 @@ rollouts = sa.Table(
     sa.Column("steps", JSON, nullable=False),  # canary weights in percent, increasing, in (0, 100]
     sa.Column("step", sa.Integer, nullable=False),  # index into steps
     sa.Column("weight", sa.Float, nullable=False),  # the canary's share now, in percent (0 once aborted)
-    sa.Column("status", sa.String(16), nullable=False),  # running, paused, aborted, promoted
+    sa.Column("status", sa.String(16), nullable=False),  # running, paused, aborted, promoted, stopped
     sa.Column("analysis", sa.String(64), nullable=False),
     sa.Column("pause_s", sa.Float, nullable=False),
     sa.Column("gate_report", sa.String(80), nullable=True),  # the passing report the candidate started with
@@ -149,6 +149,8 @@ rollouts = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("step_started_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="rollout"),  # rollout or abtest (0007)
+    sa.Column("spec", JSON, nullable=True),  # an A/B test's metric, plan and bounds (0007)
 )
 ACTIVE_ROLLOUT = rollouts.c.status.in_(("running", "paused"))
 sa.Index(
