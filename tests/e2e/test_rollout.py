@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
+from tests.e2e.rollout_harness import BIN, cli, serve, until
+
 YAML = """\
 data: {eval: eval.csv, target: target}
 serve: {log: logs}
@@ -33,25 +32,6 @@ delivery:
     # a few hundred requests on two shared cores: latency within 2x, predictions within half a deviation
     e2e: {min_requests: 100, max_latency_ratio: 2.0, max_prediction_shift: 0.5, deadline: 5m}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _mlgate(root: Path, env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "mlgate"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def _until(what: str, check: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 def test_a_served_rollout_is_analysed_from_the_log_and_promoted(tmp_path: Path, breast_cancer: Any) -> None:
@@ -79,75 +59,65 @@ def test_a_served_rollout_is_analysed_from_the_log_and_promoted(tmp_path: Path, 
         reg.set_alias("bc", "production", 1)
         assert gate("bc:2", against="production", config=settings, registry=reg).passed
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve = [str(BIN / "mlgate"), "serve", "bc", "--port", str(port), "--poll", "0.2"]
-    proc = subprocess.Popen(serve, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rows = json.loads(X.iloc[:10].to_json(orient="records"))
-    stop = threading.Event()
-    seen: list[tuple[str, int]] = []
+    with serve(root, env, "bc", poll=0.2) as (replica,):
+        base = replica.url
+        rows = json.loads(X.iloc[:10].to_json(orient="records"))
+        stop = threading.Event()
+        seen: list[tuple[str, int]] = []
 
-    def traffic() -> None:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            i = 0
-            while not stop.is_set():
-                body = json.loads(X.iloc[(i * 10) % 550 : (i * 10) % 550 + 10].to_json(orient="records"))
-                r = http.post("/predict", json=body)
-                seen.append((r.headers.get("x-mlgate-model-version", ""), r.status_code))
-                i += 1
+        def traffic() -> None:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                i = 0
+                while not stop.is_set():
+                    body = json.loads(X.iloc[(i * 10) % 550 : (i * 10) % 550 + 10].to_json(orient="records"))
+                    r = http.post("/predict", json=body)
+                    seen.append((r.headers.get("x-mlgate-model-version", ""), r.status_code))
+                    i += 1
 
-    def version() -> str:
+        def version() -> str:
+            try:
+                return httpx.post(f"{base}/predict", json=rows, timeout=5).headers.get("x-mlgate-model-version", "")
+            except httpx.TransportError:
+                return ""
+
+        sender = threading.Thread(target=traffic, daemon=True)
         try:
-            return httpx.post(f"{base}/predict", json=rows, timeout=5).headers.get("x-mlgate-model-version", "")
-        except httpx.TransportError:
-            return ""
+            until("the server answers", lambda: version() == "bc:1", timeout=90)
+            started = cli(root, env, "rollout", "start", "bc:2", "--json")
+            assert started.returncode == 0, started.stderr
+            assert json.loads(started.stdout)["weight"] == 50.0
+            # a second rollout on the alias is refused, exit 2, nothing changed
+            again = cli(root, env, "rollout", "start", "bc:3")
+            assert again.returncode == 2 and "already has an active rollout" in again.stderr
+            sender.start()
+            until("the canary serves", lambda: any(v == "bc:2" for v, _ in list(seen)), timeout=30)
 
-    sender = threading.Thread(target=traffic, daemon=True)
-    try:
-        _until("the server answers", lambda: version() == "bc:1", timeout=90)
-        started = _mlgate(root, env, "rollout", "start", "bc:2", "--json")
-        assert started.returncode == 0, started.stderr
-        assert json.loads(started.stdout)["weight"] == 50.0
-        # a second rollout on the alias is refused, exit 2, nothing changed
-        again = _mlgate(root, env, "rollout", "start", "bc:3")
-        assert again.returncode == 2 and "already has an active rollout" in again.stderr
-        sender.start()
-        _until("the canary serves", lambda: any(v == "bc:2" for v, _ in list(seen)), timeout=30)
+            follow = cli(root, env, "rollout", "run", "bc@production", "--follow", "--interval", "1s", timeout=300)
+            assert follow.returncode == 0, follow.stdout + follow.stderr
+            assert "promote" in follow.stdout and "promoted bc:2 to bc@production" in follow.stdout
+            until("bc:2 is the primary", lambda: version() == "bc:2")
+            status = json.loads(cli(root, env, "rollout", "status", "bc@production", "--json").stdout)
+            assert status["status"] == "promoted" and status["last_analysis"]["decision"] == "pass"
+            assert status["last_analysis"]["canary_requests"] >= 100
 
-        follow = _mlgate(root, env, "rollout", "run", "bc@production", "--follow", "--interval", "1s", timeout=300)
-        assert follow.returncode == 0, follow.stdout + follow.stderr
-        assert "promote" in follow.stdout and "promoted bc:2 to bc@production" in follow.stdout
-        _until("bc:2 is the primary", lambda: version() == "bc:2")
-        status = json.loads(_mlgate(root, env, "rollout", "status", "bc@production", "--json").stdout)
-        assert status["status"] == "promoted" and status["last_analysis"]["decision"] == "pass"
-        assert status["last_analysis"]["canary_requests"] >= 100
-
-        # bc:3 has no gate report: exit 1; once gated, a rollout by hand is aborted and the server drops it
-        refused = _mlgate(root, env, "rollout", "start", "bc:3")
-        assert refused.returncode == 1 and "no gate report" in refused.stderr
-        with Registry(settings=settings) as reg:
-            assert gate("bc:3", against="production", config=settings, registry=reg).passed
-        assert _mlgate(root, env, "rollout", "start", "bc:3", "--steps", "50").returncode == 0
-        _until("bc:3 takes traffic", lambda: any(v == "bc:3" for v, _ in list(seen)[-20:]), timeout=30)
-        aborted = _mlgate(root, env, "rollout", "abort", "bc@production", "--reason", "e2e")
-        assert aborted.returncode == 0 and "aborted" in aborted.stdout
-        time.sleep(0.5)  # one poll (0.2 s) and the requests already in flight
-        mark = len(seen)
-        time.sleep(1.0)
-        assert {v for v, _ in seen[mark:]} == {"bc:2"}
-        assert all(code == 200 for _, code in seen)
-    finally:
-        stop.set()
-        if sender.is_alive():
-            sender.join(15)
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+            # bc:3 has no gate report: exit 1; once gated, a rollout by hand is aborted and the server drops it
+            refused = cli(root, env, "rollout", "start", "bc:3")
+            assert refused.returncode == 1 and "no gate report" in refused.stderr
+            with Registry(settings=settings) as reg:
+                assert gate("bc:3", against="production", config=settings, registry=reg).passed
+            assert cli(root, env, "rollout", "start", "bc:3", "--steps", "50").returncode == 0
+            until("bc:3 takes traffic", lambda: any(v == "bc:3" for v, _ in list(seen)[-20:]), timeout=30)
+            aborted = cli(root, env, "rollout", "abort", "bc@production", "--reason", "e2e")
+            assert aborted.returncode == 0 and "aborted" in aborted.stdout
+            time.sleep(0.5)  # one poll (0.2 s) and the requests already in flight
+            mark = len(seen)
+            time.sleep(1.0)
+            assert {v for v, _ in seen[mark:]} == {"bc:2"}
+            assert all(code == 200 for _, code in seen)
+        finally:
+            stop.set()
+            if sender.is_alive():
+                sender.join(15)
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -181,71 +151,56 @@ def test_a_controller_killed_mid_rollout_resumes_from_the_registry(tmp_path: Pat
         reg.set_alias("bc", "production", 1)
         assert gate("bc:2", against="production", config=settings, registry=reg).passed
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve = [str(BIN / "mlgate"), "serve", "bc", "--port", str(port), "--poll", "0.2"]
-    proc = subprocess.Popen(serve, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stop = threading.Event()
+    with serve(root, env, "bc", poll=0.2) as (replica,):
+        base = replica.url
+        stop = threading.Event()
 
-    def traffic() -> None:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            i = 0
-            while not stop.is_set():
-                body = json.loads(X.iloc[(i * 10) % 550 : (i * 10) % 550 + 10].to_json(orient="records"))
-                try:
-                    http.post("/predict", json=body)
-                except httpx.TransportError:
-                    time.sleep(0.05)
-                i += 1
+        def traffic() -> None:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                i = 0
+                while not stop.is_set():
+                    body = json.loads(X.iloc[(i * 10) % 550 : (i * 10) % 550 + 10].to_json(orient="records"))
+                    try:
+                        http.post("/predict", json=body)
+                    except httpx.TransportError:
+                        time.sleep(0.05)
+                    i += 1
 
-    def answers() -> bool:
+        sender = threading.Thread(target=traffic, daemon=True)
+        controller = None
         try:
-            return httpx.post(f"{base}/predict", json=[], timeout=5).status_code < 500
-        except httpx.TransportError:
-            return False
-
-    sender = threading.Thread(target=traffic, daemon=True)
-    controller = None
-    try:
-        _until("the server answers", answers, timeout=90)
-        assert _mlgate(root, env, "rollout", "start", "bc:2").returncode == 0
-        sender.start()
-        controller = subprocess.Popen(
-            [str(BIN / "mlgate"), "rollout", "run", "bc@production", "--follow", "--interval", "0.5s"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert controller.stdout is not None
-        for line in controller.stdout:  # wait for its first step up, then kill it without warning
-            if line.startswith("advance"):
-                break
-        controller.send_signal(signal.SIGKILL)
-        controller.wait(timeout=30)
-        with Registry(settings=settings) as reg:
-            left = reg.rollout("bc", "production")
-        assert left.status == "running" and left.weight >= 60.0, left
-        resumed = _mlgate(root, env, "rollout", "run", "bc@production", "--follow", "--interval", "0.5s", timeout=300)
-        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-        assert "promoted bc:2 to bc@production" in resumed.stdout
-        with Registry(settings=settings) as reg:
-            assert reg.aliases("bc")["production"] == 2
-            kinds = [e.kind for e in reg.rollout_events(reg.rollout("bc", "production"))]
-        assert kinds.count("promote") == 1 and kinds[0] == "start"
-    finally:
-        stop.set()
-        if sender.is_alive():
-            sender.join(15)
-        for p in (controller, proc):
-            if p is None:
-                continue
-            p.terminate()
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            if p.stdout:
-                p.stdout.close()
+            assert cli(root, env, "rollout", "start", "bc:2").returncode == 0
+            sender.start()
+            controller = subprocess.Popen(
+                [str(BIN / "mlgate"), "rollout", "run", "bc@production", "--follow", "--interval", "0.5s"],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            assert controller.stdout is not None
+            for line in controller.stdout:  # wait for its first step up, then kill it without warning
+                if line.startswith("advance"):
+                    break
+            controller.send_signal(signal.SIGKILL)
+            controller.wait(timeout=30)
+            with Registry(settings=settings) as reg:
+                left = reg.rollout("bc", "production")
+            assert left.status == "running" and left.weight >= 60.0, left
+            resumed = cli(root, env, "rollout", "run", "bc@production", "--follow", "--interval", "0.5s", timeout=300)
+            assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+            assert "promoted bc:2 to bc@production" in resumed.stdout
+            with Registry(settings=settings) as reg:
+                assert reg.aliases("bc")["production"] == 2
+                kinds = [e.kind for e in reg.rollout_events(reg.rollout("bc", "production"))]
+            assert kinds.count("promote") == 1 and kinds[0] == "start"
+        finally:
+            stop.set()
+            if sender.is_alive():
+                sender.join(15)
+            if controller is not None:
+                controller.terminate()
+                controller.wait(timeout=30)
+                if controller.stdout:
+                    controller.stdout.close()
