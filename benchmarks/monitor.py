@@ -32,14 +32,17 @@ under ``model=/version=/hour=``, meta columns, the 20 inputs, the prediction and
   The no-change stream is drawn ``--null-streams`` times (default 8): one stream's false-alarm rate
   depends on how typical its reference window happens to be.
 * ``estimation``: CBPE against realized accuracy and ROC AUC for an over-confident model on a
-  covariate-shift stream, with the probabilities as logged and calibrated on an evaluation set.
+  covariate-shift stream, with the probabilities as logged and calibrated on an evaluation set; then
+  (``benchmarks/monitor_estimate.py``) a 4-class and a digits classifier (CBPE calibrated one-vs-rest,
+  accuracy and macro ROC AUC) and a regressor (DLE: MAE and RMSE) on covariate-shift streams, with
+  NannyML's CBPE and DLE on the same windows when ``nannyml`` imports in ``--nannyml-python``.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/monitor.py                   # 10,000,000 rows x 20 features, 100 hours
     .venv/bin/python benchmarks/monitor.py --rows 1000000    # a tenth
     .venv/bin/python benchmarks/monitor.py --section detection
-    .venv/bin/python benchmarks/monitor.py --section estimation
+    .venv/bin/python benchmarks/monitor.py --section estimation --nannyml-python /work/venvs/nannyml/bin/python
 
 See benchmarks/README.md ("Monitoring") for the figures on the project's 2-core machine.
 """
@@ -552,6 +555,10 @@ def estimation(args: argparse.Namespace) -> None:
     for tag, label in (("raw", "probabilities as logged"), ("cal", "calibrated on the eval set")):
         acc, auc = np.mean(errors[f"{tag} accuracy"]), np.mean(errors[f"{tag} roc_auc"])
         print(f"{label:28} {acc:>13.4f} {auc:>12.4f}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import monitor_estimate
+
+    monitor_estimate.run(args.est_windows, SEED, args.nannyml_python)
 
 
 def main() -> None:
@@ -564,6 +571,7 @@ def main() -> None:
     parser.add_argument("--gate-rows", type=int, default=0, help="gate on this many rows first (0: no gate)")
     parser.add_argument("--null-streams", type=int, default=8, help="no-change streams (each its own draw)")
     parser.add_argument("--evidently-python", default=None, help="a Python with evidently installed")
+    parser.add_argument("--nannyml-python", default=None, help="a Python with nannyml installed (estimation)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-info", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

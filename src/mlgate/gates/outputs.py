@@ -8,7 +8,10 @@ store, named in the report under ``outputs`` (``{"digest", "format", "rows"}``, 
 * ``y``: the true labels, class indices into the report's ``classes`` (int64), or values (float64);
 * ``label``: the predicted class indices (int64), classification only;
 * ``proba``: the probabilities in the same class order (float32, shape (n, k)), when the model gives them;
-* ``value``: the predictions of a regression (float64).
+* ``value``: the predictions of a regression (float64);
+* ``inputs``, ``input_names`` (regression only): the numeric input columns (float32, at most
+  ``MAX_INPUT_ROWS`` rows, evenly spaced, their positions in ``input_rows`` when cut), which the
+  monitor's regression estimate learns its error model from (monitor/estimate.py).
 
 Float32 probabilities halve the blob and lose nothing a drift test or a calibration map can see.
 """
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = "npz"
 KEY = "outputs"
+MAX_INPUT_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class StoredOutputs:
     label: np.ndarray | None = None
     proba: np.ndarray | None = None
     value: np.ndarray | None = None
+    inputs: np.ndarray | None = None  # regression: numeric inputs, float (rows of input_rows when given)
+    input_names: list[str] | None = None
+    input_rows: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -58,9 +65,29 @@ def encode(ev: Evaluation) -> bytes | None:
         arrays["proba"] = np.asarray(pred.proba, dtype=np.float32)
     if pred.value is not None:
         arrays["value"] = np.asarray(pred.value, dtype=np.float64)
+        arrays.update(_inputs(ev.features))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
+
+
+def _inputs(features: Any) -> dict[str, np.ndarray]:
+    """The numeric input columns of a regression's evaluation rows, at most ``MAX_INPUT_ROWS`` of them."""
+    names = [str(c) for c in getattr(features, "columns", []) if _numeric(features[c].dtype)]
+    if not names:
+        return {}
+    n = len(features)
+    out: dict[str, np.ndarray] = {"input_names": np.asarray(names, dtype=np.str_)}
+    rows = None if n <= MAX_INPUT_ROWS else np.linspace(0, n - 1, MAX_INPUT_ROWS).astype(np.int64)
+    frame = features[names] if rows is None else features[names].iloc[rows]
+    out["inputs"] = frame.to_numpy(dtype=np.float32, na_value=np.nan)
+    if rows is not None:
+        out["input_rows"] = rows
+    return out
+
+
+def _numeric(dtype: Any) -> bool:
+    return getattr(dtype, "kind", "O") in "biuf"
 
 
 def store(registry: Registry, ev: Evaluation) -> dict[str, Any] | None:
@@ -82,6 +109,9 @@ def decode(data: bytes, report: dict[str, Any]) -> StoredOutputs:
         got.get("label"),
         None if "proba" not in got else got["proba"].astype(np.float64),
         got.get("value"),
+        None if "inputs" not in got else got["inputs"].astype(np.float64),
+        None if "input_names" not in got else [str(n) for n in got["input_names"].tolist()],
+        got.get("input_rows"),
     )
 
 

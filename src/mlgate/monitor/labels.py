@@ -11,7 +11,7 @@ the labels folder. A later file that labels the same (request_id, row) again win
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
 window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
 its 95 % Wilson interval and, for two classes with probabilities, ROC AUC with Hanley and McNeil's
-interval; regressors (a float ``prediction``) get MAE and RMSE.
+interval (more classes: the one-vs-rest macro ROC AUC, without an interval); regressors (a float ``prediction``) get MAE and RMSE.
 """
 
 from __future__ import annotations
@@ -268,6 +268,12 @@ def _classification(part: pl.DataFrame) -> Realized:
             auc = float(roc_auc_score(y, part[probas[1]].to_numpy()))
             metrics["roc_auc"] = auc
             intervals["roc_auc"] = hanley_mcneil(auc, int(y.sum()), int(n - y.sum()))
+    elif len(probas) > 2:
+        from mlgate.monitor.estimate import macro_auc
+
+        auc_ovr = macro_auc(part, probas)  # one-vs-rest, macro, as the gate's roc_auc and the estimate
+        if auc_ovr is not None:
+            metrics["roc_auc"] = auc_ovr
     return Realized(n, "classification", metrics, intervals)
 
 

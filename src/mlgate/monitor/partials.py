@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mlgate.data.profile import Profile
     from mlgate.monitor.quality import QualityReference
 
-FORMAT = "mlgate.monitor-partial/2"
+FORMAT = "mlgate.monitor-partial/3"
 SCORE_BINS = 100  # bins of the positive-class probability, for the estimated ROC AUC
 REQUIRED = ("time", "request_id", "row", "status", "latency_ms")
 EXAMPLES = 5
@@ -60,6 +60,8 @@ class Partial:
     confidence_sum: float = 0.0
     score_rows: list[int] | None = None
     score_sums: list[float] | None = None
+    # (more classes) the per-class bins the estimate's calibration needs (monitor/estimate.py:class_bins)
+    class_bins: dict[str, list[float]] | None = None
 
     def merge(self, other: Partial) -> Partial:
         """Both together."""
@@ -86,6 +88,7 @@ class Partial:
             confidence_sum=self.confidence_sum + other.confidence_sum,
             score_rows=_add(self.score_rows, other.score_rows),
             score_sums=_add(self.score_sums, other.score_sums),
+            class_bins=_add_bins(self.class_bins, other.class_bins),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +107,7 @@ class Partial:
             "confidence_sum": self.confidence_sum,
             "score_rows": self.score_rows,
             "score_sums": self.score_sums,
+            "class_bins": self.class_bins,
         }
 
     @classmethod
@@ -128,6 +132,7 @@ class Partial:
             confidence_sum=float(data.get("confidence_sum", 0.0)),
             score_rows=data.get("score_rows"),
             score_sums=data.get("score_sums"),
+            class_bins=data.get("class_bins"),
         )
 
 
@@ -135,6 +140,12 @@ def _add(a: list[Any] | None, b: list[Any] | None) -> list[Any] | None:
     if a is None or b is None:
         return a if b is None else b
     return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _add_bins(a: dict[str, list[float]] | None, b: dict[str, list[float]] | None) -> dict[str, list[float]] | None:
+    if a is None or b is None or a.keys() != b.keys():
+        return a if b is None else b
+    return {k: [x + y for x, y in zip(a[k], b[k], strict=True)] for k in a}
 
 
 def _merge(a: Profile | None, b: Profile | None) -> Profile | None:
@@ -370,3 +381,7 @@ def _confidence(p: Partial, scored: pl.DataFrame, probas: list[str]) -> None:
         index = np.minimum((positive * SCORE_BINS).astype(int), SCORE_BINS - 1)
         p.score_rows = np.bincount(index, minlength=SCORE_BINS).tolist()
         p.score_sums = np.bincount(index, weights=positive, minlength=SCORE_BINS).tolist()
+    else:
+        from mlgate.monitor.estimate import class_bins
+
+        p.class_bins = class_bins(kept.select(probas).to_numpy())

@@ -8,7 +8,7 @@ nothing for it (no labels and no probabilities: no performance plot).
 * ``drift``: a heat map, one row per input column (and per output column for prediction drift), one
   cell per window, coloured by the test's severity (≥ 1 is drifted; capped at 3), drifted cells marked;
 * ``performance``: realized metrics (labelled rows, with their 95 % intervals) beside the estimated
-  ones (CBPE, without labels), one colour per metric, realized solid, estimated dashed;
+  ones (CBPE or DLE, without labels), one colour per metric, realized solid, estimated dashed;
 * ``latency``: p50, p95 and p99 of the request latency;
 * ``volume``: requests per window, server errors stacked in red.
 """

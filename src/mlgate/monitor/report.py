@@ -230,7 +230,7 @@ class MonitorReport:
             lines += [f"- quality: {q.describe()}" for q in w.quality]
         scored = [w for w in self.windows if w.realized is not None or w.estimated is not None]
         if scored:
-            lines += ["", "## Performance: estimated (CBPE, without labels) and realized (labelled)", ""]
+            lines += ["", "## Performance: estimated (CBPE or DLE, without labels) and realized (labelled)", ""]
             lines += ["| window (UTC) | estimated | realized |", "|---|---|---|"]
             for w in scored:
                 est = w.estimated.describe() if w.estimated is not None else "-"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
-from mlgate.monitor.estimate import Calibration, calibration, estimate
+from mlgate.monitor.estimate import Reference, calibration, estimate
 from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
 from mlgate.monitor.prediction import FAMILY_ALPHA, gate_reference
 from mlgate.monitor.prediction import prediction_drift as prediction_drift_of
@@ -324,7 +324,7 @@ def _judge(
     ref_outputs: Profile | None,
     ref_windows: list[Window],
     limits: Limits,
-    calibrated: Calibration | None = None,
+    calibrated: Reference | None = None,
 ) -> WindowResult:
     latency = None
     if p.latency is not None and p.latency.rows:

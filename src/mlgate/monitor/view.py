@@ -90,7 +90,7 @@ def document(report: MonitorReport, images: dict[str, bytes] | None = None) -> D
         blocks.append(
             Table(
                 "performance",
-                "Performance: estimated (CBPE, without labels) and realized (labelled)",
+                "Performance: estimated (CBPE or DLE, without labels) and realized (labelled)",
                 ("window (UTC)", "estimated", "realized"),
                 "lll",
                 tuple(
