@@ -256,6 +256,12 @@ class ServerApp:
             message = f"the model {served.label} failed: {type(exc).__name__} (see the server log)"
             self._log(request, started, served, variant, rid, 500, inputs=prepared, error=message)
             return json_response({"error": message}, 500, served, headers)
+        if not _finite(preds, probs):  # a NaN answered as a 200 (null in JSON) would fail silently
+            self.metrics.error(_route(request), served.label, "model")
+            message = f"the model {served.label} failed: it returned non-finite outputs (NaN or infinity)"
+            log.error("%s returned non-finite outputs on a request to %s", served.label, request.url.path)
+            self._log(request, started, served, variant, rid, 500, inputs=prepared, error=message)
+            return json_response({"error": message}, 500, served, headers)
         self.metrics.routed.labels(variant, served.label).inc()
         if self.shadow is not None:
             self.shadow.submit(body, parse, served.label, preds, rid, _route(request))
@@ -461,6 +467,17 @@ def _label_frame(body: bytes) -> Any:
     except Exception as exc:  # mixed types in one field: Polars names it
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RequestError(400, [f"the labels do not form a table: {first[:200]}"]) from None
+
+
+def _finite(*outputs: Any) -> bool:
+    """Whether every numeric output is a finite number (text labels and absent outputs pass)."""
+    for out in outputs:
+        if out is None:
+            continue
+        arr = np.asarray(out)
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            return False
+    return True
 
 
 def _gives_proba(served: Served) -> bool:
