@@ -335,7 +335,7 @@ class Outcomes:
     slices_b: list[Any] | None
     requests_a: int
     requests_b: int
-    start: datetime | None  # B's first logged row in the window: the split's real start
+    start: datetime  # B's first logged row in the window (the split's real start), else the window's
 
 
 def read_outcomes(
@@ -354,7 +354,8 @@ def read_outcomes(
     """The outcomes of versions ``a`` and ``b`` served in the log under ``log`` for ``since <= time < until``.
 
     Both arms start at B's first logged row (until every replica routes to B, A serves everyone, and
-    counting those rows would tilt the ratio check). Shadow rows are left out: they served nobody.
+    counting those rows would tilt the ratio check). Shadow rows are left out: they served nobody. A
+    numeric slice column of more than ``SLICE_BINS`` values is cut at its quartiles (``slice_bins``).
     """
     import polars as pl
 
@@ -386,18 +387,44 @@ def read_outcomes(
             rows = rows.filter((pl.col("time") >= since) & (pl.col("time") < until) & (pl.col("route") != "shadow"))
         frames[number] = rows if rows is not None else pl.DataFrame(schema={"time": pl.Datetime("us", "UTC")})
     first = frames[b]["time"].min() if frames[b].height else None
-    start = first if isinstance(first, datetime) else None
+    # no B row at all: the whole window counts, so a split that never reaches B shows as a ratio mismatch
+    start = first if isinstance(first, datetime) else since
     out: list[tuple[np.ndarray, list[Any] | None, int]] = []
     for number in (a, b):
         rows = frames[number]
-        if start is None or rows.height == 0:
+        if rows.height == 0:
             out.append((np.zeros(0), [] if slice_by else None, 0))
             continue
         rows = rows.filter(pl.col("time") >= start)
         values, sl = _outcome(rows, lab, metric, missing, slice_by)
         out.append((values, sl, int(rows["request_id"].n_unique())))
     (va, sa, ra), (vb, sb, rb) = out
+    if sa is not None and sb is not None:
+        sa, sb = slice_bins(sa, sb)
     return Outcomes(va, vb, sa, sb, ra, rb, start)
+
+
+SLICE_BINS = 10
+
+
+def slice_bins(a: list[Any], b: list[Any], bins: int = 4) -> tuple[list[Any], list[Any]]:
+    """Slice values as reported: kept when there are at most ``SLICE_BINS`` of them or they are not all
+    numbers; else cut at the quartiles of both arms together, each row named by its bin (``[11.2, 13.4)``)."""
+    values = [v for v in (*a, *b) if v is not None]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numeric or len(set(values)) <= SLICE_BINS:
+        return a, b
+    edges = np.unique(np.quantile(np.asarray(values, dtype=float), np.linspace(0, 1, bins + 1)))
+    last = len(edges) - 2
+    names = [f"[{edges[i]:.4g}, {edges[i + 1]:.4g}{']' if i == last else ')'}" for i in range(last + 1)]
+
+    def name(v: Any) -> Any:
+        if v is None:
+            return None
+        i = int(np.clip(np.searchsorted(edges, float(v), side="right") - 1, 0, len(names) - 1))
+        return names[i]
+
+    return [name(v) for v in a], [name(v) for v in b]
 
 
 def _outcome(

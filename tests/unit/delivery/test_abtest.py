@@ -173,9 +173,16 @@ def test_outcomes_are_joined_from_a_served_log_and_labels(
 
     log = tmp_path / "log"
     seeded_registry.start_rollout(
-        "bc", "production", 2, stable=1, steps=[50], analysis="abtest", pause_s=0, kind="abtest",
+        "bc",
+        "production",
+        2,
+        stable=1,
+        steps=[50],
+        analysis="abtest",
+        pause_s=0,
+        kind="abtest",
         spec={"metric": "accuracy", "split": 50.0},
-    )  # fmt: skip
+    )
     server = start_server(log_dir=log, log_flush_s=0.1)
     wait_for(lambda: server.holder.follower.split.weight == 0.5)
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -246,3 +253,47 @@ def test_plan_from_the_cli(capsys: Any) -> None:
     assert doc["fixed"] == plan(0.9, 0.02).fixed and doc["sequential"] > doc["fixed"]
     assert main(["abtest", "plan", "--baseline", "0.9", "--mde", "0"]) == 2
     assert "--mde must be a positive effect" in capsys.readouterr().err
+
+
+def test_a_split_that_never_reaches_b_is_a_sample_ratio_mismatch_and_the_report_exits_1(
+    start_server: Any, seeded: Any, seeded_registry: Any, tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    """Every request carries a key on A's side (a client that pins one key, say): B serves nobody."""
+    import polars as pl
+
+    from mlgate.cli import main
+    from mlgate.monitor.labels import store_labels
+    from mlgate.serve.routing import key_share
+    from tests.unit.serve.conftest import wait_for
+
+    log = tmp_path / "log"
+    seeded_registry.start_rollout(
+        "bc",
+        "production",
+        2,
+        stable=1,
+        steps=[50],
+        analysis="abtest",
+        pause_s=0,
+        kind="abtest",
+        spec={"metric": "accuracy", "split": 50.0, "min_rows": 10},
+    )
+    server = start_server(log_dir=log, log_flush_s=0.1)
+    wait_for(lambda: server.holder.follower.split.weight == 0.5)
+    keys = [k for k in (f"k{i}" for i in range(200)) if key_share(k) >= 0.5][:60]
+    body = json.loads(seeded.X.iloc[:1].to_json(orient="records"))
+    with httpx.Client(base_url=server.base) as http:
+        for i, key in enumerate(keys):
+            r = http.post("/predict", json=body, headers={"x-request-id": f"q{i}", "x-request-key": key})
+            assert r.headers["x-mlgate-model-version"] == "bc:1"
+    labels = pl.DataFrame({"request_id": [f"q{i}" for i in range(len(keys))], "label": [1] * len(keys)})
+    store_labels(labels, tmp_path / "labels")
+    wait_for(lambda: len(list(log.glob("model=bc/version=1/**/*.parquet"))) >= 1)
+    monkeypatch.setenv("MLGATE_REGISTRY", seeded.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(seeded.artifacts))
+    args = ["abtest", "report", "bc@production", "--log", str(log), "--labels", str(tmp_path / "labels")]
+    wait_for(lambda: main([*args, "--json"]) == 1 and json.loads(capsys.readouterr().out)["requests_a"] == 60)
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "sample ratio check: 60 A and 0 B requests" in out and "MISMATCH" in out
+    assert "the split or the logging is broken" in out
