@@ -157,3 +157,25 @@ def test_monitor_estimates_a_gated_regressor_from_its_stored_evaluation_rows(
     # 101 rows of a small data set: the estimate is within a fifth of what their labels give
     assert est.metrics["mae"] == pytest.approx(realized, rel=0.2)
     assert report.to_dict()["windows"][0]["estimated"]["metrics"].keys() == {"mae", "rmse"}
+
+
+def test_a_large_evaluation_set_keeps_evenly_spaced_input_rows_the_model_learns_from() -> None:
+    import pandas as pd
+
+    from mlgate.gates.outputs import MAX_INPUT_ROWS, StoredOutputs, _inputs
+
+    rng = np.random.default_rng(4)
+    n = MAX_INPUT_ROWS + 5000
+    X, y = _draw(rng, n, 0.0)
+    frame = pd.DataFrame(X, columns=NAMES).assign(kind=["a"] * n)  # text inputs are not kept
+    kept = _inputs(frame)
+    assert kept["inputs"].shape == (MAX_INPUT_ROWS, len(NAMES)) and kept["inputs"].dtype == np.float32
+    assert kept["input_names"].tolist() == NAMES
+    rows = kept["input_rows"]
+    assert rows[0] == 0 and rows[-1] == n - 1 and (np.diff(rows) > 0).all()
+    np.testing.assert_allclose(kept["inputs"][:, 0], X[rows, 0].astype(np.float32))
+    pred = 2 * X[:, 0]
+    stored = StoredOutputs("regression", None, y, value=pred, inputs=kept["inputs"], input_names=NAMES, input_rows=rows)
+    em = ErrorModel.fit_outputs(stored)
+    assert em is not None and em.rows == MAX_INPUT_ROWS
+    assert ErrorModel.fit_outputs(StoredOutputs("regression", None, y, value=pred)) is None  # no inputs kept
