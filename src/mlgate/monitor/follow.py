@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mlgate.registry.store import Registry
 
 UTC = dt.UTC
+LOG_SETTLE = dt.timedelta(seconds=3)  # the server's log writer flushes every second; a loaded disk is slower
 
 
 @dataclass
@@ -63,20 +64,27 @@ def check(
     until: dt.datetime | None = None,
     **monitor_args: Any,
 ) -> Outcome:
-    """One pass: the monitor report up to ``until`` (now), then the rules on its whole windows."""
+    """One pass: the monitor report up to ``until`` (now), then the rules on its whole windows.
+
+    Without ``until``, the rules judge the windows that ended :data:`LOG_SETTLE` ago or earlier: the rows of
+    the last second may still wait in the server's log queue.
+    """
     from mlgate.monitor.actions import Retry, apply_rules
     from mlgate.monitor.rules import check_rules
     from mlgate.monitor.run import monitor
 
     check_rules(config.rules)  # a bad rule is exit 2 before the log is read
-    until = until or dt.datetime.now(UTC)
-    report = monitor(ref, log, until=until, registry=registry, **monitor_args)
+    now = until or dt.datetime.now(UTC)
+    report = monitor(ref, log, until=now, registry=registry, **monitor_args)
+    # a window is whole once the server's log writer has written its last rows (it writes every second):
+    # judged before, it would be judged on part of its rows, and never again
+    settled = until or now - LOG_SETTLE
     if not config.rules:
-        return Outcome(report, None, until)
+        return Outcome(report, None, settled)
     evaluation = apply_rules(
-        report, config, registry=registry, until=until, environ=environ, root=root, act=act, retry=retry or Retry()
+        report, config, registry=registry, until=settled, environ=environ, root=root, act=act, retry=retry or Retry()
     )
-    return Outcome(report, evaluation, until)
+    return Outcome(report, evaluation, settled)
 
 
 def follow(
