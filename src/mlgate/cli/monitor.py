@@ -36,6 +36,9 @@ def monitor(
         None, "--schema", help="Quality rules for the inputs (default: data.schema or mlgate.schema.yaml, if present)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every file's statistics."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local, or ray: compute the log files' statistics on Ray (RAY_ADDRESS), then merge."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)."
@@ -77,6 +80,9 @@ def monitor(
 
         show_events(ctx, ref, as_json=as_json)
         return
+    from mlgate.monitor.ray_engine import check_engine
+
+    check_engine(engine)  # exit 2 for an unknown engine, 3 without Ray, before the registry is opened
     conf = settings(ctx)
     if log is None:
         log = serve_section(conf).get("log")
@@ -93,6 +99,8 @@ def monitor(
         "cache": None if no_cache else conf.root / ".mlgate" / "monitor" / "partials",
         "labels": labels_folder(ctx, labels),
         "schema": schema if schema is not None else _configured_schema(conf),
+        "engine": engine,
+        "ray_address": conf.ray_address if engine == "ray" else None,
     }
     if follow or conf.monitor.rules or prometheus_textfile:
         from mlgate.cli.monitor_rules import run_rules

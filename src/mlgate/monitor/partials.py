@@ -178,6 +178,18 @@ def file_partials(
 ) -> tuple[dict[Window, Partial], bool, str]:
     """The partial of each window ``path`` has rows in, whether they came from the cache (which holds them
     while the file keeps its path, size and modification time), and the identity of the file as read."""
+    ident = identity(path, size, columns, quality)
+    parts = cached(cache, ident, size)
+    if parts is not None:
+        return parts, True, ident
+    out = compute(read(path, columns), size, columns, quality)
+    store(cache, ident, path, out)
+    return out, False, ident
+
+
+def identity(path: Path, size: dt.timedelta, columns: Columns, quality: QualityReference | None) -> str:
+    """The cache key of ``path`` as it is now: its path, size and modification time, and what a partial of
+    it depends on (window length, log columns, quality reference); BadLogFile when it cannot be read."""
     try:
         stat = path.stat()
     except OSError as exc:
@@ -193,31 +205,41 @@ def file_partials(
             quality.key() if quality is not None else "",
         )
     )
-    ident = hashlib.sha256(text.encode()).hexdigest()[:32]
-    key = None if cache is None else cache / f"{ident}.json"
-    if key is not None and key.is_file():
-        try:
-            stored = json.loads(key.read_text(encoding="utf-8"))
-            parts = {
-                window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p)
-                for start, p in stored["windows"].items()
-            }
-            touch(key)
-            return parts, True, ident
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged cache entry is recomputed
-    out = compute(read(path, columns), size, columns, quality)
-    if key is not None:
-        from mlgate.files import write_atomic
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-        key.parent.mkdir(parents=True, exist_ok=True)
-        body = {
-            "format": FORMAT,
-            "file": str(path),
-            "windows": {w.start.isoformat(): p.to_dict() for w, p in out.items()},
-        }
-        write_atomic(key, json.dumps(body))
-    return out, False, ident
+
+def cached(cache: Path | None, ident: str, size: dt.timedelta) -> dict[Window, Partial] | None:
+    """The partials the cache holds for the file ``ident`` names (None: not there, or damaged)."""
+    key = None if cache is None else cache / f"{ident}.json"
+    if key is None or not key.is_file():
+        return None
+    try:
+        parts = from_json(json.loads(key.read_text(encoding="utf-8"))["windows"], size)
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged cache entry is recomputed
+    touch(key)
+    return parts
+
+
+def store(cache: Path | None, ident: str, path: Path, parts: dict[Window, Partial]) -> None:
+    """Keep the partials of the file ``ident`` names in the cache (nothing without one)."""
+    if cache is None:
+        return
+    from mlgate.files import write_atomic
+
+    cache.mkdir(parents=True, exist_ok=True)
+    body = {"format": FORMAT, "file": str(path), "windows": to_json(parts)}
+    write_atomic(cache / f"{ident}.json", json.dumps(body))
+
+
+def to_json(parts: dict[Window, Partial]) -> dict[str, Any]:
+    """JSON-ready partials keyed by their window's start (what the cache stores, and a Ray task returns)."""
+    return {w.start.isoformat(): p.to_dict() for w, p in parts.items()}
+
+
+def from_json(windows: dict[str, Any], size: dt.timedelta) -> dict[Window, Partial]:
+    """Inverse of :func:`to_json` for windows of ``size``."""
+    return {window_of(dt.datetime.fromisoformat(start), size): Partial.from_dict(p) for start, p in windows.items()}
 
 
 def touch(path: Path) -> None:

@@ -38,6 +38,8 @@ def monitor(
     cache: Path | None = None,
     labels: Path | None = None,
     schema: Path | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> MonitorReport:
     """Monitor the version ``ref`` names (``fraud@production``) on the prediction log in ``log``.
 
@@ -48,11 +50,15 @@ def monitor(
     ``labels`` is the folder ``mlgate labels add`` writes: windows with labelled predictions get realized
     metrics. ``schema`` (an ``mlgate.schema.yaml``) puts its rules in place of the training profile's for
     the input columns it names.
-    Files that are not readable log files are skipped and named in the report.
+    Files that are not readable log files are skipped and named in the report. ``engine`` computes the
+    files' partials in this process (``local``, a thread per core) or as Ray tasks (``ray``, on the
+    cluster ``ray_address`` names, else the Ray running here or a local one); the windows are the same.
     """
     from mlgate.models import _default_registry
+    from mlgate.monitor.ray_engine import check_engine
     from mlgate.serve.logfiles import check_folder, hours
 
+    check_engine(engine)  # before anything is read: an unknown engine is exit 2, Ray not installed exit 3
     limits = limits or Limits()
     if not 0 < limits.drift_share <= 1:
         raise UsageError(f"--drift-share must be in (0, 1], got {limits.drift_share}")
@@ -83,7 +89,13 @@ def monitor(
     # files in parallel: a file of an hour is one batch for the profiling engine, which leaves a core
     # idle; Polars and the sketches release the GIL for most of a file's time. Merged in file order.
     with _pool(len(files)) as pool:
-        for path, got in zip(files, pool.map(one, files), strict=True):
+        if engine == "ray":
+            from mlgate.monitor.ray_engine import ray_file_partials
+
+            results = iter(ray_file_partials(files, window, columns, quality, cache=cache, address=ray_address))
+        else:
+            results = pool.map(one, files)
+        for path, got in zip(files, results, strict=True):
             if isinstance(got, BadLogFile):
                 report.skipped.append((str(path.relative_to(folder)), str(got)))
                 continue
