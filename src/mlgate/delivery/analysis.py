@@ -278,7 +278,9 @@ def _prediction_shift(pc: np.ndarray, ps: np.ndarray, spec: AnalysisConfig, m: i
         same = mc == ms
         est, var, rho = (0.0 if same else math.copysign(math.inf, mc - ms)), 0.0, 1.0
     else:
-        est, var, rho = (mc - ms) / scale, (vc / yc.size + vs / ys.size) / scale**2, m / max(vc / scale**2, 1e-12)
+        # ρ: the information of m rows at the larger side's variance; at the canary's alone, a canary that
+        # predicts one value for every row (none) would make ρ endless and the sequence never end
+        est, var, rho = (mc - ms) / scale, (vc / yc.size + vs / ys.size) / scale**2, m * scale**2 / max(vc, vs)
     return _decide(
         "prediction_shift",
         est,
@@ -477,6 +479,9 @@ def read_log(
     """
     import polars as pl
 
+    # one time zone for the filter: a PostgreSQL registry's times come back in Etc/UTC, which Polars
+    # refuses to compare with the log's UTC
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
     frames: dict[int, pl.DataFrame] = {}
     first, last = f"hour={since.astimezone(UTC):%Y-%m-%dT%H}", f"hour={until.astimezone(UTC):%Y-%m-%dT%H}"
     for number in versions:

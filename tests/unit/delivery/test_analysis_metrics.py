@@ -243,3 +243,53 @@ def test_calibrations_are_all_or_none(project: Any) -> None:
     got = calibrations(project.reg, "bc", (2,))
     assert list(got) == [2] and isinstance(got[2], Calibration)
     assert calibrations(project.reg, "bc", (2, 1)) == {}
+
+
+def test_the_controller_analyses_shadow_rows_and_labels_from_the_log(project: Any, trained: dict[str, Any]) -> None:
+    """bc:2 rolls out against bc:1: each served its share of real breast-cancer rows, bc:2 also shadowed the
+    stable's requests, and every row was labelled; one tick reads all of it from the log and promotes."""
+    import polars as pl
+
+    from mlgate.delivery import rollout
+    from mlgate.monitor.labels import store_labels
+
+    r = rollout.start("bc:2", steps=[10, 100], pause_s=0, settings=project.settings, registry=project.reg)
+    test = trained["test"]
+    X, y = test.drop(columns=["target"]), test["target"].to_numpy()
+    rows = np.arange(2500) % len(X)  # the evaluation rows, served again and again
+    t = r.created_at + timedelta(seconds=1)
+
+    def served(model: Any, ids: list[str], route: str) -> pl.DataFrame:
+        picked = X.iloc[rows[: len(ids)]]
+        proba = model.predict_proba(picked)
+        return pl.DataFrame(
+            {
+                "time": [t] * len(ids), "request_id": ids, "row": [0] * len(ids), "route": [route] * len(ids),
+                "status": [200] * len(ids), "latency_ms": [5.0] * len(ids),
+                "prediction": model.predict(picked).astype(np.int64),
+                "proba_0": proba[:, 0], "proba_1": proba[:, 1],
+            },
+            schema_overrides={"time": pl.Datetime("us", "UTC"), "status": pl.Int16},
+        )  # fmt: skip
+
+    stable_ids, canary_ids = [f"s{i}" for i in range(2500)], [f"c{i}" for i in range(2500)]
+    hour = f"hour={t.astimezone(UTC):%Y-%m-%dT%H}"
+    for version, frame in (
+        (1, served(trained["a"], stable_ids, "stable")),
+        (2, pl.concat([served(trained["b"], canary_ids, "canary"), served(trained["b"], stable_ids, "shadow")])),
+    ):
+        folder = project.settings.delivery.log / "model=bc" / f"version={version}" / hour
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(folder / "part-0.parquet")
+    labels = pl.DataFrame({"request_id": stable_ids + canary_ids, "label": np.concatenate([y[rows]] * 2).tolist()})
+    store_labels(labels, project.settings.root / ".mlgate" / "monitor" / "labels")
+
+    outcome = rollout.step(
+        "bc@production", settings=project.settings, registry=project.reg, now=t + timedelta(seconds=60)
+    )
+    assert outcome.analysis is not None
+    by_name = {m.name: m for m in outcome.analysis.metrics}
+    assert set(by_name) == {"error_rate", "latency", "prediction_shift", "shadow_agreement", "performance"}
+    assert by_name["shadow_agreement"].canary > 0.95 and by_name["shadow_agreement"].decision == PASS
+    assert by_name["performance"].detail.startswith("realized accuracy, 2500 canary and 2500 stable rows")
+    assert outcome.action == "promote", outcome.message
