@@ -125,6 +125,7 @@ class Sent:
     version: str  # x-mlgate-model-version of the answer; "" without one
     status: int  # 0: no answer (connection error, timeout)
     nan: bool = False  # a 200 whose predictions are null (NaN)
+    took: float = 0.0  # seconds from sending to the answer
 
 
 @dataclass
@@ -277,14 +278,16 @@ def run_loop(
                     if shifted.is_set():
                         body = [{**r, "mean radius": r["mean radius"] * 3} for r in body]
                     i += senders
+                    began = time.perf_counter()
                     try:
                         r = http.post("/predict?proba=true", json=body)
                     except httpx.TransportError:
-                        sent.append(Sent(time.time(), "", 0))
+                        sent.append(Sent(time.time(), "", 0, took=time.perf_counter() - began))
                         continue
+                    took = time.perf_counter() - began
                     version = r.headers.get("x-mlgate-model-version", "")
                     nan = r.status_code == 200 and None in r.json()["predictions"]
-                    sent.append(Sent(time.time(), version, r.status_code, nan))
+                    sent.append(Sent(time.time(), version, r.status_code, nan, took))
                     if fault == "shift" and version == "bc:2":
                         shifted.set()  # the upstream change went out with the release, and stays
 
