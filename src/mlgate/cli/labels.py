@@ -24,7 +24,7 @@ def labels_folder(ctx: typer.Context, given: Path | None) -> Path:
 def add(
     ctx: typer.Context,
     file: Path = typer.Argument(
-        ..., metavar="FILE", help="CSV, Parquet or JSON lines with request_id, label, optional row and time."
+        ..., metavar="FILE", help="CSV, Parquet or JSON lines with request_id, label, optional row, time and value."
     ),
     log: Path | None = typer.Option(
         None, "--log", help="Check every request id against this log (default: serve.log, when set)."

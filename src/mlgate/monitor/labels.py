@@ -72,7 +72,7 @@ def store_labels(
         if required not in frame.columns:
             raise InputError(
                 f"{what} has no {required!r} column; its columns are {frame.columns}",
-                hint="a label file holds request_id and label, and optionally row and time",
+                hint="a label file holds request_id and label, and optionally row, time and value",
             )
     extra = [c for c in frame.columns if c not in ("request_id", "label", "row", "time", "value")]
     if extra:
