@@ -11,7 +11,9 @@ the labels folder. A later file that labels the same (request_id, row) again win
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
 window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
 its 95 % Wilson interval and, for two classes with probabilities, ROC AUC with Hanley and McNeil's
-interval (more classes: the one-vs-rest macro ROC AUC, without an interval); regressors (a float ``prediction``) get MAE and RMSE.
+interval (more classes: the one-vs-rest macro ROC AUC, without an interval); regressors (a float
+``prediction``) get MAE and RMSE. The gate's critical slices (:mod:`mlgate.monitor.slices`) get the
+same metrics on the labelled rows their filters select (``slices``, by slice key).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from mlgate.errors import InputError, UsageError
 if TYPE_CHECKING:
     import polars as pl
 
+    from mlgate.monitor.slices import CriticalSlice
     from mlgate.monitor.windows import Window
 
 UTC = dt.UTC
@@ -209,45 +212,82 @@ class Realized:
     task: str  # classification or regression
     metrics: dict[str, float]
     intervals: dict[str, tuple[float, float]]
+    # the gate's critical slices, by slice key: the same metrics on the labelled rows each filter selects
+    slices: dict[str, Realized] = field(default_factory=dict)
+    filter: str | None = None  # a slice's own filter (None for the whole window)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {
+        out: dict[str, Any] = {
             "labelled": self.labelled,
             "task": self.task,
             "metrics": self.metrics,
             "intervals": {k: list(v) for k, v in self.intervals.items()},
+            "slices": {k: v.to_dict() for k, v in self.slices.items()},
         }
+        if self.filter is not None:
+            out["filter"] = self.filter
+        return out
 
     def describe(self) -> str:
-        """``accuracy 0.93 [0.89, 0.95] (n=240)``."""
+        """``accuracy 0.93 [0.89, 0.95] (n=240); slice age_ge_65: accuracy 0.81 [0.67, 0.90] (n=40)``."""
         parts = []
         for name, value in self.metrics.items():
             low_high = self.intervals.get(name)
             parts.append(f"{name} {value:.3f}" + (f" [{low_high[0]:.3f}, {low_high[1]:.3f}]" if low_high else ""))
-        return ", ".join(parts) + f" (n={self.labelled})"
+        text = (", ".join(parts) + " " if parts else "") + f"(n={self.labelled})"
+        return "; ".join([text, *(f"slice {k}: {v.describe()}" for k, v in self.slices.items())])
 
 
-def realized(scored: pl.DataFrame, labels: pl.DataFrame, windows: list[Window]) -> dict[Window, Realized]:
-    """Per window, the metrics of ``scored`` log rows (time, request_id, row, prediction, proba_*) with a label."""
+def realized(
+    scored: pl.DataFrame,
+    labels: pl.DataFrame,
+    windows: list[Window],
+    *,
+    slices: list[CriticalSlice] | None = None,
+    inputs: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+) -> dict[Window, Realized]:
+    """Per window, the metrics of ``scored`` log rows (time, request_id, row, prediction, proba_*) with a label.
+
+    ``slices`` are the gate's critical slices, evaluated on the log's input columns (``inputs`` maps a log
+    column to the input it holds, as ``Columns.inputs``); a window's labelled rows in a slice get the same
+    metrics under ``slices[key]`` (none when the slice holds none of them).
+    """
     import polars as pl
 
     if not windows or scored.is_empty() or "prediction" not in scored.columns:
         return {}
     joined = scored.join(labels.select("request_id", "row", "label"), on=["request_id", "row"], how="inner")
+    in_slice: dict[str, pl.Series] = {}
+    if slices:
+        from mlgate.monitor.slices import masks
+
+        named = {c: n for c, n in (inputs or {}).items() if c in joined.columns}
+        frame = joined.select([pl.col(c).alias(n) for c, n in named.items()])
+        in_slice = masks(frame, slices, notes if notes is not None else [])
+    filters = {s.key: s.filter for s in slices or []}
     out = {}
     classification = not scored.schema["prediction"].is_float()
     for w in windows:
-        part = joined.filter((pl.col("time") >= w.start) & (pl.col("time") < w.end))
+        within = (joined["time"] >= w.start) & (joined["time"] < w.end)
+        part = joined.filter(within)
         if part.is_empty():
             continue
-        if classification:
-            out[w] = _classification(part)
-        else:
-            reg = _regression(part)
-            if reg is not None:
-                out[w] = reg
+        got = _metrics(part, classification)
+        if got is None:
+            continue
+        for key, mask in in_slice.items():
+            rows = joined.filter(within & mask)
+            sub = _metrics(rows, classification) if rows.height else None
+            if sub is not None:
+                got.slices[key] = Realized(sub.labelled, sub.task, sub.metrics, sub.intervals, filter=filters[key])
+        out[w] = got
     return out
+
+
+def _metrics(part: pl.DataFrame, classification: bool) -> Realized | None:
+    return _classification(part) if classification else _regression(part)
 
 
 def _classification(part: pl.DataFrame) -> Realized:
@@ -312,4 +352,5 @@ def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends: all hits has 1 as its upper bound, none 0 as its lower (not 1 - 1e-16 from rounding)
+    return (0.0 if hits == 0 else max(0.0, centre - half)), (1.0 if hits == n else min(1.0, centre + half))

@@ -1,12 +1,14 @@
 """The ``monitor.rules`` of mlgate.yaml judged on a monitor report: figures per window, sustained streaks.
 
 A rule names one figure of a window (:data:`FIGURES`, or ``realized.<metric>`` / ``estimated.<metric>``
-for a metric of the gate's catalogue), a comparison and a number of windows in a row (``for``). Only
-whole windows count (one that ends after the report's end is still filling), each once: the state
-(:class:`~mlgate.registry.monitoring.RuleState`) remembers the last window judged. A window where the
-figure has no value (no traffic, no labels yet) neither extends nor breaks a streak. A rule *fires* when
-its streak reaches ``for`` and stays open, without firing again, until a window where the figure has a
-value and the condition does not hold: then it *resolves*.
+for a metric of the gate's catalogue, or ``realized.slice.<key>.<metric>`` for that metric on the labelled
+rows of one of the gate's critical slices, :mod:`mlgate.monitor.slices`), a comparison and a number of
+windows in a row (``for``). Only whole windows count (one that ends after the report's end is still
+filling), each once: the state (:class:`~mlgate.registry.monitoring.RuleState`) remembers the last window
+judged. A window where the figure has no value (no traffic, no labels yet, no labelled row in the slice)
+neither extends nor breaks a streak. A rule *fires* when its streak reaches ``for`` and stays open,
+without firing again, until a window where the figure has a value and the condition does not hold: then
+it *resolves*.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ FIGURES: dict[str, tuple[str, Callable[[WindowResult], float | None]]] = {
 }
 
 
+SLICE = "realized.slice."
+
+
 def known_figures() -> list[str]:
     """Every figure a rule may name (``realized.*`` and ``estimated.*`` as patterns)."""
-    return [*FIGURES, "realized.<metric>", "estimated.<metric>"]
+    return [*FIGURES, "realized.<metric>", "estimated.<metric>", "realized.slice.<key>.<metric>"]
 
 
 def check_rules(rules: Sequence[RuleConfig]) -> None:
@@ -72,6 +77,15 @@ def check_rules(rules: Sequence[RuleConfig]) -> None:
         prefix, _, metric = rule.figure.partition(".")
         if rule.figure in FIGURES:
             continue
+        if rule.figure.startswith(SLICE):
+            key, dot, metric = rule.figure.removeprefix(SLICE).rpartition(".")
+            if not dot or not key:
+                raise ConfigError(
+                    f"{rule.where}: {rule.key} ({rule.name!r}) names {rule.figure!r}, which needs a slice key and a "
+                    "metric: realized.slice.<key>.<metric>",
+                    hint="the report's notes list the critical slices' keys (age >= 65 is age_ge_65)",
+                )
+            prefix = "realized"
         if prefix in PREFIXED:
             from mlgate.gates.metrics import METRICS
 
@@ -91,6 +105,12 @@ def figure(window: WindowResult, name: str) -> float | None:
     """The value of one figure in one window; None when the window has none."""
     if name in FIGURES:
         return FIGURES[name][1](window)
+    if name.startswith(SLICE):
+        key, _, metric = name.removeprefix(SLICE).rpartition(".")
+        real = window.realized
+        sub = None if real is None else real.slices.get(key)
+        value = None if sub is None else sub.metrics.get(metric)
+        return None if value is None else float(value)
     prefix, _, metric = name.partition(".")
     part: Any = getattr(window, prefix, None) if prefix in PREFIXED else None
     if part is None:

@@ -137,7 +137,7 @@ def monitor(
                 f"prediction drift is measured against the first window with predictions, {ref_windows[0].label} "
                 f"(no passing gate report of {mv.ref} kept its evaluation outputs)"
             )
-    scored = _realized(good, labels, windows, report.notes)
+    scored = _realized(good, labels, windows, report.notes, (reg, mv, columns))
     # what a window's verdict depends on besides its own files: the references and the limits
     context = [
         mv.data_profile_digest,
@@ -222,27 +222,45 @@ class _Judged:
             write_atomic(path, json.dumps(result.to_dict()))
 
 
-def _realized(files: list[Path], labels: Path | None, windows: list[Window], notes: list[str]) -> dict[Window, Any]:
-    """Realized metrics per window from the labels in ``labels`` (empty when there are none)."""
+def _realized(
+    files: list[Path],
+    labels: Path | None,
+    windows: list[Window],
+    notes: list[str],
+    version: tuple[Registry, ModelVersion, Columns],
+) -> dict[Window, Any]:
+    """Realized metrics per window from the labels in ``labels`` (empty when there are none), overall and on
+    the critical slices of the version's gate report."""
     if labels is None or not Path(labels).is_dir():
         return {}
     import polars as pl
 
     from mlgate.monitor.labels import read_labels, realized
+    from mlgate.monitor.slices import critical_slices
 
     known = read_labels(labels)
     if known is None:
         return {}
+    reg, mv, columns = version
+    slices, gate_digest = critical_slices(reg, mv)
+    inputs = columns.inputs if slices else {}  # the inputs are read only for the slices' filters
     frames = []
     for path in files:
         schema = pl.read_parquet_schema(path)
         cols = [
-            c for c in schema if c in ("time", "request_id", "row", "status", "prediction") or c.startswith("proba_")
+            c
+            for c in schema
+            if c in ("time", "request_id", "row", "status", "prediction") or c.startswith("proba_") or c in inputs
         ]
         frames.append(pl.read_parquet(path, columns=cols).filter(pl.col("status") == 200))
     if not frames:
         return {}
-    out = realized(pl.concat(frames, how="diagonal_relaxed"), known, windows)
+    out = realized(pl.concat(frames, how="diagonal_relaxed"), known, windows, slices=slices, inputs=inputs, notes=notes)
+    if slices and gate_digest is not None:
+        notes.append(
+            f"realized metrics on the critical slices of gate report {gate_digest[:12]}: "
+            + ", ".join(f"{s.key} ({s.filter})" for s in slices)
+        )
     labelled = sum(r.labelled for r in out.values())
     notes.append(f"{labelled} logged prediction(s) in these windows have a label ({known.height} label(s) known)")
     return out
