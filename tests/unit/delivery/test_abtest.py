@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlgate.delivery.abtest import (
@@ -72,6 +72,7 @@ def _cumulative(x: np.ndarray, arm: np.ndarray, ends: np.ndarray) -> tuple[np.nd
 
 
 @settings(max_examples=6, deadline=None, derandomize=True)
+@example(baseline=0.3, split=0.2, amounts=True, seed=17)  # the hardest case: a skewed amount on a small arm
 @given(
     baseline=st.floats(0.1, 0.9),
     split=st.sampled_from([0.2, 0.5, 0.7]),
@@ -81,7 +82,11 @@ def _cumulative(x: np.ndarray, arm: np.ndarray, ends: np.ndarray) -> tuple[np.nd
 def test_with_no_true_difference_a_difference_is_declared_in_at_most_alpha_of_tests_read_every_batch(
     baseline: float, split: float, amounts: bool, seed: int
 ) -> None:
-    """200 simulated tests, each checked after every batch of 50 rows (60 checks): the false-difference rate."""
+    """200 simulated tests, each checked after every batch of 50 rows (60 checks): the false-difference rate.
+
+    At the default ``min_rows`` (100 a side). Far fewer rows let the plug-in variance of a rare or skewed
+    outcome on a small arm run low: at 30 a side, up to 7.4% of such tests declared one (benchmarks/abtest.py).
+    """
     rng = np.random.default_rng(seed)
     runs, batch, batches = 200, 50, 60
     n = batch * batches
@@ -93,7 +98,7 @@ def test_with_no_true_difference_a_difference_is_declared_in_at_most_alpha_of_te
     ends = np.arange(batch, n + 1, batch)
     na, ma, va = _cumulative(x, ~to_b, ends)
     nb, mb, vb = _cumulative(x, to_b, ends)
-    *_, decision = sequential_effects(ma, va, na, mb, vb, nb, split=split, alpha=0.05, min_rows=30)
+    *_, decision = sequential_effects(ma, va, na, mb, vb, nb, split=split, alpha=0.05)
     declared = np.isin(decision, ["b_better", "b_worse"]).any(axis=1)
     # alpha 0.05 over 200 tests is 10; 3 binomial standard deviations (~9) of slack
     assert declared.sum() <= 0.05 * runs + 9, (declared.sum(), baseline, split, amounts)
@@ -243,6 +248,22 @@ def test_outcomes_are_joined_from_a_served_log_and_labels(
     store_labels(pl.DataFrame({"request_id": ["req-1"], "label": ["yes"]}), tmp_path / "labels")
     with pytest.raises(InputError, match="--metric label needs numeric labels"):
         outcomes("label")
+
+
+def test_a_business_event_value_must_be_a_number(tmp_path: Any) -> None:
+    import polars as pl
+
+    from mlgate.monitor.labels import read_labels, store_labels
+
+    store_labels(pl.DataFrame({"request_id": ["a"], "label": ["view"]}), tmp_path)
+    store_labels(pl.DataFrame({"request_id": ["b"], "label": ["purchase"], "value": ["23.5"]}), tmp_path)
+    both = read_labels(tmp_path)
+    assert both is not None and both["value"].to_list() == [None, 23.5]  # older files read without a value
+    for bad, row in ((["12", "lots"], 2), ([1.0, None], 2)):
+        frame = pl.DataFrame({"request_id": ["c", "d"], "label": ["purchase"] * 2, "value": bad})
+        with pytest.raises(InputError, match=f"row {row}"):
+            store_labels(frame, tmp_path)
+    assert len(list(tmp_path.glob("labels-*.parquet"))) == 2  # nothing stored
 
 
 def test_plan_from_the_cli(capsys: Any) -> None:
