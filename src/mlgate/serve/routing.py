@@ -11,7 +11,8 @@ A rollout (``mlgate rollout``, state in the registry) drives the same split when
 given: on every poll of the primary alias, :class:`RolloutFollower` reads the active rollout on it (one
 indexed query), loads its candidate as the canary and then sets the split's weight; with no active
 rollout, or one aborted to weight 0, the weight drops to 0 at once and the canary stops serving. So every
-replica following the alias takes the rollout's weight within one poll.
+replica following the alias takes the rollout's weight within one poll. An A/B test (``mlgate abtest``) is
+such a rollout, held at B's share until it is stopped: keyed requests stay on their side for its whole life.
 
 The shadow sees a copy of every scored request after its response is ready: the body is parsed and
 validated against the shadow's own signature and scored on one background thread, and its
