@@ -353,22 +353,24 @@ def follow(
 ) -> StepOutcome:
     """Run :func:`step` every ``interval_s`` until the rollout ends (promoted or aborted); returns the last outcome.
 
-    A lost compare-and-set (someone paused or aborted meanwhile) is read again on the next tick.
+    Ticks start ``interval_s`` apart, however long each takes (a tick rereads the rollout's window of the
+    log); one that overran its interval is followed at once. A lost compare-and-set (someone paused or
+    aborted meanwhile) is read again on the next tick.
     """
     if interval_s <= 0:
         raise UsageError(f"--interval must be a positive number of seconds, got {interval_s:g}")
     settings, reg = _open(settings, registry)
-    ticks = 0
+    ticks, due = 0, time.monotonic()
     while True:
         try:
-            outcome = step(target, settings=settings, registry=reg, environ=environ)
+            outcome: StepOutcome | None = step(target, settings=settings, registry=reg, environ=environ)
         except ConflictError:
-            ticks += 1
-            time.sleep(interval_s)
-            continue
-        if say is not None:
-            say(outcome)
+            outcome = None
         ticks += 1
-        if outcome.action in (PROMOTE, ABORT, "done", "abtest") or (max_ticks is not None and ticks >= max_ticks):
-            return outcome
-        time.sleep(interval_s)
+        if outcome is not None:
+            if say is not None:
+                say(outcome)
+            if outcome.action in (PROMOTE, ABORT, "done", "abtest") or (max_ticks is not None and ticks >= max_ticks):
+                return outcome
+        due = max(due + interval_s, time.monotonic())
+        time.sleep(due - time.monotonic())

@@ -60,6 +60,16 @@ def test_a_difference_at_the_tolerance_stays_inconclusive() -> None:
     assert result.decision == WAIT and result.reason.startswith("inconclusive: latency")
 
 
+def test_a_canary_predicting_one_class_for_every_row_fails_the_prediction_shift() -> None:
+    """No spread in the canary's predictions must not make its sequence endless (it was ±4000 deviations)."""
+    rng = np.random.default_rng(6)
+    stable = Arm(np.zeros(2000, dtype=bool), np.full(2000, 20.0), (rng.random(10_000) < 0.63).astype(float))
+    canary = Arm(np.zeros(2000, dtype=bool), np.full(2000, 20.0), np.ones(10_000))
+    result = analyse(canary, stable, SPEC)
+    shift = next(m for m in result.metrics if m.name == "prediction_shift")
+    assert result.decision == FAIL and shift.decision == FAIL and shift.lower > SPEC.max_prediction_shift
+
+
 def test_nan_predictions_are_left_to_the_error_rate() -> None:
     rng = np.random.default_rng(5)
     canary = traffic(rng, 2000)

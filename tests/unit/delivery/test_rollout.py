@@ -83,6 +83,36 @@ def test_a_failing_analysis_aborts_at_once_with_weight_zero(project: Any) -> Non
     assert abort.kind == "abort" and abort.detail["decision"] == "fail" and abort.detail["metrics"]
 
 
+def test_follow_starts_its_ticks_an_interval_apart_however_long_each_takes(
+    project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fake clock: ticks of 0.3 s and 1.5 s at a 1 s interval start at 0, 1 and 2.5 s (not 0, 1.3 and 3.8)."""
+    from types import SimpleNamespace
+
+    reg = project.reg
+    ro.start("bc:2", settings=project.settings, registry=reg, pause_s=3600)
+    clock = {"now": 100.0}
+    starts: list[float] = []
+    ticks = iter([(0.3, observer()), (1.5, observer()), (0.3, observer({"errors": 0.05}))])  # wait, wait, abort
+    real_step = ro.step
+
+    def timed_step(target: str, **kwargs: Any) -> Any:
+        took, observe = next(ticks)
+        starts.append(clock["now"])
+        clock["now"] += took
+        return real_step(target, observe=observe, **kwargs)
+
+    def sleep(seconds: float) -> None:
+        assert seconds >= 0
+        clock["now"] += seconds
+
+    monkeypatch.setattr(ro, "step", timed_step)
+    monkeypatch.setattr(ro, "time", SimpleNamespace(monotonic=lambda: clock["now"], sleep=sleep))
+    out = ro.follow("bc@production", interval_s=1.0, settings=project.settings, registry=reg)
+    assert out.action == "abort"
+    assert starts == pytest.approx([100.0, 101.0, 102.5])
+
+
 def test_no_data_waits_then_aborts_at_the_deadline(project: Any) -> None:
     reg = project.reg
     r = ro.start("bc:2", settings=project.settings, registry=reg, analysis="strict")
