@@ -78,7 +78,7 @@ def main() -> None:
     )
     header = (
         "fault", "requests", "req/s", "failed: faulty", "failed: other", "alert s", "rollback s",
-        "swap back s", "alert windows", "p50 bc:1 ms", "p50 bc:2 ms", "rule",
+        "swap back s", "alert windows", "fired value", "p50 bc:1 ms", "p50 bc:2 ms", "rule",
     )  # fmt: skip
     rows = []
     for fault in FAULTS if args.fault == "all" else (args.fault,):
@@ -100,7 +100,7 @@ def main() -> None:
                 fault, str(len(r.sent)), f"{len(r.sent) / span:.0f}" if span else "-",
                 str(failed["faulty version"]), str(failed["other"]), fmt(alert_s), fmt(rollback_s),
                 fmt(swap_back_s(r)), fmt(None if alert_s is None else alert_s / r.window_s),
-                fmt(latency_ms(r, "bc:1")), fmt(latency_ms(r, "bc:2")), r.rule,
+                "-" if alert is None else f"{alert['body']['value']:.3g}", fmt(latency_ms(r, "bc:1")), fmt(latency_ms(r, "bc:2")), r.rule,
             )
         )  # fmt: skip
         print(f"# {fault}: done in {took:.0f} s", file=sys.stderr)
@@ -111,7 +111,8 @@ def main() -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     print(
         "# alert/rollback s: from the promotion's alias event; swap back s: from the rollback's alias event to "
-        "the first of only bc:1 answers; alert windows: alert s over the window length; p50: client-side, 200s"
+        "the first of only bc:1 answers; alert windows: alert s over the window length; fired value: the rule's "
+        "figure in the window that fired (the server's own latency for slow); p50: client-side, queueing included"
     )
 
 
