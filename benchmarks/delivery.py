@@ -22,6 +22,7 @@ import argparse
 import json
 import statistics
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +49,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "class_mix_shift": {**MULTICLASS, "mix": (0.35, 0.6, 0.05)},
     "shadow_disagrees": {**MULTICLASS, "agreement": 0.8},
     "accuracy_drop": {**MULTICLASS, "accuracy": 0.8},
+    # multiclass_healthy with an hour's deadline: room for the labels at the 5% step
+    "multiclass_healthy_deadline_1h": {**MULTICLASS, "spec": {"deadline_s": 3600.0}},
 }
 FIELDS = ("errors", "latency_ms", "predictions", "classes", "agreement", "correct")
 
@@ -129,8 +132,9 @@ def main() -> None:
     for name, fault in SCENARIOS.items():
         if args.only and name not in args.only.split(","):
             continue
+        spec_of = replace(spec, **fault.get("spec", {}))
         runs = [
-            simulate(fault, spec, rng, rps=args.rps, tick=args.tick, pause=args.pause) for _ in range(args.rollouts)
+            simulate(fault, spec_of, rng, rps=args.rps, tick=args.tick, pause=args.pause) for _ in range(args.rollouts)
         ]
         aborted = [r for r in runs if r["outcome"] == ABORT]
         served = [float(r["canary_requests"]) for r in aborted]
