@@ -188,17 +188,24 @@ def _mlgate(root: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     )
 
 
-def _stop(proc: subprocess.Popen[str] | None, sig: int = signal.SIGINT) -> str:
+def _start(cmd: list[str], root: Path, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+    """A process whose output goes to a file: a pipe nobody reads fills, and then the process blocks."""
+    with output.open("wb") as out:
+        return subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, output: Path) -> str:
+    """Stop ``proc`` as Ctrl-C would (killed after 30 s); what it printed."""
     if proc is None:
         return ""
     if proc.poll() is None:
-        proc.send_signal(sig)
+        proc.send_signal(signal.SIGINT)
     try:
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
-    return out or ""
+        proc.wait()
+    return output.read_text(encoding="utf-8", errors="replace") if output.is_file() else ""
 
 
 def run_loop(
@@ -264,8 +271,8 @@ def run_loop(
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         serve = [str(BIN / "mlgate"), "serve", "bc", "--port", str(port), "--poll", "0.2"]
-        server = subprocess.Popen(serve, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        follow: subprocess.Popen[str] | None = None
+        server = _start(serve, root, env, root / "serve.out")
+        follow: subprocess.Popen[bytes] | None = None
 
         def traffic(k: int) -> None:
             import httpx
@@ -303,13 +310,11 @@ def run_loop(
             for t in threads:
                 t.start()
             _until("bc:1 answers", lambda: serving("bc:1"), timeout=30)
-            follow = subprocess.Popen(
-                [
-                    str(BIN / "mlgate"), "monitor", "bc@production", "--follow",
-                    "--window", f"{window_s:g}s", "--interval", f"{interval_s:g}s",
-                ],
-                cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
+            watch = [
+                str(BIN / "mlgate"), "monitor", "bc@production", "--follow",
+                "--window", f"{window_s:g}s", "--interval", f"{interval_s:g}s",
+            ]  # fmt: skip
+            follow = _start(watch, root, env, root / "follow.out")
             started = time.time()  # the follow process imports meanwhile
             faulty: Any
             if fault == "nan":
@@ -359,8 +364,8 @@ def run_loop(
             for t in threads:
                 if t.is_alive():
                     t.join(15)
-            out = _stop(follow)
-            server_out = _stop(server)
+            out = _stop(follow, root / "follow.out")
+            server_out = _stop(server, root / "serve.out")
         if problem is not None or result is None:
             raise AssertionError(
                 f"{problem}\n--- mlgate monitor --follow ---\n{out[-4000:]}\n--- mlgate serve ---\n{server_out[-2000:]}"
