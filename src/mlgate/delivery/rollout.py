@@ -373,4 +373,4 @@ def follow(
             if outcome.action in (PROMOTE, ABORT, "done", "abtest") or (max_ticks is not None and ticks >= max_ticks):
                 return outcome
         due = max(due + interval_s, time.monotonic())
-        time.sleep(due - time.monotonic())
+        time.sleep(max(0.0, due - time.monotonic()))  # the clock moved on since `due` was set
