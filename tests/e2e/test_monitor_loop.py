@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from mlgate.monitor.rules import stamp
 from tests.e2e.monitor_loop import FAULTS, RULES, run_loop
 
 pytestmark = [
@@ -51,8 +52,9 @@ def test_a_failing_version_is_alerted_and_rolled_back_under_load(
     assert [(e.evidence, e.detail) for e in done] == [(body["evidence"], "bc@production: bc:2 → bc:1")]
     # fired on the rule's windows: the window that fired ends at most `for` whole windows after the one
     # the promotion fell in (a window judged from the log, not a wall-clock timing)
-    fired_end = dt.datetime.strptime(body["window"]["end"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    assert fired_end - r.fault_at <= (r.windows + 1) * r.window_s, (body["window"], r.fault_at)
+    fired_end = dt.datetime.strptime(body["window"]["end"], "%Y-%m-%dT%H:%M:%S%z")
+    assert fired_end.timestamp() - r.fault_at <= (r.windows + 1) * r.window_s, (body["window"], r.fault_at)
+    assert f"in a row up to {stamp(fired_end)} " in back.reason  # to the second, with 2-second windows
 
     # the server swapped bc:1 back in: what it answered after the rollback (and a poll) was bc:1's
     assert r.rollback_at is not None

@@ -236,7 +236,7 @@ def _redeliver(
 ) -> list[MonitorEvent]:
     """An open rule whose firing alert a webhook never got (failed after its retries) is sent again, with
     the delivery id of the first try, until one succeeds: a webhook down for a while still hears of it."""
-    from mlgate.monitor.rules import figure
+    from mlgate.monitor.rules import figure, stamp
 
     st, rule = j.state, j.rule
     log = registry.monitor_events(report.model, limit=1000)
@@ -254,7 +254,7 @@ def _redeliver(
         "firing", rule.name, rule.condition, rule.severity, report.model, report.version, value, st.streak,
         _iso(fired.window.start), _iso(fired.window.end), evidence,
         tuple(a for a in rule.actions if a != "alert"),
-        f"{rule.name}: {rule.condition} held up to {fired.window.end:%Y-%m-%dT%H:%MZ} (sent again)",
+        f"{rule.name}: {rule.condition} held up to {stamp(fired.window.end)} (sent again)",
     )  # fmt: skip
     out: list[MonitorEvent] = []
     for hook in failed:

@@ -120,6 +120,11 @@ def figure(window: WindowResult, name: str) -> float | None:
     return None if value is None else float(value)
 
 
+def stamp(when: dt.datetime) -> str:
+    """``2024-05-01T12:00Z``, with the seconds when a window ends within a minute (``--window 30s``)."""
+    return f"{when:%Y-%m-%dT%H:%M:%SZ}" if when.second or when.microsecond else f"{when:%Y-%m-%dT%H:%MZ}"
+
+
 @dataclass(frozen=True)
 class Transition:
     """A rule that fired or resolved in a window."""
@@ -133,10 +138,10 @@ class Transition:
 
     def describe(self) -> str:
         """``drift.share > 0.3 fired: 0.42 in 3 windows up to 2024-05-01T12:00Z``."""
-        span = f"{self.streak} window(s) in a row up to {self.window_end:%Y-%m-%dT%H:%MZ}"
+        span = f"{self.streak} window(s) in a row up to {stamp(self.window_end)}"
         if self.kind == "fired":
             return f"{self.rule.name}: {self.rule.condition} held for {span} (now {self.value:g})"
-        return f"{self.rule.name}: resolved, {self.rule.figure} = {self.value:g} at {self.window_end:%Y-%m-%dT%H:%MZ}"
+        return f"{self.rule.name}: resolved, {self.rule.figure} = {self.value:g} at {stamp(self.window_end)}"
 
 
 @dataclass(frozen=True)

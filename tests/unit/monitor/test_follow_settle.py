@@ -39,3 +39,10 @@ def test_a_window_that_just_ended_is_left_for_the_next_pass(monitored: Any, log_
     later = check("bc@production", folder, config, until=window_of(recent, SECOND).end, **args)
     (j,) = later.evaluation.judgements if later.evaluation else ()
     assert j.state.streak == 2 and j.state.last_window == window_of(recent, SECOND).end
+
+
+def test_acts_name_a_window_that_ends_within_a_minute_to_the_second() -> None:
+    from mlgate.monitor.rules import stamp
+
+    assert stamp(dt.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) == "2024-05-01T12:00Z"
+    assert stamp(dt.datetime(2024, 5, 1, 12, 0, 42, tzinfo=UTC)) == "2024-05-01T12:00:42Z"
