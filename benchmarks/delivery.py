@@ -155,5 +155,52 @@ def main() -> None:
         )
 
 
+# -- end to end (--section e2e): the same faults on two real `mlgate serve` replicas ------------------------------
+
+
+def e2e_main() -> None:
+    """``--section e2e``: each fault (and a healthy canary) rolled out ``--runs`` times on two real replicas.
+
+    The runs of :mod:`tests.e2e.rollout_harness` (what ``tests/e2e/test_rollout_faults.py`` asserts on):
+    for each mode, one project and two ``mlgate serve`` replicas on loopback; then, ``--runs`` times, a
+    new candidate rolled out at 50% with ``mlgate rollout start`` and ``mlgate rollout run --follow`` while
+    a load generator sends random 5-row requests to both replicas. The controller's interval holds the
+    canary requests the default-level analysis needs at the rate the machine sustained just before. Per
+    mode, one JSON line: aborts and promotions, the abort latency from the first request the canary served
+    to the recorded abort in analysis intervals (median, max), the requests the canary served before the
+    abort (median, max), and the failed requests that were not the canary's own before it stopped (0).
+
+        python benchmarks/delivery.py --section e2e --runs 5
+    """
+    import sys
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=e2e_main.__doc__.splitlines()[0] if e2e_main.__doc__ else None)
+    parser.add_argument("--section", choices=["e2e"], required=True)
+    parser.add_argument("--runs", type=int, default=5, help="rollouts per mode")
+    parser.add_argument("--modes", default="flaky,nan,slow,shifted,healthy")
+    parser.add_argument("--rate", type=float, default=80.0, help="requests a second to each replica (the aim)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.e2e.rollout_harness`
+    warnings.filterwarnings("ignore", message=".*ran code stored in its artifact", category=RuntimeWarning)
+    from sklearn.datasets import load_breast_cancer
+    from tests.e2e.rollout_harness import Stage, summary
+
+    data = load_breast_cancer(return_X_y=True, as_frame=True)
+    with tempfile.TemporaryDirectory(prefix="mlgate-delivery-e2e-") as tmp:
+        for mode in args.modes.split(","):
+            with Stage(Path(tmp) / mode, data, rate=args.rate) as stage:
+                runs = [stage.rollout(mode, seed=i) for i in range(args.runs)]
+            line = {"section": "e2e", **summary(runs), "runs_detail": [r.figures() for r in runs]}
+            print(json.dumps(line), flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--section" in sys.argv[1:]:
+        e2e_main()
+    else:
+        main()

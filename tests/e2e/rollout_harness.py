@@ -36,8 +36,9 @@ MODES = ("healthy", "flaky", "nan", "slow", "shifted")
 # the analysis metric each fault must fail
 FAILS = {"flaky": "error_rate", "nan": "error_rate", "slow": "latency", "shifted": "prediction_shift"}
 # about how many canary requests the default-level analysis needs to decide (simulated with these faults'
-# sizes: 5% errors, NaN in 10% of rows, 2x latency, half a deviation; a healthy canary's pass)
-NEED = {"flaky": 300, "nan": 60, "slow": 150, "shifted": 130, "healthy": 400}
+# sizes: 5% errors ~300 (400 here: the margin an interval needs), NaN in 10% of rows, 2x latency, half a
+# deviation; a healthy canary's pass)
+NEED = {"flaky": 400, "nan": 60, "slow": 150, "shifted": 130, "healthy": 400}
 # an interval also covers the log's flush (1 s) and one tick's read of the log
 SLACK_S = 2.5
 HOOK_SECRET_ENV = "MLGATE_E2E_HOOK_SECRET"
@@ -339,8 +340,9 @@ def make_project(root: Path, breast_cancer: tuple[Any, Any], hook_url: str, secr
     return Project(root, env, settings, X, y)
 
 
-def register_candidate(project: Project, mode: str, *, delay_s: float = 0.0) -> str:
-    """Register ``bc:2``: healthy (another regularisation) or the stable model with fault ``mode``; gate it."""
+def register_candidate(project: Project, mode: str, *, delay_s: float = 0.0, variant: int = 0) -> str:
+    """Register the next version: healthy (another regularisation each ``variant``) or the stable model with
+    fault ``mode``; gate it against ``bc@production``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -351,7 +353,8 @@ def register_candidate(project: Project, mode: str, *, delay_s: float = 0.0) -> 
 
     X, y = project.X, project.y
     if mode == "healthy":
-        model: Any = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=5000)).fit(X, y)
+        model: Any = make_pipeline(StandardScaler(), LogisticRegression(C=0.5 / (1 + variant), max_iter=5000))
+        model = model.fit(X, y)
     else:
         base = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(X, y)
         model = Faulty(base, mode, delay_s=delay_s)
@@ -540,7 +543,7 @@ class Stage:
         if interval is None:  # the first step sends half the requests to the canary
             interval = float(math.ceil(NEED[mode] / (sustained / 2) + SLACK_S))
         # a canary twice as slow: it waits as long again as a whole request to the stable takes
-        candidate = register_candidate(project, mode, delay_s=stable_ms / 1000.0)
+        candidate = register_candidate(project, mode, delay_s=stable_ms / 1000.0, variant=self.runs)
         started = cli(project.root, project.env, "rollout", "start", candidate)
         assert started.returncode == 0, started.stdout + started.stderr
         controller = Controller(project.root, project.env, "bc@production", interval)
@@ -599,5 +602,7 @@ def summary(runs: list[RolloutRun]) -> dict[str, Any]:
         "canary_requests_before_abort_max": max(before) if before else None,
         "canary_failed_max": max((int(f["canary_failed"]) for f in figures), default=0),
         "failed_beyond_canary": sum(int(f["failed_beyond_canary"]) for f in figures),
+        "interval_s_median": statistics.median(float(f["interval_s"]) for f in figures) if figures else None,
+        "rate_median": statistics.median(float(f["rate"]) for f in figures) if figures else None,
         "stable_ms_median": statistics.median(float(f["stable_ms"]) for f in figures) if figures else None,
     }
