@@ -14,7 +14,8 @@ estimated from the data:
   rows it scored whose class equals what the stable version served on the same request and row;
 - **performance** — accuracy, canary − stable: realized from labels joined by request id and row,
   or estimated without labels (CBPE, :mod:`mlgate.monitor.estimate`) from the logged probabilities
-  when both versions' gate reports kept the outputs that calibrate them.
+  of a classifier (two classes or more) when both versions' gate reports kept the outputs that
+  calibrate them.
 
 Around each lies a two-sided *normal-mixture confidence sequence* (Robbins 1970; Howard,
 Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences",
@@ -55,7 +56,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from mlgate.config.sections import AnalysisConfig
-    from mlgate.monitor.estimate import Calibration
+    from mlgate.monitor.estimate import Calibration, ClassCalibration
     from mlgate.registry.store import Registry
 
 PASS, FAIL, WAIT = "pass", "fail", "wait"
@@ -466,7 +467,7 @@ def read_log(
     until: datetime,
     *,
     labels: str | Path | None = None,
-    calibrations: Mapping[int, Calibration] | None = None,
+    calibrations: Mapping[int, Calibration | ClassCalibration] | None = None,
 ) -> dict[int, Arm]:
     """Each version's :class:`Arm` from the prediction log under ``folder`` for ``since <= time < until``.
 
@@ -475,7 +476,8 @@ def read_log(
     outputs (integers, booleans, text) also give each row's class, and a version's shadow rows its
     agreement with the class another of ``versions`` served on the same request and row. ``labels``, the
     folder ``mlgate labels add`` writes, gives each labelled row whether it was right; ``calibrations``
-    (by version, :func:`calibrations`) gives each row with probabilities the chance it is right (CBPE).
+    (by version, :func:`calibrations`) gives each row with probabilities the chance its class is right (CBPE,
+    two classes or more).
     """
     import polars as pl
 
@@ -572,39 +574,62 @@ def _shadow_agreement(frame: Any, others: list[Any]) -> np.ndarray:
     return (joined["class"] == joined["served"]).to_numpy().astype(bool)
 
 
-def _expected(frame: Any, calibration: Calibration | None) -> np.ndarray:
-    """Per served row of a binary classifier, the calibrated chance its predicted class is right (CBPE).
+def _expected(frame: Any, calibration: Calibration | ClassCalibration | None) -> np.ndarray:
+    """Per served row with probabilities, the calibrated chance its predicted class is right (CBPE).
 
-    The positive probability (the second ``proba_`` column, the class order the model gives) goes through
-    the version's isotonic map (:class:`mlgate.monitor.estimate.Calibration`); a row at or above 0.5 is
-    predicted positive, so it is right with the calibrated chance ``c``, below with ``1 − c``, as in the
-    monitor's estimate. Empty without a calibration or without two probability columns.
+    Two classes: the positive probability (the second ``proba_`` column, the class order the model gives)
+    goes through the version's isotonic map (:class:`mlgate.monitor.estimate.Calibration`); a row at or
+    above 0.5 is predicted positive, so it is right with the calibrated chance ``c``, below with ``1 − c``.
+    More classes: the row's top probability goes through its predicted class's one-vs-rest map
+    (:class:`mlgate.monitor.estimate.ClassCalibration`), the chance a row of that probability is of that
+    class. Both as in the monitor's estimate. Empty without a calibration, or when the log's ``proba_``
+    columns are not the classes it was fitted on.
     """
+    from mlgate.monitor.estimate import Calibration
+
     probas = [c for c in frame.columns if c.startswith("proba_")]
-    if calibration is None or len(probas) != 2:
+    if calibration is None or len(probas) < 2:
         return np.empty(0)
-    positive = frame[probas[1]].drop_nans().drop_nulls().to_numpy().astype(float)
-    c = np.asarray(calibration(positive), dtype=float)
-    return np.where(positive >= 0.5, c, 1.0 - c)
+    if isinstance(calibration, Calibration):
+        if len(probas) != 2:
+            return np.empty(0)
+        positive = frame[probas[1]].drop_nans().drop_nulls().to_numpy().astype(float)
+        c = np.asarray(calibration(positive), dtype=float)
+        return np.where(positive >= 0.5, c, 1.0 - c)
+    maps = calibration.ordered([c.removeprefix("proba_") for c in probas])
+    if maps is None:
+        return np.empty(0)
+    p = frame.select(probas).to_numpy().astype(float)
+    p = p[np.isfinite(p).all(axis=1)]
+    predicted = p.argmax(axis=1)
+    top = p[np.arange(len(p)), predicted]
+    out = np.empty(len(p))
+    for k, chance in enumerate(maps):
+        rows = predicted == k
+        out[rows] = chance(top[rows])
+    return out
 
 
-def calibrations(registry: Registry, name: str, versions: Sequence[int]) -> dict[int, Calibration]:
+def calibrations(registry: Registry, name: str, versions: Sequence[int]) -> dict[int, Calibration | ClassCalibration]:
     """Each version's CBPE calibration, from the outputs its latest passing gate report kept.
 
-    Binary classifiers only, and all or none: taken as they are, two models' probabilities compare their
-    confidence, not their accuracy (a more regularized model is less sure and no less right), so the
-    estimate is compared only when every version is calibrated on its own evaluation outputs; else the
-    mapping is empty.
+    Classifiers only (an isotonic map for two classes, one per class for more; a regression's error
+    model gives no per-row estimate), all of one kind, and all or none: taken as they are, two models'
+    probabilities compare their confidence, not their accuracy (a more regularized model is less sure
+    and no less right), so the estimate is compared only when every version is calibrated on its own
+    evaluation outputs; else the mapping is empty.
     """
-    from mlgate.monitor.estimate import Calibration, calibration
+    from mlgate.monitor.estimate import Calibration, ClassCalibration, calibration
     from mlgate.monitor.prediction import gate_reference
     from mlgate.refs import Ref
 
-    out: dict[int, Calibration] = {}
+    out: dict[int, Calibration | ClassCalibration] = {}
     for number in versions:
         ref = gate_reference(registry, registry.get(Ref(name, number=number)))
         fitted = calibration(ref[1]) if ref is not None else None
-        if not isinstance(fitted, Calibration):  # binary classifiers only (one isotonic map)
+        if not isinstance(fitted, (Calibration, ClassCalibration)):
             return {}
         out[number] = fitted
+    if len({type(c) for c in out.values()}) > 1:  # two classes on one side, more on the other: no comparison
+        return {}
     return out
