@@ -57,7 +57,20 @@ def _show(r: Rollout, as_json: bool, verb: str | None = None) -> None:
     out.print(f"rollout #{r.id}: {r.candidate_ref} on {r.name}@{r.alias} (stable {r.stable_ref}) — {r.status}")
     out.print(f"  weight {r.weight:g}%   steps {steps}   pause {r.pause_s:g} s   analysis {r.analysis}")
     if r.last_analysis:
-        out.print(f"  last analysis: {r.last_analysis.get('decision')} — {r.last_analysis.get('reason')}")
+        out.print(f"  {_when(r.last_analysis)}: {r.last_analysis.get('decision')} — {r.last_analysis.get('reason')}")
+
+
+def _when(analysis: dict[str, object]) -> str:
+    """``last analysis 07:13:42, 3 s ago`` (UTC), from the time the controller stored with it."""
+    from datetime import UTC, datetime
+
+    at = analysis.get("at")
+    if not isinstance(at, str):
+        return "last analysis"  # recorded before analyses carried their time
+    made = datetime.fromisoformat(at)
+    age = max(0.0, (datetime.now(UTC) - made).total_seconds())
+    ago = f"{age:.0f} s" if age < 120 else f"{age / 60:.0f} min" if age < 7200 else f"{age / 3600:.0f} h"
+    return f"last analysis {made.astimezone(UTC):%H:%M:%S}, {ago} ago"
 
 
 @app.command("start")

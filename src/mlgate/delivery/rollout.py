@@ -228,7 +228,7 @@ def step(
     action, why = next_action(r.steps, r.step, r.step_started_at, r.pause_s, spec.deadline_s, result, now)
     if action == ABORT:
         r = reg.update_rollout(
-            r, kind="abort", status="aborted", weight=0.0, last_analysis=result.to_dict(), detail=result.to_dict()
+            r, kind="abort", status="aborted", weight=0.0, last_analysis=_stamped(result, now), detail=result.to_dict()
         )
         from mlgate.delivery.alerts import alert_abort
 
@@ -242,27 +242,42 @@ def step(
             step=nxt,
             weight=r.steps[nxt],
             step_started_at=now,
-            last_analysis=result.to_dict(),
+            last_analysis=_stamped(result, now),
             detail=result.to_dict(),
         )
         return StepOutcome(r, ADVANCE, f"{r.candidate_ref} now takes {r.weight:g}% of {name}@{alias}: {why}", result)
     if action == PROMOTE:
-        r = _promote(reg, settings, r, result, why)
+        r = _promote(reg, settings, r, result, why, now)
         return StepOutcome(r, PROMOTE, f"promoted {r.candidate_ref} to {name}@{alias}: {why}", result)
-    if _changed(r, result):
-        r = reg.update_rollout(r, kind="analysis", last_analysis=result.to_dict(), detail=result.to_dict())
+    # the row always holds the latest analysis and its time (what `rollout status` shows); an event only
+    # when it says something new, so the history is not one line per tick
+    r = reg.update_rollout(
+        r, kind="analysis", last_analysis=_stamped(result, now), detail=result.to_dict(), event=_changed(r, result)
+    )
     return StepOutcome(r, WAIT, why, result)
 
 
+def _stamped(result: AnalysisResult, now: datetime) -> dict[str, Any]:
+    """The analysis as stored on the rollout row, with ``at``: when it was made (ISO, UTC)."""
+    return {**result.to_dict(), "at": now.isoformat()}
+
+
 def _changed(r: Rollout, result: AnalysisResult) -> bool:
-    """Whether a waiting analysis says something new (recorded then, not on every tick)."""
+    """Whether a waiting analysis says something new (an event then, not on every tick)."""
     if r.last_analysis is None:
         return True
     before = str(r.last_analysis.get("reason", "")).split(":")[0]
     return bool(r.last_analysis.get("decision") != result.decision or before != result.reason.split(":")[0])
 
 
-def _promote(reg: Registry, settings: Settings, r: Rollout, result: AnalysisResult | None, why: str) -> Rollout:
+def _promote(
+    reg: Registry,
+    settings: Settings,
+    r: Rollout,
+    result: AnalysisResult | None,
+    why: str,
+    now: datetime | None = None,
+) -> Rollout:
     """Move the alias to the candidate through the promotion rule, the analysis as the event's evidence."""
     from mlgate.promotion import promote
 
@@ -288,7 +303,7 @@ def _promote(reg: Registry, settings: Settings, r: Rollout, result: AnalysisResu
         status="promoted",
         step=len(r.steps) - 1,
         weight=100.0,
-        last_analysis=result.to_dict() if result else r.last_analysis,
+        last_analysis=_stamped(result, now or datetime.now(UTC)) if result else r.last_analysis,
         detail={"evidence": digest, "why": why},
     )
 

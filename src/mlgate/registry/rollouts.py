@@ -286,11 +286,18 @@ def list_rollouts(acc: Access, name: str) -> list[Rollout]:
 
 
 def update_rollout(
-    acc: Access, rollout: Rollout, *, kind: str, detail: dict[str, Any] | None = None, **changes: Any
+    acc: Access,
+    rollout: Rollout,
+    *,
+    kind: str,
+    detail: dict[str, Any] | None = None,
+    event: bool = True,
+    **changes: Any,
 ) -> Rollout:
     """Apply ``changes`` to ``rollout`` if nobody changed it since it was read, recording one event of ``kind``.
 
-    Only an active rollout changes; ConflictError (exit 1) when its revision moved meanwhile.
+    Only an active rollout changes; ConflictError (exit 1) when its revision moved meanwhile. ``event=False``
+    records no event (the latest analysis of a tick that says nothing new).
     """
     unknown = set(changes) - _CHANGEABLE
     if unknown:
@@ -317,7 +324,8 @@ def update_rollout(
             )
         step = int(changes.get("step", rollout.step))
         weight = float(changes.get("weight", rollout.weight))
-        _event(conn, rollout.id, kind, step, weight, detail or {}, acc.actor)
+        if event:
+            _event(conn, rollout.id, kind, step, weight, detail or {}, acc.actor)
         row = conn.execute(sa.select(rollouts).where(rollouts.c.id == rollout.id)).one()
         return _build(conn, rollout.name, row)
 

@@ -402,10 +402,10 @@ class Registry:
         return _rollouts.list_rollouts(self._access, name)
 
     def update_rollout(
-        self, rollout: Rollout, *, kind: str, detail: dict[str, Any] | None = None, **changes: Any
+        self, rollout: Rollout, *, kind: str, detail: dict[str, Any] | None = None, event: bool = True, **changes: Any
     ) -> Rollout:
-        """Change an active rollout by compare-and-set on its revision, recording one event of ``kind``."""
-        return _rollouts.update_rollout(self._access, rollout, kind=kind, detail=detail, **changes)
+        """Change an active rollout by compare-and-set on its revision, recording an event of ``kind`` if ``event``."""
+        return _rollouts.update_rollout(self._access, rollout, kind=kind, detail=detail, event=event, **changes)
 
     def record_rollout_event(self, rollout: Rollout, kind: str, detail: dict[str, Any]) -> None:
         """Append an event to a rollout without changing it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -59,6 +60,8 @@ def test_start_status_pause_resume_run_abort(cli: Any, project: Any) -> None:
     assert cli("resume", "bc@production")[0] == 0
     code, out, _ = cli("run", "bc@production")  # the server has logged nothing: no data, so it waits
     assert code == 0 and out.startswith("wait no data")
+    code, out, _ = cli("status", "bc@production")
+    assert code == 0 and re.search(r"last analysis \d\d:\d\d:\d\d, \d+ s ago: wait — no data", out), out
     code, out, _ = cli("abort", "bc@production", "--reason", "by hand")
     assert code == 0 and "aborted" in out
     code, out, _ = cli("status", "bc@production", "--json")

@@ -189,3 +189,17 @@ def test_a_promotion_the_gate_now_refuses_leaves_the_rollout_at_its_last_step(pr
         ro.step("bc@production", settings=changed, registry=reg, observe=observer())
     left = reg.rollout("bc", "production")
     assert (left.status, left.weight) == ("running", 50.0) and reg.aliases("bc")["production"] == 1
+
+
+def test_every_tick_stores_its_analysis_and_time_while_events_stay_change_only(project: Any) -> None:
+    reg = project.reg
+    r = ro.start("bc:2", settings=project.settings, registry=reg, pause_s=600)
+    kw = {"settings": project.settings, "registry": reg}
+    first = r.step_started_at + timedelta(seconds=10)
+    before = ro.step("bc@production", now=first, observe=observer(), **kw).analysis
+    later = r.step_started_at + timedelta(seconds=70)
+    out = ro.step("bc@production", now=later, observe=observer({"slow": 1.02}), **kw)  # same verdict, new figures
+    assert out.action == "wait" and out.analysis != before and out.analysis.reason == before.reason
+    stored = reg.rollout("bc", "production").last_analysis
+    assert stored["at"] == later.isoformat() and stored == {**out.analysis.to_dict(), "at": later.isoformat()}
+    assert [e.kind for e in reg.rollout_events(r)] == ["start", "analysis"]  # the second tick said nothing new
