@@ -1,14 +1,14 @@
 """The ``monitor.rules`` of mlgate.yaml judged on a monitor report: figures per window, sustained streaks.
 
-A rule names one figure of a window (:data:`FIGURES`, or ``realized.<metric>`` / ``estimated.<metric>``
-for a metric of the gate's catalogue, or ``realized.slice.<key>.<metric>`` for that metric on the labelled
-rows of one of the gate's critical slices, :mod:`mlgate.monitor.slices`), a comparison and a number of
-windows in a row (``for``). Only whole windows count (one that ends after the report's end is still
-filling), each once: the state (:class:`~mlgate.registry.monitoring.RuleState`) remembers the last window
-judged. A window where the figure has no value (no traffic, no labels yet, no labelled row in the slice)
-neither extends nor breaks a streak. A rule *fires* when its streak reaches ``for`` and stays open,
-without firing again, until a window where the figure has a value and the condition does not hold: then
-it *resolves*.
+A rule names one figure of a window (:data:`FIGURES`, ``realized.<metric>`` for a metric of the gate's
+catalogue, ``estimated.<metric>`` for one of :data:`ESTIMATED`, or ``realized.slice.<key>.<metric>`` for
+that metric on the labelled rows of one of the gate's critical slices, :mod:`mlgate.monitor.slices`), a
+comparison and a number of windows in a row (``for``). Only whole windows count (one that ends after the
+report's end is still filling), each once: the state (:class:`~mlgate.registry.monitoring.RuleState`)
+remembers the last window judged. A window where the figure has no value (no traffic, no labels yet, no
+labelled row in the slice) neither extends nor breaks a streak. A rule *fires* when its streak reaches
+``for`` and stays open, without firing again, until a window where the figure has a value and the
+condition does not hold: then it *resolves*.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from mlgate.monitor.report import MonitorReport, WindowResult
 
 PREFIXED = ("realized", "estimated")
+# what :mod:`mlgate.monitor.estimate` computes: CBPE/DLE for a classifier, the error model for a regressor
+ESTIMATED = ("accuracy", "roc_auc", "mae", "rmse")
 
 
 def _latency(q: str) -> Callable[[WindowResult], float | None]:
@@ -86,6 +88,13 @@ def check_rules(rules: Sequence[RuleConfig]) -> None:
                     hint="the report's notes list the critical slices' keys (age >= 65 is age_ge_65)",
                 )
             prefix = "realized"
+        if prefix == "estimated" and metric not in ESTIMATED:
+            raise ConfigError(
+                f"{rule.where}: {rule.key} ({rule.name!r}) names {rule.figure!r}, but {metric!r} is not estimated "
+                "without labels: the rule could never fire",
+                hint=f"estimated figures: {', '.join(f'estimated.{m}' for m in ESTIMATED)}; "
+                f"or realized.{metric} on labelled predictions",
+            )
         if prefix in PREFIXED:
             from mlgate.gates.metrics import METRICS
 

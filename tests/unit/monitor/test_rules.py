@@ -210,3 +210,17 @@ def test_follow_runs_passes_and_a_restart_goes_on_from_the_registry(
     # a new process (a restart) reads the same state: still firing, nothing fires again
     assert follow("bc@production", folder, config, passes=1, **kwargs) == 1
     assert seen[-1].evaluation.firing == ["failing"] and seen[-1].evaluation.judgements[0].transitions == ()
+
+
+def test_an_estimated_figure_that_is_never_estimated_is_refused(tmp_path: Path) -> None:
+    text = "monitor:\n  rules:\n    - {name: f1, when: estimated.f1_macro < 0.99, actions: []}\n"
+    with pytest.raises(
+        ConfigError, match=r"mlgate.yaml:3: monitor.rules\[0\] \('f1'\) names 'estimated.f1_macro'"
+    ) as info:
+        check_rules(settings_with(tmp_path, text).monitor.rules)
+    assert info.value.exit_code == 2
+    for name in ("estimated.accuracy", "estimated.roc_auc", "estimated.mae", "estimated.rmse"):
+        assert name in str(info.value)
+    fine = "monitor:\n  rules:\n    - {when: estimated.roc_auc < 0.9, actions: []}\n"
+    fine += "    - {when: realized.f1_macro < 0.9, actions: []}\n"
+    check_rules(settings_with(tmp_path, fine).monitor.rules)
