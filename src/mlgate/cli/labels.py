@@ -30,16 +30,25 @@ def add(
         None, "--log", help="Check every request id against this log (default: serve.log, when set)."
     ),
     labels: Path | None = typer.Option(None, "--labels", help="The labels folder (default: .mlgate/monitor/labels)."),
+    skip_unknown: bool = typer.Option(
+        False, "--skip-unknown", help="Store the labels of logged requests and skip (count) the unknown ones."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
 ) -> None:
-    """Check a label file and store its labels; nothing is stored when one row is wrong (exit 2)."""
+    """Check a label file and store its labels; nothing is stored when one row is wrong (exit 2, each named)."""
     from mlgate.monitor.labels import add_labels
     from mlgate.serve.options import serve_section
 
     if log is None:
         log = serve_section(settings(ctx)).get("log")
-    done = add_labels(file, labels_folder(ctx, labels), log=log)
+    done = add_labels(file, labels_folder(ctx, labels), log=log, skip_unknown=skip_unknown)
     if as_json:
         print_json(done.to_dict())
-    else:
-        console().print(f"stored {done.labels} label(s) in {done.file}")
+        return
+    out = console()
+    out.print(f"stored {done.labels} label(s) in {done.file}")
+    if done.skipped:
+        ids = ", ".join(repr(i) for i in done.skipped_ids[:5]) + (" …" if len(done.skipped_ids) > 5 else "")
+        out.print(
+            f"skipped {done.skipped} label(s) of {len(done.skipped_ids)} request id(s) the log never answered: {ids}"
+        )

@@ -5,8 +5,9 @@ row's position in its request, default 0), ``time`` (when the outcome was known)
 that a business event carries, such as a purchase's amount: ``mlgate abtest --metric value``). ``add_labels``
 checks every row before anything is written (a missing column, a null, a ``row`` that is not a whole
 number, a ``value`` that is not a number, a repeated (request_id, row), and, when the log is given,
-request ids it never logged: one message each, exit 2) and stores the labels as one Parquet file in
-the labels folder. A later file that labels the same (request_id, row) again wins.
+request ids it never logged: every wrong row named in one message, exit 2; ``skip_unknown`` stores the
+others instead) and stores the labels as one Parquet file in the labels folder. A later file that labels the
+same (request_id, row) again wins.
 
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
 window of their prediction. Classifiers (an integer, text or boolean ``prediction``) get accuracy with
@@ -28,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from mlgate.errors import InputError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from mlgate.monitor.slices import CriticalSlice
@@ -39,18 +42,37 @@ Z95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class LabelsAdded:
-    """What :func:`add_labels` stored."""
+    """What :func:`add_labels` stored: the file, its labels, the unknown request ids skipped, new classes."""
 
     file: Path
     labels: int
+    skipped: int = 0  # labels left out (``skip_unknown``): their request ids the log never answered
+    skipped_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {"file": str(self.file), "labels": self.labels}
+        return {
+            "file": str(self.file),
+            "labels": self.labels,
+            "skipped": self.skipped,
+            "skipped_ids": self.skipped_ids,
+        }
 
 
-def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None = None) -> LabelsAdded:
-    """Check the labels in ``source`` and store them in ``folder``; ``log`` checks the request ids exist."""
+MAX_PROBLEMS = 10
+
+
+def add_labels(
+    source: str | Path,
+    folder: str | Path,
+    *,
+    log: str | Path | None = None,
+    skip_unknown: bool = False,
+) -> LabelsAdded:
+    """Check the labels in ``source`` and store them in ``folder``.
+
+    ``log`` checks the request ids exist (``skip_unknown`` leaves the unknown ones out instead of refusing).
+    """
 
     from mlgate.data.io import collect, scan
 
@@ -58,19 +80,40 @@ def add_labels(source: str | Path, folder: str | Path, *, log: str | Path | None
     if not source.exists():
         raise UsageError(f"label file {source} does not exist")
     frame = collect(scan(source), label=str(source))
-    return store_labels(frame, folder, log=log, what=f"label file {source}")
+    suffix = source.suffix.lower()
+    # where a user finds a row: the CSV line (the header is line 1), the JSON line, else the row's number
+    offset, unit = (
+        (2, "line") if suffix in (".csv", ".tsv") else (1, "line") if suffix in (".jsonl", ".ndjson") else (1, "row")
+    )
+    return store_labels(
+        frame,
+        folder,
+        log=log,
+        what=f"label file {source}",
+        place=lambda i: f"{unit} {i + offset}",
+        skip_unknown=skip_unknown,
+    )
 
 
 def store_labels(
-    frame: pl.DataFrame, folder: str | Path, *, log: str | Path | None = None, what: str = "the labels"
+    frame: pl.DataFrame,
+    folder: str | Path,
+    *,
+    log: str | Path | None = None,
+    what: str = "the labels",
+    place: Callable[[int], str] | None = None,
+    skip_unknown: bool = False,
 ) -> LabelsAdded:
     """Check the labels in ``frame`` (columns as in a label file) and store them in ``folder``.
 
-    ``what`` names the labels in messages (``label file labels.csv``, ``the POST /labels body``);
-    ``log`` checks the request ids exist. Nothing is stored when one row is wrong.
+    ``what`` names the labels in messages (``label file labels.csv``, ``the POST /labels body``) and
+    ``place`` a row (``line 3``; default ``row 1`` for the first). Every wrong row is collected and named
+    in one message (the first ``MAX_PROBLEMS``); nothing is stored when one row is wrong. ``log`` checks
+    the request ids exist (``skip_unknown``: stores the others, counting the skipped).
     """
     import polars as pl
 
+    where = place or (lambda i: f"row {i + 1}")
     for required in ("request_id", "label"):
         if required not in frame.columns:
             raise InputError(
@@ -87,70 +130,89 @@ def store_labels(
         raise InputError(f"{what} holds no labels")
     if frame["label"].dtype.is_nested() or frame["request_id"].dtype.is_nested():
         raise InputError(f"{what}: 'request_id' and 'label' must hold single values, not lists")
-    for name in ("request_id", "label"):
-        _no_nulls(frame, name, what)
+    problems: list[tuple[int, str, str]] = []  # (row index, column, what is wrong)
+    hints: list[str] = []
+    for name in ("request_id", "label", "row", "time", "value"):
+        if name in frame.columns:
+            problems += [(int(i), name, "is empty") for i in frame[name].is_null().arg_true()]
     row = frame["row"] if "row" in frame.columns else pl.Series("row", [0] * frame.height)
-    _no_nulls(frame.with_columns(row), "row", what)
     if not row.dtype.is_integer():
         cast = row.cast(pl.Int64, strict=False)
-        bad = (cast.is_null() | (cast.cast(pl.Float64) != row.cast(pl.Float64, strict=False))).arg_true()
-        if row.dtype.is_float() and bad.len() == 0:
-            row = cast
-        else:
-            first = int(bad[0]) if bad.len() else 0
-            raise InputError(
-                f"{what}: 'row' must be a whole number (the row's position in its request); "
-                f"row {first + 1} holds {row[first]!r}"
-            )
+        wrong = row.is_not_null() & (cast.is_null() | (cast.cast(pl.Float64) != row.cast(pl.Float64, strict=False)))
+        problems += [
+            (int(i), "row", f"holds {row[int(i)]!r}, not a whole number (the row's position in its request)")
+            for i in wrong.arg_true()
+        ]
+        row = cast
+    times = _times(frame, problems)
+    if any(c == "time" for _, c, _ in problems):
+        hints.append("write times as 2024-05-01T12:00:00Z")
     labels = pl.DataFrame(
         {
             "request_id": frame["request_id"].cast(pl.String),
-            "row": row.cast(pl.Int32),
+            "row": row.cast(pl.Int32, strict=False),
             "label": frame["label"].cast(pl.String),
-            "time": _times(frame, what),
+            "time": times,
         }
     )
     if "value" in frame.columns:
-        labels = labels.with_columns(_values(frame, what))
-    dupes = labels.filter(pl.struct("request_id", "row").is_duplicated())
-    if dupes.height:
-        twice = dupes.row(0, named=True)
-        raise InputError(
-            f"{what} labels request {twice['request_id']!r} row {twice['row']} more than once",
-            hint="keep one label per request and row (add a 'row' column for requests of several rows)",
-        )
+        labels = labels.with_columns(_values(frame, problems))
+    keyed = labels.with_row_index("_i").filter(pl.col("request_id").is_not_null() & pl.col("row").is_not_null())
+    first = keyed.group_by("request_id", "row", maintain_order=True).agg(pl.col("_i").min().alias("_first"))
+    again = keyed.join(first, on=["request_id", "row"]).filter(pl.col("_i") != pl.col("_first"))
+    for i, rid, r, f in again.select("_i", "request_id", "row", "_first").iter_rows():
+        problems.append((i, "request_id", f"labels request {rid!r} row {r} again (first on {where(f)})"))
+    if again.height:
+        hints.append("keep one label per request and row (add a 'row' column for requests of several rows)")
+    unknown: list[int] = []
     if log is not None:
-        _known(labels, Path(log), what)
+        ids = _logged(Path(log))
+        unknown = [i for i, r in enumerate(labels["request_id"].to_list()) if r is not None and r not in ids]
+        if unknown and not skip_unknown:
+            problems += [
+                (i, "request_id", f"request {labels['request_id'][i]!r} was never answered (log {log})")
+                for i in unknown
+            ]
+            hints.append("label only logged requests (x-request-id), or pass --skip-unknown to store the others")
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        lines = [f"{where(i)}, column {c!r}: {text}" for i, c, text in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"and {len(problems) - MAX_PROBLEMS} more")
+        raise InputError(
+            f"{what} has {len(problems)} problem(s); nothing was stored:\n    " + "\n    ".join(lines),
+            hint="; ".join(dict.fromkeys(hints)) or None,
+        )
+    skipped_ids: list[str] = []
+    if unknown:
+        skipped_ids = list(dict.fromkeys(labels["request_id"][i] for i in unknown))
+        labels = labels.with_row_index("_i").filter(~pl.col("_i").is_in(unknown)).drop("_i")
+        if labels.is_empty():
+            raise InputError(
+                f"{what}: every label names a request id the log in {log} never answered; nothing was stored",
+                hint="label only logged requests (x-request-id)",
+            )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"labels-{dt.datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.urandom(3).hex()}.parquet"
     tmp = folder / f".{name}.tmp"
     labels.write_parquet(tmp)
     os.replace(tmp, folder / name)
-    return LabelsAdded(folder / name, labels.height)
+    return LabelsAdded(folder / name, labels.height, len(unknown), skipped_ids)
 
 
-def _no_nulls(frame: pl.DataFrame, name: str, what: str) -> None:
-    nulls = frame[name].is_null().arg_true()
-    if nulls.len():
-        raise InputError(f"{what}: {name!r} is empty in row {int(nulls[0]) + 1}")
-
-
-def _values(frame: pl.DataFrame, what: str) -> pl.Series:
-    """A business event's number per label (``value``): numbers only, none empty."""
+def _values(frame: pl.DataFrame, problems: list[tuple[int, str, str]]) -> pl.Series:
+    """A business event's number per label (``value``): numbers only."""
     import polars as pl
 
-    _no_nulls(frame, "value", what)
     col = frame["value"]
     cast = col.cast(pl.Float64, strict=False)
-    bad = (cast.is_null() | cast.is_nan()).arg_true()
-    if bad.len():
-        first = int(bad[0])
-        raise InputError(f"{what}: 'value' must be a number (an amount); row {first + 1} holds {col[first]!r}")
+    bad = (col.is_not_null() & (cast.is_null() | cast.is_nan())).arg_true()
+    problems += [(int(i), "value", f"holds {col[int(i)]!r}, not a number (an amount)") for i in bad]
     return cast.alias("value")
 
 
-def _times(frame: pl.DataFrame, what: str) -> pl.Series:
+def _times(frame: pl.DataFrame, problems: list[tuple[int, str, str]]) -> pl.Series:
     import polars as pl
 
     if "time" not in frame.columns:
@@ -159,19 +221,17 @@ def _times(frame: pl.DataFrame, what: str) -> pl.Series:
     if col.dtype == pl.String:
         parsed = col.str.to_datetime(time_zone="UTC", strict=False)
         bad = (parsed.is_null() & col.is_not_null()).arg_true()
-        if bad.len():
-            raise InputError(
-                f"{what}: 'time' in row {int(bad[0]) + 1} is {col[int(bad[0])]!r}, not an ISO time",
-                hint="write times as 2024-05-01T12:00:00Z",
-            )
+        problems += [(int(i), "time", f"is {col[int(i)]!r}, not an ISO time") for i in bad]
         return parsed.dt.cast_time_unit("us")
     if isinstance(col.dtype, pl.Datetime):
         col = col.dt.replace_time_zone("UTC") if col.dtype.time_zone is None else col.dt.convert_time_zone("UTC")
         return col.dt.cast_time_unit("us")
-    raise InputError(f"{what}: 'time' must hold ISO times, got {col.dtype}")
+    problems.append((0, "time", f"must hold ISO times, got {col.dtype}"))
+    return pl.Series("time", [None] * frame.height, dtype=pl.Datetime("us", "UTC"))
 
 
-def _known(labels: pl.DataFrame, log: Path, what: str) -> None:
+def _logged(log: Path) -> set[str]:
+    """The request ids ``log`` answered."""
     import polars as pl
 
     from mlgate.serve.logfiles import log_files
@@ -182,13 +242,7 @@ def _known(labels: pl.DataFrame, log: Path, what: str) -> None:
             ids.update(pl.read_parquet(path, columns=["request_id"])["request_id"].to_list())
         except Exception:  # a file the monitor would skip cannot vouch for an id either
             continue
-    unknown = [r for r in labels["request_id"].unique(maintain_order=True).to_list() if r not in ids]
-    if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        raise InputError(
-            f"{what} names {len(unknown)} request id(s) the log in {log} never answered: {shown}",
-            hint="label only logged requests (x-request-id), or leave the unknown ones out",
-        )
+    return ids
 
 
 def read_labels(folder: str | Path) -> pl.DataFrame | None:

@@ -15,6 +15,7 @@ route, read, validate, predict, mirror, log. The others answer health, V2 metada
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -402,7 +403,13 @@ class ServerApp:
         try:
             frame = _label_frame(await self._body(request))
             added = await run_in_threadpool(
-                store_labels, frame, root / ".mlgate" / "monitor" / "labels", what="the POST /labels body"
+                functools.partial(
+                    store_labels,
+                    frame,
+                    root / ".mlgate" / "monitor" / "labels",
+                    what="the POST /labels body",
+                    place=lambda i: f"labels[{i}]",
+                )
             )
         except RequestError as exc:
             return self._refuse(request, exc, None)

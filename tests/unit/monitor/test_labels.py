@@ -74,15 +74,21 @@ def test_a_wrong_label_file_stores_nothing_and_names_the_problem(
         "nolabel.csv": ({"request_id": ["r09-0"], "outcome": [1]}, "has no 'label' column"),
         "unknown.csv": (
             {"request_id": ["r09-0", "zzz"], "label": [1, 0]},
-            "never answered: 'zzz'",
+            "line 3, column 'request_id': request 'zzz' was never answered",
         ),
-        "row.csv": ({"request_id": ["r09-0"], "row": ["first"], "label": [1]}, "'row' must be a whole number"),
+        "row.csv": (
+            {"request_id": ["r09-0"], "row": ["first"], "label": [1]},
+            "line 2, column 'row': holds 'first', not a whole number",
+        ),
         "twice.csv": (
             {"request_id": ["r09-0", "r09-0"], "label": [1, 0]},
-            "labels request 'r09-0' row 0 more than once",
+            "line 3, column 'request_id': labels request 'r09-0' row 0 again (first on line 2)",
         ),
-        "time.csv": ({"request_id": ["r09-0"], "label": [1], "time": ["yesterday"]}, "'time' in row 1 is 'yesterday'"),
-        "null.csv": ({"request_id": ["r09-0", None], "label": [1, 0]}, "'request_id' is empty in row 2"),
+        "time.csv": (
+            {"request_id": ["r09-0"], "label": [1], "time": ["yesterday"]},
+            "line 2, column 'time': is 'yesterday', not an ISO time",
+        ),
+        "null.csv": ({"request_id": ["r09-0", None], "label": [1, 0]}, "line 3, column 'request_id': is empty"),
     }
     for name, (columns, message) in cases.items():
         pl.DataFrame(columns).write_csv(tmp_path / name)

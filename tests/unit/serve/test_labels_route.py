@@ -58,11 +58,11 @@ def test_posted_labels_are_stored_and_give_the_monitor_realized_accuracy(
         (json.dumps({"labels": [{"request_id": "a"}]}).encode(), "the POST /labels body has no 'label' column"),
         (
             json.dumps({"labels": [{"request_id": "a", "label": 1}, {"request_id": "a", "label": 0}]}).encode(),
-            "labels request 'a' row 0 more than once",
+            "labels[1], column 'request_id': labels request 'a' row 0 again (first on labels[0])",
         ),
         (
             json.dumps({"labels": [{"request_id": "a", "label": 1, "time": "yesterday"}]}).encode(),
-            "'time' in row 1 is 'yesterday', not an ISO time",
+            "labels[0], column 'time': is 'yesterday', not an ISO time",
         ),
     ],
 )
