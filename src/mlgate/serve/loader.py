@@ -2,12 +2,14 @@
 
 A background thread reads ``name@alias`` every ``poll_s`` seconds (one indexed query). When the alias
 points somewhere new, the new version is loaded through :func:`mlgate.load_model`, which verifies every
-file against its digest, then warmed up with one prediction; only then does one reference assignment
-make it current. A request takes ``holder.current`` once when it starts and uses that object to the
-end, so requests in flight finish on the version they started with. The replaced version stays loaded
-for ``keep_previous_s``: moving the alias back within that time is a pointer swap. A version that fails
-to resolve, verify, load or warm up is never swapped in; it is logged and counted, and tried again
-after ``retry_failed_s``. If the registry cannot be reached, the loaded version keeps serving.
+file against its digest, then warmed up: one prediction on a synthetic row (a version that fails it is
+refused), then a few on its stored sample rows (:func:`warm_up`, which never refuses it). Only then does
+one reference assignment make it current. A request takes ``holder.current`` once when it starts and
+uses that object to the end, so requests in flight finish on the version they started with. The
+replaced version stays loaded for ``keep_previous_s``: moving the alias back within that time is a
+pointer swap. A version that fails to resolve, verify, load or take the synthetic row is never swapped
+in; it is logged and counted, and tried again after ``retry_failed_s``. If the registry cannot be
+reached, the loaded version keeps serving.
 """
 
 from __future__ import annotations
@@ -48,6 +50,45 @@ class Served:
     def label(self) -> str:
         """``fraud:3``: the value of the ``x-mlgate-model-version`` header."""
         return self.model.metadata.ref
+
+
+WARM_ROWS = 8  # single-row predictions on the stored sample rows, after one on all of them
+WARM_BUDGET_S = 2.0  # a slow model stops warming up here: the warm-up delays the swap, it must stay cheap
+
+
+def warm_up(model: LoadedModel) -> int:
+    """Predict on the version's stored sample rows (its input contract) before it takes traffic; how many calls.
+
+    The first predictions of a freshly loaded model are its slowest (lazy initialisation, cold caches): made
+    here, they do not land on a canary's first requests and its latency analysis. All the rows once, then
+    a few one at a time as requests come, with probabilities when the model gives them. A version stored
+    without sample rows is warmed by the synthetic row alone. Never fails the load: a failure is logged.
+    """
+    from mlgate.contract import read_contract, rebuild
+
+    try:
+        doc = read_contract(model.path)
+        if doc is None:
+            return 0
+        sample = rebuild(doc)
+        rows = [sample] + [sample[i : i + 1] for i in range(min(WARM_ROWS, len(sample)))]
+        calls, started = 0, time.monotonic()
+        with threads.limited():
+            for batch in rows:
+                model.predict_prepared(model.prepare(batch), proba=True)
+                calls += 1
+                if time.monotonic() - started > WARM_BUDGET_S:
+                    break
+    except Exception as exc:  # a warm-up is a courtesy to the first requests, never a reason to refuse a version
+        log.warning(
+            "%s: the warm-up on its stored sample rows failed (%s: %s); it serves cold",
+            model.metadata.ref,
+            type(exc).__name__,
+            exc,
+        )
+        return 0
+    log.info("%s: warmed up with %d predictions on its stored sample rows", model.metadata.ref, calls)
+    return calls
 
 
 class SwapFailed(Exception):
@@ -206,6 +247,7 @@ class ModelHolder:
             shutil.rmtree(model.path, ignore_errors=True)
             raise SwapFailed("warmup", f"a prediction on one synthetic row raised {type(exc).__name__}: {exc}") from exc
         spec = probe_nulls(spec, model.predict)  # which columns may be sent as null
+        warm_up(model)
         takes_frames = spec.type == "columns" and model.flavor.input_format(mv.flavor_config) == "pandas"
         return Served(model, spec, number, digest, takes_frames)
 
