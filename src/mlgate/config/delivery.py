@@ -24,6 +24,7 @@ ANALYSIS_KEYS = (
     "min_agreement",
     "performance",
     "max_performance_drop",
+    "max_mae_increase",
 )
 PERFORMANCE_SOURCES = ("auto", "realized", "estimated", "off")
 DELIVERY_KEYS = ("steps", "pause", "analysis", "log", "analyses")
@@ -44,7 +45,9 @@ class AnalysisConfig:
     same class as the stable version served; ``performance``: where accuracy comes from — ``auto`` (realized
     from labels once each side has ``min_requests`` labelled rows, else estimated (CBPE) where both versions
     are calibrated, else realized on the labels there are), ``realized``, ``estimated`` or ``off``;
-    ``max_performance_drop``: how far the canary's accuracy may fall below the stable's, absolute.
+    ``max_performance_drop``: how far the canary's accuracy may fall below the stable's, absolute;
+    ``max_mae_increase``: for a regression, how far the canary's mean absolute error (realized, from labels)
+    may rise above the stable's, relative (0.1 = ten percent).
     """
 
     name: str = "default"
@@ -57,6 +60,7 @@ class AnalysisConfig:
     min_agreement: float = 0.9
     performance: str = "auto"
     max_performance_drop: float = 0.05
+    max_mae_increase: float = 0.10
 
     @classmethod
     def parse(cls, name: str, value: object, file: ConfigFile) -> AnalysisConfig:
@@ -94,6 +98,7 @@ class AnalysisConfig:
         number("max_prediction_shift", 0.0, float("inf"))
         number("min_agreement", 0.0, 1.0)
         number("max_performance_drop", 0.0, 1.0)
+        number("max_mae_increase", 0.0, float("inf"))
         if "performance" in section:
             source = section["performance"]
             if source is False:  # YAML reads a bare `off` as false

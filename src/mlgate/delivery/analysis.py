@@ -15,7 +15,8 @@ estimated from the data:
 - **performance** — accuracy, canary − stable: realized from labels joined by request id and row,
   or estimated without labels (CBPE, :mod:`mlgate.monitor.estimate`) from the logged probabilities
   of a classifier (two classes or more) when both versions' gate reports kept the outputs that
-  calibrate them.
+  calibrate them; for a regression, the realized mean absolute error, canary over stable − 1, from
+  labels (no estimated counterpart: the monitor's DLE gives a window's mean, not a row's error).
 
 Around each lies a two-sided *normal-mixture confidence sequence* (Robbins 1970; Howard,
 Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences",
@@ -32,10 +33,11 @@ so the sequence is tightest where the first decision can be taken.
 A metric *fails* when its sequence lies wholly beyond its limit (error rate: above 0, any credible
 increase in errors; latency: above ``log(max_latency_ratio)``; predictions and each class's share:
 beyond ``±max_prediction_shift``; shadow agreement: below ``min_agreement``; performance: below
-``−max_performance_drop``); it *passes* when the sequence lies wholly inside (error rate: below
-``max_error_increase``). The shadow agreement and the performance stand on rows of their own (the
-shadow's, the labelled ones): below ``min_requests`` of them they can fail but are ``too_few`` to hold
-a pass back, unless the analysis names its ``performance`` source outright, which makes it required.
+``−max_performance_drop``, a regression's MAE above ``max_mae_increase``); it *passes* when the sequence
+lies wholly inside (error rate: below ``max_error_increase``). The shadow agreement and the performance
+stand on rows of their own (the shadow's, the labelled ones): below ``min_requests`` of them they can
+fail but are ``too_few`` to hold a pass back, unless the analysis names its ``performance`` source
+outright, which makes it required.
 One failing metric fails the analysis; it passes only when every other metric passes and each side
 has ``min_requests`` requests. Anything else waits: no data or too little data never passes, and the
 controller aborts a step that is still waiting at its deadline. For a healthy canary the chance that
@@ -73,7 +75,8 @@ class Arm:
     outputs only); ``agreement``, per row this version scored as a shadow, whether its class equals the one
     the other version served on the same request and row; ``correct``, per labelled row, 1.0 when the
     prediction equals the label; ``expected``, per row with probabilities, the chance its predicted class
-    is right (CBPE, calibrated on the version's gate outputs).
+    is right (CBPE, calibrated on the version's gate outputs); ``abs_error``, per labelled row of a
+    regression, the absolute difference of prediction and label.
     """
 
     errors: np.ndarray  # bool, one per request
@@ -87,6 +90,9 @@ class Arm:
     expected: np.ndarray = field(
         default_factory=lambda: np.empty(0, dtype=float)
     )  # in [0, 1], one per row with calibrated probabilities
+    abs_error: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=float)
+    )  # |prediction − label|, one per labelled row of a numeric prediction (a regression)
 
     @property
     def requests(self) -> int:
@@ -398,6 +404,8 @@ def _performance(canary: Arm, stable: Arm, spec: AnalysisConfig, m: int) -> Metr
     ``estimated`` named outright is required: without its rows, or with fewer than ``m``, it waits.
     """
     source = spec.performance
+    if source in ("auto", "realized") and (canary.abs_error.size or stable.abs_error.size):
+        return _mae(canary.abs_error, stable.abs_error, spec, m)
     labelled = canary.correct.size > 0 and stable.correct.size > 0
     estimated = canary.expected.size > 0 and stable.expected.size > 0
     if source == "off":
@@ -437,6 +445,42 @@ def _performance(canary: Arm, stable: Arm, spec: AnalysisConfig, m: int) -> Metr
     return _enough(replace(r, detail=f"{what}, {rows}"), min(xc.size, xs.size), m, required=spec.performance != "auto")
 
 
+def _mae(ac: np.ndarray, as_: np.ndarray, spec: AnalysisConfig, m: int) -> MetricResult:
+    """A regression's realized mean absolute error, canary over stable − 1, against ``max_mae_increase``.
+
+    The ratio's variance by the delta method (both means uncertain); ``ρ`` the information of ``m`` canary
+    rows on that scale. No estimated counterpart: the monitor's error model (DLE) gives a window's mean
+    from its quantile sketches, not an error per row. Below ``m`` labelled rows a side it can fail but is
+    ``too_few``, unless the analysis names ``performance: realized``, which waits (``estimated`` always
+    waits for a regression: there is no estimate to compare).
+    """
+    limit = spec.max_mae_increase
+    required = spec.performance != "auto"
+    if ac.size == 0 or as_.size == 0:
+        return MetricResult(
+            "performance", math.nan, -math.inf, math.inf, None, limit, (-math.inf, limit), WAIT if required
+            else TOO_FEW, math.nan, math.nan,
+            f"realized MAE: no labelled rows on {'the canary' if ac.size == 0 else 'the stable side'}",
+        )  # fmt: skip
+    (mc, vc), (ms, vs) = _mean_var(ac), _mean_var(as_)
+    base = max(ms, 1e-12)  # a stable version with no error at all: any canary error is an endless increase
+    vc, vs = max(vc, 1e-12), max(vs, 1e-12)
+    r = _decide(
+        "performance",
+        mc / base - 1.0,
+        vc / (ac.size * base**2) + mc**2 * vs / (as_.size * base**4),
+        m * base**2 / vc,
+        spec.alpha,
+        fail_above=limit,
+        fail_below=None,
+        pass_within=(-math.inf, limit),
+        canary=mc,
+        stable=ms,
+    )
+    detail = f"realized MAE, {ac.size} canary and {as_.size} stable rows"
+    return _enough(replace(r, detail=detail), min(ac.size, as_.size), m, required=required)
+
+
 def _say(x: MetricResult) -> str:
     if x.name == "error_rate":
         return f"error rate {x.canary:.2%} vs {x.stable:.2%} (difference at least {x.lower:+.2%})"
@@ -449,6 +493,8 @@ def _say(x: MetricResult) -> str:
             f"the shadow agrees with the stable version on {x.canary:.1%} of rows "
             f"(at most {x.upper:.1%}, floor {x.stable:.0%})"
         )
+    if x.name == "performance" and x.detail.startswith("realized MAE"):
+        return f"realized MAE {x.canary:.4g} vs {x.stable:.4g} (an increase of at least {x.lower:+.1%})"
     if x.name == "performance":
         return f"{x.detail.split(',')[0]} {x.canary:.3f} vs {x.stable:.3f} (difference at most {x.upper:+.3f})"
     return f"mean prediction {x.canary:.4g} vs {x.stable:.4g} ({x.estimate:+.2f} standard deviations)"
@@ -475,7 +521,8 @@ def read_log(
     are left out: the shadow served nobody); a version with no file gives an empty arm. Class-label
     outputs (integers, booleans, text) also give each row's class, and a version's shadow rows its
     agreement with the class another of ``versions`` served on the same request and row. ``labels``, the
-    folder ``mlgate labels add`` writes, gives each labelled row whether it was right; ``calibrations``
+    folder ``mlgate labels add`` writes, gives each labelled row whether it was right (a regression's, how
+    far it was off); ``calibrations``
     (by version, :func:`calibrations`) gives each row with probabilities the chance its class is right (CBPE,
     two classes or more).
     """
@@ -512,10 +559,15 @@ def read_log(
             pl.col("latency_ms").first(),
         )
         scored = frame.filter(pl.col("class").is_not_null())
-        correct = np.empty(0)
+        correct, abs_error = np.empty(0), np.empty(0)
         if known is not None and scored.height:
             joined = scored.join(known, on=["request_id", "row"], how="inner")
             correct = (joined["class"] == joined["label"]).cast(pl.Float64).to_numpy()
+        numeric = frame.filter(pl.col("class").is_null() & pl.col("prediction").is_not_null())
+        if known is not None and numeric.height:  # a regression: how far each labelled prediction is off
+            joined = numeric.join(known, on=["request_id", "row"], how="inner")
+            off = (joined["prediction"] - joined["label"].cast(pl.Float64, strict=False)).abs().to_numpy()
+            abs_error = off[np.isfinite(off)].astype(float)
         others = [served[v] for v in versions if v != number and v in served]
         out[number] = Arm(
             per_request["error"].to_numpy().astype(bool),
@@ -525,6 +577,7 @@ def read_log(
             agreement=_shadow_agreement(frames[number], others),
             correct=correct,
             expected=_expected(frame, (calibrations or {}).get(number)),
+            abs_error=abs_error,
         )
     return out
 
