@@ -33,6 +33,9 @@ def add(
     skip_unknown: bool = typer.Option(
         False, "--skip-unknown", help="Store the labels of logged requests and skip (count) the unknown ones."
     ),
+    allow_new_classes: bool = typer.Option(
+        False, "--allow-new-classes", help="Accept labels outside the model's classes (a real new class); warns."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
 ) -> None:
     """Check a label file and store its labels; nothing is stored when one row is wrong (exit 2, each named)."""
@@ -41,7 +44,9 @@ def add(
 
     if log is None:
         log = serve_section(settings(ctx)).get("log")
-    done = add_labels(file, labels_folder(ctx, labels), log=log, skip_unknown=skip_unknown)
+    done = add_labels(
+        file, labels_folder(ctx, labels), log=log, skip_unknown=skip_unknown, allow_new_classes=allow_new_classes
+    )
     if as_json:
         print_json(done.to_dict())
         return
@@ -52,3 +57,6 @@ def add(
         out.print(
             f"skipped {done.skipped} label(s) of {len(done.skipped_ids)} request id(s) the log never answered: {ids}"
         )
+    if done.new_classes:
+        counts = ", ".join(f"{k!r} ×{v}" for k, v in done.new_classes.items())
+        out.print(f"warning: label(s) outside the model's classes stored (--allow-new-classes): {counts}")

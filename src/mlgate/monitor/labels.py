@@ -4,9 +4,10 @@ A label file (CSV, Parquet, JSON lines) holds ``request_id`` and ``label``, and 
 row's position in its request, default 0), ``time`` (when the outcome was known) and ``value`` (a number
 that a business event carries, such as a purchase's amount: ``mlgate abtest --metric value``). ``add_labels``
 checks every row before anything is written (a missing column, a null, a ``row`` that is not a whole
-number, a ``value`` that is not a number, a repeated (request_id, row), and, when the log is given,
-request ids it never logged: every wrong row named in one message, exit 2; ``skip_unknown`` stores the
-others instead) and stores the labels as one Parquet file in the labels folder. A later file that labels the
+number, a ``value`` that is not a number, a repeated (request_id, row), a label outside the model's
+classes, and, when the log is given, request ids it never logged: every wrong row named in one message,
+exit 2; ``skip_unknown`` stores the others instead, ``allow_new_classes`` takes labels outside the
+classes) and stores the labels as one Parquet file in the labels folder. A later file that labels the
 same (request_id, row) again wins.
 
 Realized metrics per window (:func:`realized`): the log's scored rows that have a label, by the
@@ -48,6 +49,7 @@ class LabelsAdded:
     labels: int
     skipped: int = 0  # labels left out (``skip_unknown``): their request ids the log never answered
     skipped_ids: list[str] = field(default_factory=list)
+    new_classes: dict[str, int] = field(default_factory=dict)  # label -> count, outside the model's classes
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -56,6 +58,7 @@ class LabelsAdded:
             "labels": self.labels,
             "skipped": self.skipped,
             "skipped_ids": self.skipped_ids,
+            "new_classes": self.new_classes,
         }
 
 
@@ -68,10 +71,13 @@ def add_labels(
     *,
     log: str | Path | None = None,
     skip_unknown: bool = False,
+    allow_new_classes: bool = False,
 ) -> LabelsAdded:
     """Check the labels in ``source`` and store them in ``folder``.
 
-    ``log`` checks the request ids exist (``skip_unknown`` leaves the unknown ones out instead of refusing).
+    ``log`` checks the request ids exist (``skip_unknown`` leaves the unknown ones out instead of refusing)
+    and gives the model's classes (the log's ``proba_<class>`` columns): a label outside them is refused
+    unless ``allow_new_classes``.
     """
 
     from mlgate.data.io import collect, scan
@@ -92,6 +98,7 @@ def add_labels(
         what=f"label file {source}",
         place=lambda i: f"{unit} {i + offset}",
         skip_unknown=skip_unknown,
+        allow_new_classes=allow_new_classes,
     )
 
 
@@ -102,14 +109,18 @@ def store_labels(
     log: str | Path | None = None,
     what: str = "the labels",
     place: Callable[[int], str] | None = None,
+    classes: list[str] | None = None,
     skip_unknown: bool = False,
+    allow_new_classes: bool = False,
 ) -> LabelsAdded:
     """Check the labels in ``frame`` (columns as in a label file) and store them in ``folder``.
 
     ``what`` names the labels in messages (``label file labels.csv``, ``the POST /labels body``) and
     ``place`` a row (``line 3``; default ``row 1`` for the first). Every wrong row is collected and named
     in one message (the first ``MAX_PROBLEMS``); nothing is stored when one row is wrong. ``log`` checks
-    the request ids exist (``skip_unknown``: stores the others, counting the skipped).
+    the request ids exist (``skip_unknown``: stores the others, counting the skipped) and, without
+    ``classes``, gives the model's classes from its ``proba_<class>`` columns; a label outside ``classes``
+    is refused unless ``allow_new_classes`` (then counted in ``new_classes``).
     """
     import polars as pl
 
@@ -166,7 +177,9 @@ def store_labels(
         hints.append("keep one label per request and row (add a 'row' column for requests of several rows)")
     unknown: list[int] = []
     if log is not None:
-        ids = _logged(Path(log))
+        ids, logged_classes = _logged(labels, Path(log))
+        if classes is None:
+            classes = logged_classes
         unknown = [i for i, r in enumerate(labels["request_id"].to_list()) if r is not None and r not in ids]
         if unknown and not skip_unknown:
             problems += [
@@ -174,6 +187,24 @@ def store_labels(
                 for i in unknown
             ]
             hints.append("label only logged requests (x-request-id), or pass --skip-unknown to store the others")
+    new_classes: dict[str, int] = {}
+    if classes:
+        known = {_class_text(c) for c in classes}
+        skip = set(unknown) if skip_unknown else set()
+        outside = [
+            (i, v)
+            for i, v in enumerate(labels["label"].to_list())
+            if v is not None and i not in skip and _class_text(v) not in known
+        ]
+        for _, v in outside:
+            new_classes[v] = new_classes.get(v, 0) + 1
+        if outside and not allow_new_classes:
+            shown = ", ".join(classes)
+            problems += [(i, "label", f"{v!r} is not one of the model's classes ({shown})") for i, v in outside]
+            hints.append(
+                f"the model predicts {shown}: write labels as those values, "
+                "or allow a real new class (mlgate labels add --allow-new-classes; POST /labels?allow_new_classes=true)"
+            )
     if problems:
         problems.sort(key=lambda p: p[0])
         lines = [f"{where(i)}, column {c!r}: {text}" for i, c, text in problems[:MAX_PROBLEMS]]
@@ -198,7 +229,12 @@ def store_labels(
     tmp = folder / f".{name}.tmp"
     labels.write_parquet(tmp)
     os.replace(tmp, folder / name)
-    return LabelsAdded(folder / name, labels.height, len(unknown), skipped_ids)
+    return LabelsAdded(folder / name, labels.height, len(unknown), skipped_ids, new_classes)
+
+
+def _class_text(value: str) -> str:
+    """A class as text, as a label holds it (Polars writes booleans as true/false, Python as True/False)."""
+    return value.lower() if value in ("True", "False") else value
 
 
 def _values(frame: pl.DataFrame, problems: list[tuple[int, str, str]]) -> pl.Series:
@@ -230,19 +266,26 @@ def _times(frame: pl.DataFrame, problems: list[tuple[int, str, str]]) -> pl.Seri
     return pl.Series("time", [None] * frame.height, dtype=pl.Datetime("us", "UTC"))
 
 
-def _logged(log: Path) -> set[str]:
-    """The request ids ``log`` answered."""
+def _logged(labels: pl.DataFrame, log: Path) -> tuple[set[str], list[str] | None]:
+    """The request ids ``log`` answered; the classes (``proba_<class>``) of the files holding labelled ones."""
     import polars as pl
 
     from mlgate.serve.logfiles import log_files
+    from mlgate.serve.logschema import PROBA_PREFIX
 
+    wanted = set(labels["request_id"].drop_nulls().to_list())
     ids: set[str] = set()
+    classes: dict[str, None] = {}
     for path in log_files(log):
         try:
-            ids.update(pl.read_parquet(path, columns=["request_id"])["request_id"].to_list())
+            got = set(pl.read_parquet(path, columns=["request_id"])["request_id"].to_list())
+            names = pl.read_parquet_schema(path)
         except Exception:  # a file the monitor would skip cannot vouch for an id either
             continue
-    return ids
+        ids |= got
+        if got & wanted:
+            classes.update({c.removeprefix(PROBA_PREFIX): None for c in names if c.startswith(PROBA_PREFIX)})
+    return ids, list(classes) or None
 
 
 def read_labels(folder: str | Path) -> pl.DataFrame | None:

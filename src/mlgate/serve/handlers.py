@@ -393,13 +393,16 @@ class ServerApp:
     async def labels(self, request: Request) -> Response:
         """``POST /labels``: delayed labels (``{"labels": [{"request_id", "label", "row"?, "time"?}]}``), checked
         whole and stored where ``mlgate labels add`` stores them; ids are not checked against the log, whose
-        latest rows may not be flushed yet (an unknown id simply never joins)."""
+        latest rows may not be flushed yet (an unknown id simply never joins). A
+        label outside the served classifier's classes is refused unless ``?allow_new_classes=true``."""
         from starlette.concurrency import run_in_threadpool
 
         from mlgate.monitor.labels import store_labels
 
         settings = self.options.settings
         root = settings.root if settings is not None else Path.cwd()
+        served = self.holder.current
+        allow = request.query_params.get("allow_new_classes", "").lower() in ("1", "true", "yes")
         try:
             frame = _label_frame(await self._body(request))
             added = await run_in_threadpool(
@@ -409,13 +412,18 @@ class ServerApp:
                     root / ".mlgate" / "monitor" / "labels",
                     what="the POST /labels body",
                     place=lambda i: f"labels[{i}]",
+                    classes=class_names(served) if served is not None else None,
+                    allow_new_classes=allow,
                 )
             )
         except RequestError as exc:
             return self._refuse(request, exc, None)
         except InputError as exc:
             return self._refuse(request, RequestError(400, [str(exc).replace("\n  hint:", "; hint:")]), None)
-        return json_response({"labels": added.labels, "file": added.file.name})
+        doc: dict[str, Any] = {"labels": added.labels, "file": added.file.name}
+        if added.new_classes:
+            doc["new_classes"] = added.new_classes
+        return json_response(doc)
 
     async def metrics_route(self, request: Request) -> Response:
         body, media = self.metrics.render()

@@ -94,3 +94,30 @@ def test_skip_unknown_stores_the_logged_requests_and_counts_the_rest(
     )
     doc = json.loads(capsys.readouterr().out)
     assert doc["labels"] == 2 and doc["skipped"] == 3 and doc["skipped_ids"] == ["ghost-1", "ghost-2"]
+
+
+def test_a_label_outside_the_models_classes_is_refused_unless_allowed(
+    logged: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "named.csv"
+    csv.write_text("request_id,label\nr09-0,1\nr09-1,malignant\nr09-2,malignant\nr09-3,unsure\n")
+    store = tmp_path / "labels"
+    assert add(csv, logged, store) == 2
+    err = capsys.readouterr().err
+    assert "line 3, column 'label': 'malignant' is not one of the model's classes (0, 1)" in err
+    assert "line 4, column 'label': 'malignant'" in err and "line 5, column 'label': 'unsure'" in err
+    assert "line 2" not in err and "--allow-new-classes" in err
+    assert read_labels(store) is None
+    assert add(csv, logged, store, "--allow-new-classes") == 0
+    out = capsys.readouterr().out
+    assert "stored 4 label(s)" in out
+    assert "outside the model's classes stored (--allow-new-classes): 'malignant' ×2, 'unsure' ×1" in out
+    stored = read_labels(store)
+    assert stored is not None and stored.height == 4
+
+
+def test_json_lines_are_numbered_from_one(logged: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    jsonl = tmp_path / "outcomes.jsonl"
+    jsonl.write_text('{"request_id": "r09-0", "label": 1}\n{"request_id": "r09-1", "label": 7}\n')
+    assert add(jsonl, logged, tmp_path / "labels") == 2
+    assert "line 2, column 'label': '7' is not one of the model's classes (0, 1)" in capsys.readouterr().err

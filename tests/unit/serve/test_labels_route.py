@@ -75,3 +75,21 @@ def test_a_wrong_body_is_a_400_naming_the_problem_and_stores_nothing(
     assert refused.status_code == 400
     assert message in refused.json()["error"]
     assert read_labels(tmp_path / ".mlgate" / "monitor" / "labels") is None
+
+
+def test_a_label_outside_the_served_classes_is_a_400_unless_allowed(
+    start_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    server = start_server()  # bc:1, a classifier of 0 and 1
+    folder = tmp_path / ".mlgate" / "monitor" / "labels"
+    body = {"labels": [{"request_id": "a", "label": 1}, {"request_id": "b", "label": "malignant"}]}
+    refused = httpx.post(f"{server.base}/labels", json=body)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert "labels[1], column 'label': 'malignant' is not one of the model's classes (0, 1)" in error
+    assert "allow_new_classes=true" in error
+    assert read_labels(folder) is None
+    allowed = httpx.post(f"{server.base}/labels", params={"allow_new_classes": "true"}, json=body)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["labels"] == 2 and allowed.json()["new_classes"] == {"malignant": 1}
