@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     import typer
-    from rich.console import Console
+    from rich.console import Console, RenderHook
 
     from mlgate.config import Settings
     from mlgate.errors import MlgateError
@@ -36,7 +37,8 @@ def console() -> Console:
     """Rich console on standard output (made per call: it then follows any redirection of stdout).
 
     Tables keep refs, versions and digests whole on a terminal and become plain aligned text in a pipe
-    (``tables.TableLayout``); in a pipe long lines are not wrapped at 80 columns either.
+    (``tables.TableLayout``); in a pipe long lines are not wrapped at 80 columns either: without ``COLUMNS``
+    the console is :data:`WIDE`, and Markdown (``mlgate monitor``) folds rather than crops (:class:`_Folded`).
     """
     from rich.console import Console
 
@@ -45,8 +47,61 @@ def console() -> Console:
     out = Console(highlight=False)
     if not out.is_terminal:
         out.soft_wrap = True
+        if "COLUMNS" not in os.environ:
+            out.width = WIDE  # nothing to fit: a table's headers and a note's words are not squeezed to 80
+        out.push_render_hook(_prose_layout())
     out.push_render_hook(TableLayout(plain=not out.is_terminal, width=out.width))
     return out
+
+
+WIDE = 10_000  # the width of a console on a pipe, a file or a CI log when COLUMNS does not say
+
+
+def _prose_layout() -> RenderHook:
+    """Render hook for a console that is not a terminal: Markdown wraps, never cut, and is not padded.
+
+    A soft-wrapping console prints top-level text unwrapped, but Rich also applies that to the paragraphs and
+    list items inside Markdown, where it crops each line at the console's width: a note lost its end.
+    """
+    from rich.console import RenderHook
+    from rich.markdown import Markdown
+
+    class ProseLayout(RenderHook):
+        def process_renderables(self, renderables: list[Any]) -> list[Any]:
+            return [_Folded(r) if isinstance(r, Markdown) else r for r in renderables]
+
+    return ProseLayout()
+
+
+class _Folded:
+    """A renderable whose long lines fold onto the next (no ``…``, no lost text), trailing spaces trimmed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.constrain import Constrain
+        from rich.markdown import Heading, HorizontalRule
+        from rich.segment import Segment
+
+        class LeftHeading(Heading):
+            LEVEL_ALIGN: ClassVar[dict[str, Any]] = {}  # a title centred in WIDE columns would start 5,000 in
+
+        class ShortRule(HorizontalRule):
+            def __rich_console__(self, console: Console, options: Any) -> Any:
+                for part in super().__rich_console__(console, options):
+                    yield part if isinstance(part, Segment) else Constrain(part, 80)
+
+        self.inner.elements = {**self.inner.elements, "heading_open": LeftHeading, "hr": ShortRule}
+        lines = console.render_lines(self.inner, options.update(no_wrap=False, overflow="fold"), pad=False)
+        for line in lines:
+            while line and not line[-1].control and not line[-1].text.rstrip():
+                line.pop()
+            if line and not line[-1].control:
+                last = line[-1]
+                line[-1] = Segment(last.text.rstrip(), last.style)
+            yield from line
+            yield Segment.line()
 
 
 def err_console() -> Console:
