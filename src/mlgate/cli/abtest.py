@@ -41,16 +41,17 @@ def _plan_line(p: Plan) -> str:
 def plan(
     baseline: float = typer.Option(..., "--baseline", help="The outcome's mean under A: a rate such as 0.90."),
     mde: float = typer.Option(..., "--mde", help="The smallest absolute effect worth finding, e.g. 0.02."),
-    split: float = typer.Option(50.0, "--split", help="B's share of the traffic, in percent."),
+    split: float = typer.Option(50.0, "--split", help="B's share of the traffic, in percent (1 to 100, exclusive)."),
     alpha: float = typer.Option(0.05, "--alpha", help="False-positive rate of the test."),
     power: float = typer.Option(0.8, "--power", help="Chance to find an effect of --mde."),
     sd: float | None = typer.Option(None, "--sd", help="The outcome's standard deviation (not a rate)."),
     as_json: bool = JSON,
 ) -> None:
     """Rows needed for the minimum effect: for one test at the end, and for the test that may be read any time."""
+    from mlgate.delivery.abtest import check_split
     from mlgate.delivery.abtest import plan as make_plan
 
-    p = make_plan(baseline, mde, split=split / 100.0, alpha=alpha, power=power, sd=sd)
+    p = make_plan(baseline, mde, split=check_split(split) / 100.0, alpha=alpha, power=power, sd=sd)
     if as_json:
         print_json(p.to_dict())
         return
@@ -63,7 +64,7 @@ def start(
     a: str = typer.Argument(..., metavar="A", help="The version the alias serves now: fraud:7."),
     b: str = typer.Argument(..., metavar="B", help="The challenger: fraud:8 (a passing gate report against A)."),
     alias: str = typer.Option("production", "--alias", "-a", help="The alias whose traffic is split."),
-    split: float = typer.Option(50.0, "--split", help="B's share of the traffic, in percent (0 to 100, exclusive)."),
+    split: float = typer.Option(50.0, "--split", help="B's share of the traffic, in percent (1 to 100, exclusive)."),
     metric: str = typer.Option(..., "--metric", help=METRIC_HELP),
     mde: float | None = typer.Option(None, "--mde", help="The smallest absolute effect worth finding: plans the test."),
     baseline: float | None = typer.Option(None, "--baseline", help="The metric's mean under A (with --mde)."),

@@ -101,6 +101,25 @@ class Plan:
         return asdict(self)
 
 
+def check_split(percent: float) -> float:
+    """``--split`` as typed, B's share in percent strictly between 0 and 100 (UsageError showing it otherwise).
+
+    A value below 1 is refused: it is most likely a fraction (0.5 meant as 50%), and a share that small
+    would take the test a hundred times the traffic anyway.
+    """
+    if not (math.isfinite(percent) and 0 < percent < 100):
+        raise UsageError(
+            f"--split must be B's share in percent, strictly between 0 and 100; got {percent:g}",
+            hint="for example --split 50 (half the requests to B) or --split 10",
+        )
+    if percent < 1:
+        raise UsageError(
+            f"--split is a percent: {percent:g} would send {percent:g}% of the requests to B",
+            hint=f"did you mean {percent * 100:g}? (--split {percent * 100:g}); a share under 1% is not supported",
+        )
+    return percent
+
+
 def plan(
     baseline: float,
     mde: float,
@@ -116,7 +135,7 @@ def plan(
     it is ``sqrt(p(1 − p))``. ``split`` is B's share.
     """
     if not 0 < split < 1:
-        raise UsageError(f"--split must be B's share strictly between 0 and 100%, got {split:.4g}")
+        raise UsageError(f"--split must be B's share strictly between 0 and 100%, got {split * 100:.4g}%")
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise UsageError(f"alpha and power must lie strictly between 0 and 1, got {alpha} and {power}")
     if not mde > 0:

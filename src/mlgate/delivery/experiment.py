@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.config import Settings, load_settings
-from mlgate.delivery.abtest import AbReport, Plan, analyse_outcomes, parse_metric, plan, read_outcomes
+from mlgate.delivery.abtest import (
+    AbReport,
+    Plan,
+    analyse_outcomes,
+    check_split,
+    parse_metric,
+    plan,
+    read_outcomes,
+)
 from mlgate.delivery.rollout import split_target
 from mlgate.errors import CheckFailed, NotFoundError, UsageError
 from mlgate.refs import check_alias, parse_ref
@@ -127,8 +135,7 @@ def make_spec(
 ) -> tuple[AbSpec, Plan | None]:
     """Check every setting of a test (UsageError naming the flag) and plan it when ``mde`` is given."""
     m = parse_metric(metric)
-    if not 0 < split < 100:
-        raise UsageError(f"--split must be B's share in percent, strictly between 0 and 100; got {split:g}")
+    check_split(split)
     if not 0 < alpha < 1:
         raise UsageError(f"--alpha must lie strictly between 0 and 1, got {alpha:g}")
     if missing not in ("skip", "zero"):

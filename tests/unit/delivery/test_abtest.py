@@ -39,7 +39,7 @@ def test_the_fixed_size_is_the_textbook_one_and_the_sequential_one_costs_more() 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"baseline": 0.9, "mde": 0.02, "split": 1.0}, "--split must be B's share"),
+        ({"baseline": 0.9, "mde": 0.02, "split": 1.0}, "strictly between 0 and 100%, got 100%"),
         ({"baseline": 0.9, "mde": -0.1}, "--mde must be a positive effect"),
         ({"baseline": 12.0, "mde": 1.0}, "is not a rate in \\(0, 1\\): give the outcome's --sd"),
         ({"baseline": 0.9, "mde": 0.02, "alpha": 1.5}, "alpha and power must lie strictly between 0 and 1"),

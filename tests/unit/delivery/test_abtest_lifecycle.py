@@ -28,6 +28,7 @@ def cli(project: Any, registry_url: str, tmp_path: Any, monkeypatch: pytest.Monk
 
 
 START = ["abtest", "start", "bc:1", "bc:2", "--metric", "accuracy"]
+PLAN = ["abtest", "plan", "--baseline", "0.9", "--mde", "0.02"]
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,11 @@ START = ["abtest", "start", "bc:1", "bc:2", "--metric", "accuracy"]
         ([*START, "--split", "0"], 2, "--split must be B's share in percent, strictly between 0 and 100; got 0"),
         ([*START, "--split", "100"], 2, "strictly between 0 and 100; got 100"),
         ([*START, "--split", "-5"], 2, "strictly between 0 and 100; got -5"),
+        ([*START, "--split", "0.5"], 2, "--split is a percent: 0.5 would send 0.5% of the requests to B"),
+        ([*START, "--split", "0.5"], 2, "did you mean 50? (--split 50)"),
+        ([*PLAN, "--split", "0.5"], 2, "did you mean 50? (--split 50)"),
+        ([*PLAN, "--split", "150"], 2, "strictly between 0 and 100; got 150"),
+        ([*PLAN, "--split", "nan"], 2, "strictly between 0 and 100; got nan"),
         (["abtest", "start", "bc:1", "bc:2", "--metric", "revenue"], 2, "--metric 'revenue' is not a metric"),
         (["abtest", "start", "bc:2", "bc:1", "--metric", "accuracy"], 2, "A must be the version bc@production serves"),
         (["abtest", "start", "bc:1", "bc:1", "--metric", "accuracy"], 2, "A and B are both bc:1"),
