@@ -391,9 +391,9 @@ class ServerApp:
         return await self.ready(request)
 
     async def labels(self, request: Request) -> Response:
-        """``POST /labels``: delayed labels (``{"labels": [{"request_id", "label", "row"?, "time"?}]}``), checked
-        whole and stored where ``mlgate labels add`` stores them; ids are not checked against the log, whose
-        latest rows may not be flushed yet (an unknown id simply never joins). A
+        """``POST /labels``: delayed labels (``{"labels": [{"request_id", "label", "row"?, "time"?}]}``, or the
+        bare list), checked whole and stored where ``mlgate labels add`` stores them; ids are not checked
+        against the log, whose latest rows may not be flushed yet (an unknown id simply never joins). A
         label outside the served classifier's classes is refused unless ``?allow_new_classes=true``."""
         from starlette.concurrency import run_in_threadpool
 
@@ -477,6 +477,8 @@ def _label_frame(body: bytes) -> Any:
         raise RequestError(
             400, ['the body must be {"labels": [{"request_id": "…", "label": …, "row": 0, "time": "…"}, …]}']
         )
+    if not rows:
+        raise RequestError(400, ['no labels in the body: send {"labels": [{"request_id": "…", "label": …}, …]}'])
     try:
         return pl.DataFrame(rows, infer_schema_length=None)
     except Exception as exc:  # mixed types in one field: Polars names it

@@ -93,3 +93,18 @@ def test_a_label_outside_the_served_classes_is_a_400_unless_allowed(
     allowed = httpx.post(f"{server.base}/labels", params={"allow_new_classes": "true"}, json=body)
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["labels"] == 2 and allowed.json()["new_classes"] == {"malignant": 1}
+
+
+def test_an_empty_body_says_there_are_no_labels_and_a_bare_list_is_taken(
+    start_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    server = start_server()
+    folder = tmp_path / ".mlgate" / "monitor" / "labels"
+    for body in ({"labels": []}, []):
+        refused = httpx.post(f"{server.base}/labels", json=body)
+        assert refused.status_code == 400
+        assert "no labels in the body" in refused.json()["error"]
+    assert read_labels(folder) is None
+    stored = httpx.post(f"{server.base}/labels", json=[{"request_id": "a", "label": 1}])
+    assert stored.status_code == 200 and stored.json()["labels"] == 1
