@@ -117,7 +117,7 @@ class WindowResult:
             "rows": self.rows,
             "errors": self.errors,
             "refused": self.refused,
-            "error_rate": self.error_rate,
+            "error_rate": self.error_rate if self.requests else None,  # none without traffic
             "latency_ms": self.latency_ms,
             "input_drift": None if self.input_drift is None else self.input_drift.to_dict(),
             "prediction_drift": None if self.prediction_drift is None else self.prediction_drift.to_dict(),
@@ -210,16 +210,16 @@ class MonitorReport:
             "",
             f"**{self.summary()}** · log `{self.log}` · files read {self.files_read}, from cache {self.files_cached}",
             "",
-            "| window (UTC) | requests | rows | errors | p50 ms | p95 ms | p99 ms | input drift | prediction drift "
-            "| quality | verdict |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| window (UTC) | requests | rows | errors | refused | p50 ms | p95 ms | p99 ms | input drift "
+            "| prediction drift | quality | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for w in self.windows:
             lat = w.latency_ms or {}
             verdict = "**breach**" if w.breaches else ("reference" if w.is_reference else "ok")
             lines.append(
-                f"| {w.window.label} | {w.requests:,} | {w.rows:,} | {w.error_rate:.1%} | {_ms(lat.get('p50'))} "
-                f"| {_ms(lat.get('p95'))} | {_ms(lat.get('p99'))} | {_share(w.input_drift)} "
+                f"| {w.window.label} | {w.requests:,} | {w.rows:,} | {rate_text(w)} | {w.refused:,} "
+                f"| {_ms(lat.get('p50'))} | {_ms(lat.get('p95'))} | {_ms(lat.get('p99'))} | {_share(w.input_drift)} "
                 f"| {_share(w.prediction_drift)} | {len(w.quality)} | {verdict} |"
             )
         for w in self.windows:
@@ -250,6 +250,11 @@ def _share(report: DriftSummary | None) -> str:
         return "-"
     mark = " ⚠" if report.dataset_drift else ""
     return f"{len(report.drifted_columns)}/{report.tested}{mark}"
+
+
+def rate_text(w: WindowResult, dash: str = "-") -> str:
+    """The window's 5xx share, or a dash without traffic (0 of 0 requests is no rate at all)."""
+    return f"{w.error_rate:.1%}" if w.requests else dash
 
 
 def _ms(value: float | None) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgate.errors import UsageError
+from mlgate.monitor.report import rate_text
 from mlgate.report.view import DASH, Bullets, Code, Document, Figure, Figures, Row, Section, Table, Text
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ def document(report: MonitorReport, images: dict[str, bytes] | None = None) -> D
                     w.window.label,
                     f"{w.requests:,}",
                     f"{w.rows:,}",
-                    f"{w.error_rate:.1%}",
+                    rate_text(w, DASH),
+                    f"{w.refused:,}",
                     _ms(lat.get("p50")),
                     _ms(lat.get("p95")),
                     _ms(lat.get("p99")),
@@ -61,6 +63,7 @@ def document(report: MonitorReport, images: dict[str, bytes] | None = None) -> D
                 "requests",
                 "rows",
                 "errors",
+                "refused",
                 "p50 ms",
                 "p95 ms",
                 "p99 ms",
@@ -68,7 +71,7 @@ def document(report: MonitorReport, images: dict[str, bytes] | None = None) -> D
                 "prediction drift",
                 "quality issues",
             ),
-            "lrrrrrrrrr",
+            "lrrrrrrrrrr",
             tuple(rows),
             fold="never",
         )

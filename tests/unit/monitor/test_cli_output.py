@@ -44,3 +44,20 @@ def test_a_pipe_gets_whole_headers_and_whole_notes(piped: Any, capsys: pytest.Ca
     assert all(line == line.rstrip() for line in out.splitlines())  # nothing padded out to the wide width
     assert max(len(line) for line in out.splitlines()) < 1000
 
+
+def test_a_window_without_traffic_has_no_error_rate_and_refused_is_shown(
+    piped: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, _ = piped
+    assert main([*args, "--json"]) == 0
+    busy, _, empty = json.loads(capsys.readouterr().out)["windows"]
+    assert busy["requests"] == 20 and busy["error_rate"] == 0.0 and busy["refused"] == 0
+    assert empty["requests"] == 0 and empty["error_rate"] is None  # none without traffic, as errors.rate
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "window (UTC)" in line).split()
+    assert header[header.index("errors") + 1] == "refused"
+    busy_row = next(line for line in lines if line.lstrip().startswith("2024-05-01T09")).split()
+    empty_row = next(line for line in lines if line.lstrip().startswith("2024-05-01T11")).split()
+    assert busy_row[3:5] == ["0.0%", "0"]
+    assert empty_row[1:5] == ["0", "0", "-", "0"]
