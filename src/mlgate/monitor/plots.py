@@ -7,8 +7,9 @@ nothing for it (no labels and no probabilities: no performance plot).
 
 * ``drift``: a heat map, one row per input column (and per output column for prediction drift), one
   cell per window, coloured by the test's severity (≥ 1 is drifted; capped at 3), drifted cells marked;
-* ``performance``: realized metrics (labelled rows, with their 95 % intervals) beside the estimated
-  ones (CBPE or DLE, without labels), one colour per metric, realized solid, estimated dashed;
+* ``performance``: realized metrics (labelled rows, their 95 % intervals as error bars and a band) beside
+  the estimated ones (CBPE or DLE, without labels), one colour per metric, realized solid with dots,
+  estimated dashed with open diamonds (a single window still shows both);
 * ``latency``: p50, p95 and p99 of the request latency;
 * ``volume``: requests per window, server errors stacked in red.
 """
@@ -142,11 +143,19 @@ def _performance(windows: list[WindowResult]) -> Figure | None:
             y = np.array([np.nan if v is None else v for v in real], dtype=float)
             low = np.array([_bound(w, name, 0) for w in windows], dtype=float)
             high = np.array([_bound(w, name, 1) for w in windows], dtype=float)
-            axes.plot(times, y, color=colour, marker="o", markersize=3, label=f"{name} (realized)")
+            # the 95 % interval as an error bar on each window: seen alone too (one window, or between gaps)
+            spread = np.vstack([y - low, high - y])
+            spread = np.where(np.isfinite(spread), np.maximum(spread, 0.0), 0.0)
+            axes.errorbar(
+                times, y, yerr=spread, color=colour, marker="o", markersize=3, capsize=3, label=f"{name} (realized)"
+            )
             axes.fill_between(times, low, high, color=colour, alpha=0.15, linewidth=0)
         if any(v is not None for v in est):
             y = np.array([np.nan if v is None else v for v in est], dtype=float)
-            axes.plot(times, y, color=colour, linestyle="--", label=f"{name} (estimated)")
+            axes.plot(
+                times, y, color=colour, linestyle="--", marker="D", markersize=4, fillstyle="none",
+                label=f"{name} (estimated)",
+            )  # fmt: skip
     axes.legend(fontsize=8, loc="best")
     _window_axis(axes, windows)
     return figure

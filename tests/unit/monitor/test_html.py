@@ -93,3 +93,41 @@ def test_html_into_a_missing_folder_is_exit_2(
     args = ["monitor", "bc@production", "--log", str(folder), "--until", "2024-05-01T10:00"]
     assert main([*args, "--html", str(tmp_path / "nope" / "m.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_one_window_shows_the_estimated_points_and_the_realized_intervals(
+    monitored: Any, log_hour: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.container import ErrorbarContainer
+
+    from mlgate.monitor.plots import _performance
+
+    folder = tmp_path / "log"
+    log_hour(folder, monitored.served, monitored.test, hour(0))
+    y = monitored.y_test
+    labels = [
+        {"request_id": f"r{H0:%H}-{i}", "row": j, "label": str(v)}
+        for i in range(20)
+        for j, v in enumerate(y.iloc[(i * 5) % len(y) :][:5].tolist())
+    ]
+    pl.DataFrame(labels).write_csv(tmp_path / "labels.csv")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLGATE_REGISTRY", monitored.url)
+    monkeypatch.setenv("MLGATE_ARTIFACTS", str(monitored.artifacts))
+    assert main(["labels", "add", str(tmp_path / "labels.csv")]) == 0
+    report = monitor(
+        "bc@production", folder, until=hour(1), registry=monitored.registry, labels=tmp_path / ".mlgate/monitor/labels"
+    )
+    (window,) = report.windows
+    assert window.realized is not None and window.estimated is not None
+    figure = _performance(report.windows)
+    assert figure is not None
+    axes = figure.axes[0]
+    estimated = [line for line in axes.lines if str(line.get_label()).endswith("(estimated)")]
+    assert estimated and all(line.get_marker() not in (None, "", "None", " ") for line in estimated)
+    bars = {str(c.get_label()): c for c in axes.containers if isinstance(c, ErrorbarContainer)}
+    low, high = window.realized.intervals["accuracy"]
+    assert low < high
+    (segments,) = bars["accuracy (realized)"].lines[2]
+    (x0, y0), (x1, y1) = segments.get_segments()[0]
+    assert x0 == x1 == 0 and (y0, y1) == pytest.approx((low, high))
