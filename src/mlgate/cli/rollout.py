@@ -108,11 +108,10 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """The active rollout of MODEL@ALIAS, else its latest one, with its last events."""
-    from mlgate.delivery.rollout import split_target
+    from mlgate.delivery.rollout import find
 
-    name, alias = split_target(target)
     reg = registry(ctx)
-    r = reg.rollout(name, alias)
+    r = find(reg, target)
     recorded = reg.rollout_events(r)[-events:] if events > 0 else []
     if as_json:
         print_json({**r.to_dict(), "events": [e.to_dict() for e in recorded]})

@@ -28,7 +28,7 @@ from mlgate.delivery.abtest import (
     plan,
     read_outcomes,
 )
-from mlgate.delivery.rollout import split_target
+from mlgate.delivery.rollout import NoSuchAlias, find, split_target
 from mlgate.errors import CheckFailed, NotFoundError, UsageError
 from mlgate.refs import check_alias, parse_ref
 
@@ -280,7 +280,9 @@ def start(
 def _test(reg: Registry, target: str, *, active_only: bool = False) -> Rollout:
     name, alias = split_target(target)
     try:
-        r = reg.rollout(name, alias, active_only=active_only)
+        r = find(reg, target, active_only=active_only)
+    except NoSuchAlias:
+        raise
     except NotFoundError:
         raise NotFoundError(
             f"{target} has no {'active ' if active_only else ''}A/B test",

@@ -86,6 +86,29 @@ def split_target(target: str) -> tuple[str, str]:
     return ref.name, ref.alias
 
 
+class NoSuchAlias(NotFoundError):
+    """The alias a rollout or A/B test was looked up on does not exist."""
+
+
+def find(reg: Registry, target: str, *, active_only: bool = False) -> Rollout:
+    """The active rollout of ``NAME@ALIAS``, else (unless ``active_only``) its latest one.
+
+    NotFoundError (exit 2) saying which is missing: the alias itself, or a rollout on it.
+    """
+    name, alias = split_target(target)
+    try:
+        return reg.rollout(name, alias, active_only=active_only)
+    except NotFoundError:
+        held = reg.aliases(name)
+        if alias not in held:
+            known = ", ".join(f"{name}@{a}" for a in sorted(held)) or "none"
+            raise NoSuchAlias(
+                f"{name}@{alias} does not exist (the aliases of {name}: {known})",
+                hint=f"check the alias's spelling; `mlgate promote {name}:VERSION --to {alias}` creates it",
+            ) from None
+        raise
+
+
 def start(
     ref: str,
     *,
@@ -201,7 +224,7 @@ def step(
     """
     settings, reg = _open(settings, registry)
     name, alias = split_target(target)
-    r = reg.rollout(name, alias)
+    r = find(reg, target)
     if not r.active:
         return StepOutcome(r, "done", f"rollout #{r.id} of {r.candidate_ref} is {r.status}")
     if r.kind == "abtest":  # held at its split until `mlgate abtest stop`: nothing for a controller to step
@@ -352,8 +375,7 @@ def promote_now(
 
 
 def _active(reg: Registry, target: str) -> Rollout:
-    name, alias = split_target(target)
-    return reg.rollout(name, alias, active_only=True)
+    return find(reg, target, active_only=True)
 
 
 def follow(

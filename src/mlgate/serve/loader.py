@@ -265,10 +265,13 @@ class ModelHolder:
         log.info("serving %s (%s) for %s%s", served.label, mv.semver, self.options.ref, before)
 
     def retire(self, why: str) -> None:
-        """Stop serving the current version (a canary whose rollout or alias ended); it stays loaded a while."""
-        self._retire(why)
+        """Stop serving the current version (a canary whose rollout or alias ended); it stays loaded a while.
 
-    def _retire(self, why: str) -> None:
+        Logged as ``{why} stops serving``: ``why`` names the version (the rollout follower says how it ended).
+        """
+        self._retire(why, named=True)
+
+    def _retire(self, why: str, *, named: bool = False) -> None:
         """A canary or shadow whose alias was deleted stops serving (the rollout ended); kept loaded a while."""
         with self._swap_lock:
             old = self.current
@@ -277,7 +280,10 @@ class ModelHolder:
             self.current = None
             self._retained[old.digest] = (old, time.monotonic())
             self.metrics.unserving(self.options.alias)
-        log.info("%s: %s stops serving", why, old.label)
+        if named:
+            log.info("%s stops serving", why)
+        else:
+            log.info("%s: %s stops serving", why, old.label)
 
     def _evict(self) -> None:
         now = time.monotonic()

@@ -88,14 +88,31 @@ class RolloutFollower:
             return
         if route is None or route[2] <= 0.0:
             self.split.weight = 0.0  # first, so that no request goes to a canary that is being retired
-            if self.canary.current is not None:
-                self.canary.retire(f"no active rollout on {self.name}@{self.alias}")
+            current = self.canary.current
+            if current is not None:
+                self.canary.retire(self._ended(current.number, aborted=route is not None))
             return
         number, digest, weight = route
         self.canary.activate(number, digest)
         current = self.canary.current
         # the weight applies only once the candidate is loaded: until then every request stays on the primary
         self.split.weight = weight if current is not None and current.digest == digest else 0.0
+
+    def _ended(self, number: int, *, aborted: bool) -> str:
+        """Why the canary stops serving, read from the alias once (only when it does): promoted, or not."""
+        target, canary = f"{self.name}@{self.alias}", f"{self.name}:{number}"
+        if aborted:
+            return f"the rollout on {target} gives its canary weight 0; {canary}"
+        try:
+            holder, _ = self.registry.resolve_digest(target)
+        except Exception:  # the alias cannot be read now: say only what is known
+            return f"no active rollout on {target}; the canary {canary}"
+        if holder == number:
+            return f"the rollout on {target} promoted {canary}: it is now the primary; its canary copy"
+        return (
+            f"the rollout on {target} ended without promoting {canary} (aborted or stopped), "
+            f"the alias stays on {self.name}:{holder}; the canary {canary}"
+        )
 
 
 def agreement(served: Any, shadow: Any) -> tuple[int, int]:

@@ -56,6 +56,7 @@ PLAN = ["abtest", "plan", "--baseline", "0.9", "--mde", "0.02"]
         ([*START, "--alias", "staging"], 2, "bc@staging points to no version, so nothing serves A"),
         (["abtest", "start", "bc:1", "bc:3", "--metric", "accuracy"], 1, "bc:3 has no passing gate report"),
         (["abtest", "status", "bc@production"], 2, "bc@production has no A/B test"),
+        (["abtest", "status", "bc@staging"], 2, "bc@staging does not exist (the aliases of bc: bc@production)"),
         (["abtest", "stop", "bc@production"], 2, "bc@production has no active A/B test"),
     ],
 )

@@ -36,6 +36,8 @@ def cli(project: Any, registry_url: str, tmp_path: Any, monkeypatch: pytest.Monk
         (["start", "bc:2", "--pause", "soon"], 2, "--pause must be a duration"),
         (["status", "bc"], 2, "names no alias: a rollout is named by MODEL@ALIAS"),
         (["status", "bc@production"], 2, "bc@production has no rollout"),
+        (["status", "bc@staging"], 2, "bc@staging does not exist (the aliases of bc: bc@production)"),
+        (["pause", "bc@staging"], 2, "bc@staging does not exist"),
     ],
 )
 def test_bad_input_is_one_message_and_changes_nothing(
