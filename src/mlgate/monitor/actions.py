@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mlgate.config.monitor import GITHUB_TOKEN_VARIABLES, GITLAB_TRIGGER_TOKEN_VARIABLE
 from mlgate.errors import CheckFailed, ConfigError, EnvironmentProblem, UsageError
 from mlgate.monitor.alerts import Alert, deliver
-from mlgate.monitor.rules import Judgement, Transition, check_rules, judge
+from mlgate.monitor.rules import Judgement, Transition, check_rules, judge, state_key
 from mlgate.registry.monitoring import MonitorEvent
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def apply_rules(
             st = replace(st, evidence=None)
         elif any(t.kind == "fired" for t in j.transitions):
             st = replace(st, evidence=evidence)
-        final[j.rule.name] = st
+        final[state_key(j.rule)] = st  # an edited condition is another state: it starts fresh
     if act:  # a dry run (--no-actions) judges without remembering, so the next real pass acts
         registry.save_monitor_states(subject, final)
     return evaluation

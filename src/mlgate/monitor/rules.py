@@ -110,6 +110,18 @@ def check_rules(rules: Sequence[RuleConfig]) -> None:
         )
 
 
+def state_key(rule: RuleConfig) -> str:
+    """The key of a rule's stored state: its name and a digest of its condition (``slow#1a2b3c4d5e6f``).
+
+    An edited ``when:`` under the same name is another rule: it starts with no streak and not firing,
+    rather than inheriting what the old condition counted. ``for``, severity and actions may change freely.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(repr((rule.name, rule.figure, rule.op, rule.threshold)).encode()).hexdigest()[:12]
+    return f"{rule.name[:180]}#{digest}"  # the registry's column holds 200 characters
+
+
 def figure(window: WindowResult, name: str) -> float | None:
     """The value of one figure in one window; None when the window has none."""
     if name in FIGURES:
@@ -176,10 +188,13 @@ def judge(
     *,
     until: dt.datetime,
 ) -> list[Judgement]:
-    """Advance each rule's state over the report's whole windows (those ending by ``until``) not judged yet."""
+    """Advance each rule's state (``states`` by :func:`state_key`) over the report's whole windows not judged yet.
+
+    Whole windows are those ending by ``until``.
+    """
     out = []
     for rule in rules:
-        st = states.get(rule.name, RuleState())
+        st = states.get(state_key(rule), RuleState())
         transitions: list[Transition] = []
         value: float | None = None
         judged = 0

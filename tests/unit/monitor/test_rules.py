@@ -11,7 +11,7 @@ import pytest
 from mlgate.config import load_settings
 from mlgate.errors import ConfigError
 from mlgate.monitor import monitor
-from mlgate.monitor.rules import check_rules, judge, known_figures
+from mlgate.monitor.rules import check_rules, judge, known_figures, state_key
 from mlgate.registry.monitoring import RuleState
 
 UTC = dt.UTC
@@ -127,12 +127,12 @@ def test_sustained_rules_fire_once_resolve_and_restart_safely(monitored: Any, lo
     # run in two halves (a restart in between): the same transitions, each window judged once
     (first,) = judge([rule], report, {}, until=hour(4))
     assert [t.kind for t in first.transitions] == ["fired"] and first.firing and first.state.streak == 2
-    monitored.registry.save_monitor_states("bc@production", {rule.name: first.state})
+    monitored.registry.save_monitor_states("bc@production", {state_key(rule): first.state})
     states = monitored.registry.monitor_states("bc@production")
     (second,) = judge([rule], report, states, until=hour(6) + dt.timedelta(minutes=30))
     assert [(t.kind, t.window_end) for t in second.transitions] == [("resolved", hour(6))]
     assert second.judged == 2
-    (again,) = judge([rule], report, {rule.name: second.state}, until=hour(6) + dt.timedelta(minutes=30))
+    (again,) = judge([rule], report, {state_key(rule): second.state}, until=hour(6) + dt.timedelta(minutes=30))
     assert again.judged == 0 and again.transitions == ()
 
 
@@ -173,7 +173,16 @@ def test_the_cli_judges_the_rules_exits_1_while_one_fires_and_2_on_an_unknown_fi
     assert monitored.registry.monitor_states("bc@production") == {}  # a dry run remembers nothing
     assert main(args) == 1
     assert "failing" in capsys.readouterr().out
-    assert monitored.registry.monitor_states("bc@production")["failing"].open
+    (key, state), *_ = monitored.registry.monitor_states("bc@production").items()
+    assert key.startswith("failing#") and state.open and state.streak == 3
+    # the same name with another condition is another rule: no streak carried over, not firing
+    (tmp_path / "mlgate.yaml").write_text(
+        "monitor:\n  rules:\n    - {name: failing, when: errors.rate < 0.5, for: 2, actions: []}\n"
+    )
+    assert main([*args, "--json"]) == 0
+    (edited,) = json.loads(capsys.readouterr().out)["rules"]["rules"]
+    assert edited["condition"] == "errors.rate < 0.5" and edited["windows_judged"] == 3
+    assert edited["streak"] == 0 and not edited["open"]
     (tmp_path / "mlgate.yaml").write_text(
         "monitor:\n  rules:\n    - {name: slow, when: latency.p95 > 50, actions: []}\n"
     )
