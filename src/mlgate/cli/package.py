@@ -64,4 +64,4 @@ def package(
     c.print(f"  {len(result.requirements)} pinned requirement(s); files: {', '.join(result.files)}")
     if result.not_in_lock:
         c.print(f"  [yellow]not in the recorded lock[/] (pinned from here): {', '.join(result.not_in_lock)}")
-    c.print(f"  build: docker build -t IMAGE {result.out}   run locally: {result.out / 'entrypoint.sh'}")
+    c.print(f"  build: docker build -t {result.image} {result.out}   run locally: {result.out / 'entrypoint.sh'}")

@@ -60,6 +60,7 @@ class Package:
     requirements: dict[str, str]
     not_in_lock: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    image: str = ""  # what the manifests run: --image, else NAME:SEMVER
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -70,6 +71,7 @@ class Package:
             "requirements": self.requirements,
             "not_in_lock": self.not_in_lock,
             "files": self.files,
+            "image": self.image,
         }
 
 
@@ -181,6 +183,21 @@ USER 10001
 EXPOSE {port}
 ENTRYPOINT ["/bin/sh", "/app/entrypoint.sh"]
 """
+
+
+def dump_yaml(doc: Any, **options: Any) -> str:
+    """``doc`` as YAML without anchors and aliases (``&id001``/``*id001``): every value written out in full.
+
+    A mapping shared between two places (the labels of a Deployment and its pod template) would
+    otherwise be written once and referred to, which kubectl reads but people and some tools do not.
+    """
+    import yaml
+
+    class _NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return str(yaml.dump(doc, Dumper=_NoAliases, sort_keys=False, **options))
 
 
 def k8s_manifests(name: str, image: str, replicas: int = 2) -> list[dict[str, Any]]:
@@ -297,8 +314,6 @@ def package(
     ``with_wheel``: put the running mlgate's wheel in ``wheels/``, where the Dockerfile's ``pip install
     --find-links ./wheels`` finds it.
     """
-    import yaml
-
     from mlgate import __version__
     from mlgate.registry.store import Registry as _Registry
 
@@ -322,6 +337,8 @@ def package(
         )
     finally:
         packed.close()
+    # the migration lock beside the SQLite file: a leftover of creating the registry, not part of it
+    (out / "registry" / "registry.db.migrate.lock").unlink(missing_ok=True)
     if new.digest != mv.digest or new.number != mv.number:  # same files, same number: anything else is a bug
         raise RuntimeError(f"packaged {new.ref} ({new.digest}) differs from {mv.ref} ({mv.digest})")
     packages = sorted((mv.environment.get("packages") or {}).keys())
@@ -341,8 +358,8 @@ def package(
     image = image or f"{_k8s_name(mv.name)}:{mv.semver}"
     (out / "k8s").mkdir()
     deployment, service = k8s_manifests(mv.name, image)
-    (out / "k8s" / "deployment.yaml").write_text(yaml.safe_dump(deployment, sort_keys=False))
-    (out / "k8s" / "service.yaml").write_text(yaml.safe_dump(service, sort_keys=False))
+    (out / "k8s" / "deployment.yaml").write_text(dump_yaml(deployment))
+    (out / "k8s" / "service.yaml").write_text(dump_yaml(service))
     meta = {
         "ref": mv.ref,
         "semver": mv.semver,
@@ -355,4 +372,4 @@ def package(
     }
     (out / "mlgate-package.json").write_text(json.dumps(meta, indent=2) + "\n")
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and "registry" not in p.parts)
-    return Package(out, mv.ref, mv.digest, pins, missing, written)
+    return Package(out, mv.ref, mv.digest, pins, missing, written, image)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_package_writes_a_rollout_and_template_the_crd_schemas_accept(packaged: 
     assert sorted(p.name for p in k8s.iterdir()) == ["analysis-template.yaml", "rollout.yaml", "service.yaml"]
     ro = yaml.safe_load((k8s / "rollout.yaml").read_text())
     tpl = yaml.safe_load((k8s / "analysis-template.yaml").read_text())
+    for name in ("rollout.yaml", "analysis-template.yaml"):  # no YAML anchors or aliases (&id001 / *id001)
+        assert not re.search(r"[&*]id\d", (k8s / name).read_text()), name
     assert _errors("rollout", ro) == [] and _errors("analysis-template", tpl) == []
     # one setWeight, pause and analysis per configured step below 100; the last step is the promotion
     analysis = {"templates": [{"templateName": "bc-mlgate-strict"}]}

@@ -43,6 +43,12 @@ def test_the_package_holds_the_verified_version_and_its_server(
         packed.close()
     meta = json.loads((out / "mlgate-package.json").read_text())
     assert meta["digest"] == original.digest and meta["serves"] == "bc@production" and meta["image"] == "bc:1.0.0"
+    assert result.image == "bc:1.0.0"
+    # only the registry itself: no lock file left over from creating it
+    assert sorted(p.name for p in (out / "registry").iterdir()) == ["artifacts", "registry.db"]
+    for name in ("deployment.yaml", "service.yaml"):  # every value written out, no &id001 / *id001
+        text = (out / "k8s" / name).read_text()
+        assert "&id" not in text and "*id" not in text, text
     docker = (out / "Dockerfile").read_text()
     python = ".".join(original.environment["python"].split(".")[:2])
     assert f"FROM python:{python}-slim" in docker and "pip install --no-cache-dir --find-links ./wheels" in docker
