@@ -10,7 +10,9 @@ by half a standard deviation. Multiclass scenarios: the stable predicts classes 
 with accuracy 0.9, a shadow of the candidate mirrors every request the stable serves (agreeing on 97% of
 rows when healthy), and half the rows get a label 60 s after they are served. Faults: a canary whose mix is
 0.35/0.6/0.05 (the same mean label, 0.7), a shadow agreeing on only 80% of rows, a canary whose accuracy is
-0.8. Per scenario: promoted and aborted shares, the median time to the decision, the requests the canary
+0.8. The ``*_estimated`` ones add, on both sides, each row's calibrated chance of being right (CBPE,
+available at once; Beta-distributed around the side's accuracy, the labelled rows right with that
+chance), so ``performance: auto`` can use the estimate until each side has enough labels. Per scenario: promoted and aborted shares, the median time to the decision, the requests the canary
 served before an abort (median and maximum), and which metric failed (``-``: aborted at the deadline).
 
     python benchmarks/delivery.py --rollouts 50
@@ -51,8 +53,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "accuracy_drop": {**MULTICLASS, "accuracy": 0.8},
     # multiclass_healthy with an hour's deadline: room for the labels at the 5% step
     "multiclass_healthy_deadline_1h": {**MULTICLASS, "spec": {"deadline_s": 3600.0}},
+    # both versions calibrated (their gates kept their outputs): each row's expected correctness (CBPE) is
+    # there at once, and the rows that get a label are right with that chance
+    "multiclass_healthy_estimated": {**MULTICLASS, "estimated": True},
+    "accuracy_drop_estimated": {**MULTICLASS, "estimated": True, "accuracy": 0.8},
 }
-FIELDS = ("errors", "latency_ms", "predictions", "classes", "agreement", "correct")
+# the calibrated chance a row is right: Beta with the side's accuracy as its mean, this many pseudo-rows
+EXPECTED_CONCENTRATION = 10.0
+FIELDS = ("errors", "latency_ms", "predictions", "classes", "agreement", "correct", "expected")
 
 
 def _draw(rng: np.random.Generator, n: int, fault: dict[str, Any], base: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -65,7 +73,13 @@ def _draw(rng: np.random.Generator, n: int, fault: dict[str, Any], base: dict[st
         out["predictions"] = labels.astype(float)  # integer class labels, as the log reader gives them
         out["classes"] = labels.astype(str).astype(object)
         labelled = rng.random(n) < base["labelled"]
-        out["correct"] = (rng.random(int(labelled.sum())) < fault.get("accuracy", base["accuracy"])).astype(float)
+        accuracy = fault.get("accuracy", base["accuracy"])
+        if base.get("estimated"):
+            k = EXPECTED_CONCENTRATION
+            out["expected"] = rng.beta(accuracy * k, (1 - accuracy) * k, n)
+            out["correct"] = (rng.random(int(labelled.sum())) < out["expected"][labelled]).astype(float)
+            return out
+        out["correct"] = (rng.random(int(labelled.sum())) < accuracy).astype(float)
         return out
     preds = rng.normal(0.3 + 0.1 * fault.get("shift", 0.0), 0.1, n)
     nan = rng.random(n) < fault.get("nan", 0.0)
@@ -81,7 +95,7 @@ def simulate(
     """One rollout to its end: ``outcome``, ``seconds``, ``canary_requests`` served."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     now, step, started = t0, 0, t0
-    base = MULTICLASS if "mix" in fault else {}
+    base = {**MULTICLASS, "estimated": fault.get("estimated", False)} if "mix" in fault else {}
     drawn: dict[str, list[tuple[float, dict[str, np.ndarray]]]] = {"canary": [], "stable": []}
     while True:
         n = int(rng.poisson(rps * tick))
