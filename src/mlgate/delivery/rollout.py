@@ -334,19 +334,23 @@ def _promote(
 def pause(target: str, *, settings: Settings | None = None, registry: Registry | None = None) -> Rollout:
     """Hold the rollout at its current weight; the controller does nothing until it is resumed."""
     _, reg = _open(settings, registry)
-    r = _active(reg, target)
-    if r.status == "paused":
-        return r
-    return reg.update_rollout(r, kind="pause", status="paused")
+
+    def change(r: Rollout) -> Rollout:
+        return r if r.status == "paused" else reg.update_rollout(r, kind="pause", status="paused")
+
+    return _by_hand(reg, target, change)
 
 
 def resume(target: str, *, settings: Settings | None = None, registry: Registry | None = None) -> Rollout:
     """Let a paused rollout go on; its step's pause starts again."""
     _, reg = _open(settings, registry)
-    r = _active(reg, target)
-    if r.status == "running":
-        return r
-    return reg.update_rollout(r, kind="resume", status="running", step_started_at=datetime.now(UTC))
+
+    def change(r: Rollout) -> Rollout:
+        if r.status == "running":
+            return r
+        return reg.update_rollout(r, kind="resume", status="running", step_started_at=datetime.now(UTC))
+
+    return _by_hand(reg, target, change)
 
 
 def abort(
@@ -354,8 +358,11 @@ def abort(
 ) -> Rollout:
     """End the rollout now: weight 0, the alias stays on the stable version."""
     _, reg = _open(settings, registry)
-    r = _active(reg, target)
-    return reg.update_rollout(r, kind="abort", status="aborted", weight=0.0, detail={"reason": reason or "by hand"})
+
+    def change(r: Rollout) -> Rollout:
+        return reg.update_rollout(r, kind="abort", status="aborted", weight=0.0, detail={"reason": reason or "by hand"})
+
+    return _by_hand(reg, target, change)
 
 
 def promote_now(
@@ -376,6 +383,18 @@ def promote_now(
 
 def _active(reg: Registry, target: str) -> Rollout:
     return find(reg, target, active_only=True)
+
+
+def _by_hand(reg: Registry, target: str, change: Callable[[Rollout], Rollout], tries: int = 5) -> Rollout:
+    """A person's pause, resume or abort: read again and retry when a controller's tick moved the revision."""
+    for attempt in range(tries):
+        try:
+            return change(_active(reg, target))
+        except ConflictError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def follow(

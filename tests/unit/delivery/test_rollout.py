@@ -203,3 +203,25 @@ def test_every_tick_stores_its_analysis_and_time_while_events_stay_change_only(p
     stored = reg.rollout("bc", "production").last_analysis
     assert stored["at"] == later.isoformat() and stored == {**out.analysis.to_dict(), "at": later.isoformat()}
     assert [e.kind for e in reg.rollout_events(r)] == ["start", "analysis"]  # the second tick said nothing new
+
+
+@pytest.mark.parametrize("action", ["pause", "abort"])
+def test_a_pause_or_abort_racing_a_controller_tick_reads_again_and_lands(
+    project: Any, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    reg = project.reg
+    kw = {"settings": project.settings, "registry": reg}
+    r = ro.start("bc:2", pause_s=600, **kw)
+    update = reg.update_rollout
+    ticked: list[bool] = []
+
+    def tick_first(stale: Any, **changes: Any) -> Any:
+        if not ticked:  # a controller's tick lands between the person's read and write
+            ticked.append(True)
+            ro.step("bc@production", now=r.step_started_at + timedelta(seconds=10), observe=observer(), **kw)
+        return update(stale, **changes)
+
+    monkeypatch.setattr(reg, "update_rollout", tick_first)
+    done = getattr(ro, action)("bc@production", **kw)
+    assert ticked and done.status == {"pause": "paused", "abort": "aborted"}[action]
+    assert [e.kind for e in reg.rollout_events(done)] == ["start", "analysis", action]
