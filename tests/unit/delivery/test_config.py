@@ -100,5 +100,6 @@ def test_the_documented_configuration_loads() -> None:
 
     [block] = [b for b in blocks(ROOT / "docs" / "delivery.md") if b.lang == "yaml" and "delivery:" in b.code]
     d = settings_of(block.code).delivery
-    assert d.analyses["strict"] == AnalysisConfig("strict", 0.001, 500, 0.005, 1.1, 0.1, 3600.0, 0.95, "realized", 0.02)
+    strict = AnalysisConfig("strict", 0.001, 500, 0.005, 1.1, 0.1, 3600.0, 0.95, "realized", 0.02, 0.05)
+    assert d.analyses["strict"] == strict
     assert (d.steps, d.pause_s, d.analysis) == ((5.0, 25.0, 50.0, 100.0), 600.0, "default")
