@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -189,7 +188,7 @@ def run(
         console().print(f"[{color}]{outcome.action}[/] {outcome.message}")
 
     cfg, reg = settings(ctx), registry(ctx)
-    environ = dict(os.environ)  # the secrets of monitor.webhooks, for the alert an abort sends
+    environ = cfg.monitor_environ  # the secrets of monitor.webhooks, for the alert an abort sends
     if follow:
         seconds = _seconds(interval, "--interval") or 0.0
         outcome = run_follow(target, interval_s=seconds, settings=cfg, registry=reg, say=say, environ=environ)
