@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mlgate.data.profile import Profile
     from mlgate.monitor.quality import QualityReference
 
-FORMAT = "mlgate.monitor-partial/3"
+FORMAT = "mlgate.monitor-partial/4"  # /4: a header line naming the windows, then the partials
 SCORE_BINS = 100  # bins of the positive-class probability, for the estimated ROC AUC
 REQUIRED = ("time", "request_id", "row", "status", "latency_ms")
 EXAMPLES = 5
@@ -175,16 +175,95 @@ def file_partials(
     quality: QualityReference | None,
     *,
     cache: Path | None,
-) -> tuple[dict[Window, Partial], bool, str]:
+) -> tuple[dict[Window, Partial] | LazyPartials, bool, str]:
     """The partial of each window ``path`` has rows in, whether they came from the cache (which holds them
-    while the file keeps its path, size and modification time), and the identity of the file as read."""
+    while the file keeps its path, size and modification time; parsed when asked for, :class:`LazyPartials`),
+    and the identity of the file as read."""
     ident = identity(path, size, columns, quality)
-    parts = cached(cache, ident, size)
+    parts = cached_lazily(cache, ident, size, path, columns, quality)
     if parts is not None:
         return parts, True, ident
     out = compute(read(path, columns), size, columns, quality)
     store(cache, ident, path, out)
     return out, False, ident
+
+
+class LazyPartials:
+    """A cached file's partials by window, parsed from the cache entry only when one is asked for.
+
+    An incremental run needs the windows a file has rows in (to plan the windows and key their verdicts)
+    but the partials of few of them: those of windows judged again and of the prediction reference.
+    Parsing a hundred entries was a fifth of such a run. A body found damaged when parsed is computed
+    again from the file (as :func:`cached` would have), and stored again.
+    """
+
+    def __init__(
+        self,
+        windows: list[Window],
+        body: str,
+        size: dt.timedelta,
+        source: tuple[Path, Path, str, Columns, QualityReference | None],
+    ) -> None:
+        self.windows = windows
+        self._body = body
+        self._parts: dict[Window, Partial] | None = None
+        self._size = size
+        self._source = source
+
+    def partial(self, w: Window) -> Partial:
+        """The partial of window ``w`` (one of :attr:`windows`)."""
+        if self._parts is None:
+            try:
+                self._parts = from_json(json.loads(self._body), self._size)
+            except (ValueError, KeyError, TypeError):
+                self._parts = self._recompute()
+            self._body = ""
+        return self._parts.get(w) or Partial()
+
+    def _recompute(self) -> dict[Window, Partial]:
+        cache, path, ident, columns, quality = self._source
+        try:
+            parts = compute(read(path, columns), self._size, columns, quality)
+        except BadLogFile:
+            return {}  # unreadable since its entry was written: no rows from it
+        store(cache, ident, path, parts)
+        return parts
+
+
+def _entry(cache: Path | None, ident: str) -> tuple[Path, list[str], str] | None:
+    """A cache entry's path, window starts and (unparsed) body; None when not there or its header is damaged."""
+    key = None if cache is None else cache / f"{ident}.json"
+    if key is None or not key.is_file():
+        return None
+    try:
+        head, sep, body = key.read_text(encoding="utf-8").partition("\n")
+        header = json.loads(head)
+        if not sep or header.get("format") != FORMAT:
+            return None
+        return key, [str(s) for s in header["windows"]], body
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # a damaged cache entry is recomputed
+
+
+def cached_lazily(
+    cache: Path | None,
+    ident: str,
+    size: dt.timedelta,
+    path: Path,
+    columns: Columns,
+    quality: QualityReference | None,
+) -> LazyPartials | None:
+    """As :func:`cached`, the partials parsed only when asked for (:class:`LazyPartials`)."""
+    entry = _entry(cache, ident)
+    if entry is None or cache is None:
+        return None
+    key, starts, body = entry
+    try:
+        windows = [window_of(dt.datetime.fromisoformat(s), size) for s in starts]
+    except ValueError:
+        return None
+    touch(key)
+    return LazyPartials(windows, body, size, (cache, path, ident, columns, quality))
 
 
 def identity(path: Path, size: dt.timedelta, columns: Columns, quality: QualityReference | None) -> str:
@@ -210,11 +289,12 @@ def identity(path: Path, size: dt.timedelta, columns: Columns, quality: QualityR
 
 def cached(cache: Path | None, ident: str, size: dt.timedelta) -> dict[Window, Partial] | None:
     """The partials the cache holds for the file ``ident`` names (None: not there, or damaged)."""
-    key = None if cache is None else cache / f"{ident}.json"
-    if key is None or not key.is_file():
+    entry = _entry(cache, ident)
+    if entry is None:
         return None
+    key, _, body = entry
     try:
-        parts = from_json(json.loads(key.read_text(encoding="utf-8"))["windows"], size)
+        parts = from_json(json.loads(body), size)
     except (ValueError, KeyError, TypeError):
         return None  # a damaged cache entry is recomputed
     touch(key)
@@ -228,8 +308,10 @@ def store(cache: Path | None, ident: str, path: Path, parts: dict[Window, Partia
     from mlgate.files import write_atomic
 
     cache.mkdir(parents=True, exist_ok=True)
-    body = {"format": FORMAT, "file": str(path), "windows": to_json(parts)}
-    write_atomic(cache / f"{ident}.json", json.dumps(body))
+    # a header line (the windows), then the partials: a run reads the windows of every cached file but
+    # parses the partials of few (LazyPartials)
+    header = {"format": FORMAT, "file": str(path), "windows": [w.start.isoformat() for w in parts]}
+    write_atomic(cache / f"{ident}.json", json.dumps(header) + "\n" + json.dumps(to_json(parts)))
 
 
 def to_json(parts: dict[Window, Partial]) -> dict[str, Any]:

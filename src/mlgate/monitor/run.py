@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import InputError, UsageError
 from mlgate.monitor.estimate import Reference, calibration, estimate
-from mlgate.monitor.partials import BadLogFile, Columns, Partial, file_partials, prune, touch
+from mlgate.monitor.partials import BadLogFile, Columns, LazyPartials, Partial, file_partials, prune, touch
 from mlgate.monitor.prediction import FAMILY_ALPHA, gate_reference
 from mlgate.monitor.prediction import prediction_drift as prediction_drift_of
 from mlgate.monitor.report import DriftSummary, Limits, MonitorReport, WindowResult
@@ -69,7 +70,7 @@ def monitor(
     report = MonitorReport(ref, mv.ref, str(log), window, limits, [])
     train, columns = _reference(mv, reg, report.notes)
     quality = _quality(train, schema, columns, report.notes)
-    by_window: dict[Window, Partial] = {}
+    by_window = _ByWindow()
     sources: dict[Window, list[str]] = {}  # the identities of the files each window's rows come from
     good: list[Path] = []
     files: list[Path] = []
@@ -80,7 +81,7 @@ def monitor(
             else:
                 files.append(path)
 
-    def one(path: Path) -> tuple[dict[Window, Partial], bool, str] | BadLogFile:
+    def one(path: Path) -> tuple[dict[Window, Partial] | LazyPartials, bool, str] | BadLogFile:
         try:
             return file_partials(path, window, columns, quality, cache=cache)
         except BadLogFile as exc:
@@ -103,8 +104,7 @@ def monitor(
             report.files_cached += cached
             report.files_read += not cached
             good.append(path)
-            for w, p in parts.items():
-                by_window[w] = by_window[w].merge(p) if w in by_window else p
+            for w in by_window.add(parts):
                 sources.setdefault(w, []).append(ident)
     if not by_window:
         report.notes.append(f"no requests to {mv.ref} are logged in {log} in the period asked for")
@@ -149,11 +149,13 @@ def monitor(
     judged = _Judged(cache, context)
     known = {w: judged.get(w, sources.get(w, [])) for w in windows}
 
+    todo = [w for w in windows if known[w] is None]
+    parts_of = {w: by_window.get(w, Partial()) for w in todo}  # parsed and merged here, not in the threads
+
     def judge(w: Window) -> WindowResult:
-        return _judge(w, by_window.get(w, Partial()), train, quality, ref_outputs, ref_windows, limits, calibrated)
+        return _judge(w, parts_of[w], train, quality, ref_outputs, ref_windows, limits, calibrated)
 
     # windows in parallel too: their drift and quality tests spend most of their time in NumPy and SciPy
-    todo = [w for w in windows if known[w] is None]
     with _pool(len(todo)) as pool:
         fresh = dict(zip(todo, pool.map(judge, todo), strict=True))
     for w in windows:
@@ -176,6 +178,43 @@ def _pool(files: int) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=max(1, min(files, os.cpu_count() or 1)), thread_name_prefix="mlgate-monitor")
+
+
+class _ByWindow(Mapping[Window, Partial]):
+    """Each window's partial, merged from its files' partials (in file order) when first asked for.
+
+    A cached file's partials are parsed only then (:class:`LazyPartials`): an incremental run asks for those
+    of the windows it judges again and of the prediction reference, not of the windows with kept verdicts.
+    """
+
+    def __init__(self) -> None:
+        self._loaders: dict[Window, list[Callable[[], Partial]]] = {}
+        self._merged: dict[Window, Partial] = {}
+
+    def add(self, parts: dict[Window, Partial] | LazyPartials) -> list[Window]:
+        """A file's partials; the windows they are of."""
+        if isinstance(parts, LazyPartials):
+            for w in parts.windows:
+                self._loaders.setdefault(w, []).append(lambda w=w, parts=parts: parts.partial(w))  # type: ignore[misc]
+            return list(parts.windows)
+        for w, p in parts.items():
+            self._loaders.setdefault(w, []).append(lambda p=p: p)  # type: ignore[misc]
+        return list(parts)
+
+    def __getitem__(self, w: Window) -> Partial:
+        if w not in self._merged:
+            first, *rest = self._loaders[w]
+            merged = first()
+            for load in rest:
+                merged = merged.merge(load())
+            self._merged[w] = merged
+        return self._merged[w]
+
+    def __iter__(self) -> Iterator[Window]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
 
 
 class _Judged:
@@ -321,7 +360,7 @@ def _quality(train: Profile | None, schema: Path | None, columns: Columns, notes
 
 
 def _prediction_reference(
-    windows: list[Window], by_window: dict[Window, Partial], reference: tuple[dt.datetime, dt.datetime] | None
+    windows: list[Window], by_window: Mapping[Window, Partial], reference: tuple[dt.datetime, dt.datetime] | None
 ) -> tuple[Profile | None, list[Window]]:
     chosen: list[Window]
     if reference is not None:
