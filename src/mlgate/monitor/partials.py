@@ -193,19 +193,19 @@ class LazyPartials:
 
     An incremental run needs the windows a file has rows in (to plan the windows and key their verdicts)
     but the partials of few of them: those of windows judged again and of the prediction reference.
-    Parsing a hundred entries was a fifth of such a run. A body found damaged when parsed is computed
-    again from the file (as :func:`cached` would have), and stored again.
+    Reading and parsing a hundred entries (about 120 KiB each) was a fifth of such a run. A body found
+    damaged when parsed is computed again from the file (as :func:`cached` would have), and stored again.
     """
 
     def __init__(
         self,
         windows: list[Window],
-        body: str,
+        entry: Path,
         size: dt.timedelta,
         source: tuple[Path, Path, str, Columns, QualityReference | None],
     ) -> None:
         self.windows = windows
-        self._body = body
+        self._entry = entry
         self._parts: dict[Window, Partial] | None = None
         self._size = size
         self._source = source
@@ -214,10 +214,9 @@ class LazyPartials:
         """The partial of window ``w`` (one of :attr:`windows`)."""
         if self._parts is None:
             try:
-                self._parts = from_json(json.loads(self._body), self._size)
-            except (ValueError, KeyError, TypeError):
+                self._parts = from_json(_body(self._entry), self._size)
+            except (OSError, ValueError, KeyError, TypeError):
                 self._parts = self._recompute()
-            self._body = ""
         return self._parts.get(w) or Partial()
 
     def _recompute(self) -> dict[Window, Partial]:
@@ -230,19 +229,26 @@ class LazyPartials:
         return parts
 
 
-def _entry(cache: Path | None, ident: str) -> tuple[Path, list[str], str] | None:
-    """A cache entry's path, window starts and (unparsed) body; None when not there or its header is damaged."""
+def _entry(cache: Path | None, ident: str) -> tuple[Path, list[str]] | None:
+    """A cache entry's path and window starts, from its header line alone; None when not there or damaged."""
     key = None if cache is None else cache / f"{ident}.json"
     if key is None or not key.is_file():
         return None
     try:
-        head, sep, body = key.read_text(encoding="utf-8").partition("\n")
-        header = json.loads(head)
-        if not sep or header.get("format") != FORMAT:
+        with key.open("rb") as f:
+            header = json.loads(f.readline())
+        if header.get("format") != FORMAT:
             return None
-        return key, [str(s) for s in header["windows"]], body
-    except (ValueError, KeyError, TypeError, AttributeError):
+        return key, [str(s) for s in header["windows"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged cache entry is recomputed
+
+
+def _body(key: Path) -> Any:
+    """The partials of a cache entry (what follows its header line), parsed."""
+    with key.open("rb") as f:
+        f.readline()
+        return json.loads(f.read())
 
 
 def cached_lazily(
@@ -257,13 +263,13 @@ def cached_lazily(
     entry = _entry(cache, ident)
     if entry is None or cache is None:
         return None
-    key, starts, body = entry
+    key, starts = entry
     try:
         windows = [window_of(dt.datetime.fromisoformat(s), size) for s in starts]
     except ValueError:
         return None
     touch(key)
-    return LazyPartials(windows, body, size, (cache, path, ident, columns, quality))
+    return LazyPartials(windows, key, size, (cache, path, ident, columns, quality))
 
 
 def identity(path: Path, size: dt.timedelta, columns: Columns, quality: QualityReference | None) -> str:
@@ -292,10 +298,10 @@ def cached(cache: Path | None, ident: str, size: dt.timedelta) -> dict[Window, P
     entry = _entry(cache, ident)
     if entry is None:
         return None
-    key, _, body = entry
+    key, _ = entry
     try:
-        parts = from_json(json.loads(body), size)
-    except (ValueError, KeyError, TypeError):
+        parts = from_json(_body(key), size)
+    except (OSError, ValueError, KeyError, TypeError):
         return None  # a damaged cache entry is recomputed
     touch(key)
     return parts

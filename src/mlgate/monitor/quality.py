@@ -203,7 +203,10 @@ class QualityReference:
         return QualityReference(out)
 
     def key(self) -> str:
-        """A digest of the reference, for cache keys."""
+        """A digest of the reference, for cache keys (computed once: every file's cache key names it)."""
+        known = self.__dict__.get("_key")
+        if known is not None:
+            return str(known)
         body = [
             (
                 c.name,
@@ -221,7 +224,9 @@ class QualityReference:
             for c in self.columns.values()
         ]
         # TESTS names the statistics: a change of test judges the cached windows again
-        return hashlib.sha256(json.dumps([TESTS, body]).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps([TESTS, body]).encode()).hexdigest()[:16]
+        object.__setattr__(self, "_key", digest)  # frozen: set past the dataclass's guard
+        return digest
 
     def count_exprs(self, schema: Any, rename: dict[str, str] | None = None) -> list[pl.Expr]:
         """The additive count expressions of :meth:`count`, over columns named as in ``schema``.
