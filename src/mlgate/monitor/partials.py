@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,14 +176,17 @@ def file_partials(
     quality: QualityReference | None,
     *,
     cache: Path | None,
+    on_read: Callable[[], None] | None = None,
 ) -> tuple[dict[Window, Partial] | LazyPartials, bool, str]:
     """The partial of each window ``path`` has rows in, whether they came from the cache (which holds them
     while the file keeps its path, size and modification time; parsed when asked for, :class:`LazyPartials`),
-    and the identity of the file as read."""
+    and the identity of the file as read. ``on_read`` is called before a file the cache lacks is read."""
     ident = identity(path, size, columns, quality)
     parts = cached_lazily(cache, ident, size, path, columns, quality)
     if parts is not None:
         return parts, True, ident
+    if on_read is not None:
+        on_read()
     out = compute(read(path, columns), size, columns, quality)
     store(cache, ident, path, out)
     return out, False, ident
